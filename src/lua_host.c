@@ -1,0 +1,457 @@
+/*
+ * lua_host.c - see lua_host.h.
+ *
+ * The sandbox follows Redis's scripting model: scripts get the standard
+ * library minus everything that reaches outside the process or the VM
+ * (os.execute, os.exit, io.popen, native modules, debug, binary chunks).
+ * File access through io.open stays, because reports and extracts write
+ * files the user asked for.
+ */
+#include "lua_host.h"
+
+#include <lauxlib.h>
+#include <lua-cjson.h>
+#include <lualib.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lua_db.h"
+
+/* Exported by liblua5.4-cjson but missing from its generated header. */
+int luaopen_cjson_safe(lua_State *L);
+#include "schema.h"
+
+struct vb_lua {
+    lua_State *L;
+    vb_app *app;
+};
+
+/* Registry keys: addresses of constants, never written. */
+static const char APP_KEY = 'a';
+static const char MASTERLIST_KEY = 'm';
+
+vb_app *vb_lua_app(lua_State *L)
+{
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &APP_KEY);
+    vb_app *app = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    return app;
+}
+
+static int l_log(lua_State *L)
+{
+    vb_app *app = vb_lua_app(L);
+    const char *lv = luaL_checkstring(L, 1);
+    int level = vb_level_parse(lv);
+    if (!level)
+        return luaL_argerror(L, 1, "level must be error, warn, info or debug");
+    if (!vb_log_enabled(&app->log, level))
+        return 0;
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    int n = lua_gettop(L);
+    for (int i = 2; i <= n; i++) {
+        if (i > 2)
+            luaL_addchar(&b, ' ');
+        luaL_tolstring(L, i, NULL);
+        luaL_addvalue(&b);
+    }
+    luaL_pushresult(&b);
+    vb_log_msg(&app->log, level, "%s", lua_tostring(L, -1));
+    return 0;
+}
+
+static int l_now(lua_State *L)
+{
+    lua_pushnumber(L, vb_now());
+    return 1;
+}
+
+static int l_verbosity(lua_State *L)
+{
+    lua_pushinteger(L, vb_lua_app(L)->verbose);
+    return 1;
+}
+
+static int l_is_identifier(lua_State *L)
+{
+    lua_pushboolean(L, lua_type(L, 1) == LUA_TSTRING && vb_is_identifier(lua_tostring(L, 1)));
+    return 1;
+}
+
+static int l_iso8601(lua_State *L)
+{
+    char buf[32];
+    vb_iso8601(luaL_checknumber(L, 1), buf);
+    lua_pushstring(L, buf);
+    return 1;
+}
+
+static int l_parse_time(lua_State *L)
+{
+    double t;
+    vb_err err;
+    if (vb_parse_time(luaL_checkstring(L, 1), &t, &err))
+        return luaL_error(L, "%s", err.msg);
+    lua_pushnumber(L, t);
+    return 1;
+}
+
+static int l_series_sql(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    const char *type = luaL_checkstring(L, 2);
+    vb_buf b = {0};
+    vb_err err;
+    if (vb_series_sql(&b, name, type, &err)) {
+        vb_buf_free(&b);
+        return luaL_error(L, "%s", err.msg);
+    }
+    lua_pushlstring(L, b.data, b.len);
+    vb_buf_free(&b);
+    return 1;
+}
+
+static const vb_masterlist *app_masterlist(lua_State *L)
+{
+    vb_err err;
+    const vb_masterlist *ml = vb_app_masterlist(vb_lua_app(L), &err);
+    if (!ml)
+        luaL_error(L, "%s", err.msg);
+    return ml;
+}
+
+static int l_schema_sql(lua_State *L)
+{
+    const vb_masterlist *ml = app_masterlist(L);
+    vb_buf b = {0};
+    vb_err err;
+    if (vb_schema_sql(&b, ml, &err)) {
+        vb_buf_free(&b);
+        return luaL_error(L, "%s", err.msg);
+    }
+    lua_pushlstring(L, b.data, b.len);
+    vb_buf_free(&b);
+    return 1;
+}
+
+/*
+ * {stations = {"ALMA", ...}, params = {name = {datatype=, sqltype=,
+ * cadence = {public=, private=}, stations = {ALMA=true, ...}}}}, built once
+ * and shared: scripts must treat it as read-only.
+ */
+static int l_masterlist(lua_State *L)
+{
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &MASTERLIST_KEY) == LUA_TTABLE)
+        return 1;
+    lua_pop(L, 1);
+    const vb_masterlist *ml = app_masterlist(L);
+    lua_createtable(L, 0, 2);
+    lua_createtable(L, (int)ml->nstations, 0);
+    for (size_t i = 0; i < ml->nstations; i++) {
+        lua_pushstring(L, ml->stations[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, -2, "stations");
+    lua_createtable(L, 0, (int)ml->nparams);
+    for (size_t i = 0; i < ml->nparams; i++) {
+        const vb_param *p = &ml->params[i];
+        lua_createtable(L, 0, 5);
+        lua_pushstring(L, p->name);
+        lua_setfield(L, -2, "name");
+        lua_pushstring(L, vb_datatype_name(p->type));
+        lua_setfield(L, -2, "datatype");
+        if (vb_sqltype(p->type)) {
+            lua_pushstring(L, vb_sqltype(p->type));
+            lua_setfield(L, -2, "sqltype");
+        }
+        lua_createtable(L, 0, 2);
+        if (p->cadence_public >= 0) {
+            lua_pushinteger(L, p->cadence_public);
+            lua_setfield(L, -2, "public");
+        }
+        if (p->cadence_private >= 0) {
+            lua_pushinteger(L, p->cadence_private);
+            lua_setfield(L, -2, "private");
+        }
+        lua_setfield(L, -2, "cadence");
+        lua_createtable(L, 0, (int)ml->nstations);
+        for (size_t s = 0; s < ml->nstations; s++) {
+            if (p->stations & ((uint64_t)1 << s)) {
+                lua_pushboolean(L, 1);
+                lua_setfield(L, -2, ml->stations[s]);
+            }
+        }
+        lua_setfield(L, -2, "stations");
+        lua_setfield(L, -2, p->name);
+    }
+    lua_setfield(L, -2, "params");
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &MASTERLIST_KEY);
+    return 1;
+}
+
+static int l_root(lua_State *L)
+{
+    lua_pushstring(L, vb_lua_app(L)->root);
+    return 1;
+}
+
+static int luaopen_vlbimon(lua_State *L)
+{
+    static const luaL_Reg fns[] = {
+        {"log", l_log},
+        {"now", l_now},
+        {"verbosity", l_verbosity},
+        {"is_identifier", l_is_identifier},
+        {"iso8601", l_iso8601},
+        {"parse_time", l_parse_time},
+        {"series_sql", l_series_sql},
+        {"schema_sql", l_schema_sql},
+        {"masterlist", l_masterlist},
+        {"root", l_root},
+        {"open", vb_lua_db_open},
+        {NULL, NULL},
+    };
+    luaL_newlib(L, fns);
+    return 1;
+}
+
+/* load() and loadfile() restricted to text chunks: bytecode can crash the VM. */
+static int l_load_text(lua_State *L)
+{
+    int env = lua_gettop(L) >= 4;
+    lua_settop(L, 4);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, 2);
+    lua_pushliteral(L, "t");
+    if (env)
+        lua_pushvalue(L, 4);
+    lua_call(L, env ? 4 : 3, LUA_MULTRET);
+    return lua_gettop(L) - 4;
+}
+
+static int l_loadfile_text(lua_State *L)
+{
+    const char *path = luaL_optstring(L, 1, NULL);
+    int env = !lua_isnone(L, 3);
+    if (luaL_loadfilex(L, path, "t") != LUA_OK) {
+        luaL_pushfail(L);
+        lua_insert(L, -2);
+        return 2;
+    }
+    if (env) {
+        lua_pushvalue(L, 3);
+        if (!lua_setupvalue(L, -2, 1))
+            lua_pop(L, 1);
+    }
+    return 1;
+}
+
+static int l_dofile_text(lua_State *L)
+{
+    const char *path = luaL_optstring(L, 1, NULL);
+    lua_settop(L, 1);
+    if (luaL_loadfilex(L, path, "t") != LUA_OK)
+        return lua_error(L);
+    lua_call(L, 0, LUA_MULTRET);
+    return lua_gettop(L) - 1;
+}
+
+static void remove_field(lua_State *L, const char *table, const char *field)
+{
+    if (lua_getglobal(L, table) == LUA_TTABLE) {
+        lua_pushnil(L);
+        lua_setfield(L, -2, field);
+    }
+    lua_pop(L, 1);
+}
+
+static int sandbox(lua_State *L)
+{
+    luaL_openlibs(L);
+    remove_field(L, "os", "execute");
+    remove_field(L, "os", "exit");
+    remove_field(L, "io", "popen");
+    remove_field(L, "package", "loadlib");
+    lua_pushnil(L);
+    lua_setglobal(L, "debug");
+    lua_getglobal(L, "package");
+    lua_getfield(L, -1, "loaded");
+    lua_pushnil(L);
+    lua_setfield(L, -2, "debug");
+    lua_pop(L, 1);
+    /* Only Lua searchers: preload and package.path. Native modules would escape the sandbox. */
+    lua_getfield(L, -1, "searchers");
+    lua_pushnil(L);
+    lua_rawseti(L, -2, 4);
+    lua_pushnil(L);
+    lua_rawseti(L, -2, 3);
+    lua_pop(L, 1);
+    lua_pushliteral(L, "");
+    lua_setfield(L, -2, "cpath");
+    lua_getfield(L, -1, "preload");
+    lua_pushcfunction(L, luaopen_cjson);
+    lua_setfield(L, -2, "cjson");
+    lua_pushcfunction(L, luaopen_cjson_safe);
+    lua_setfield(L, -2, "cjson.safe");
+    lua_pushcfunction(L, luaopen_vlbimon);
+    lua_setfield(L, -2, "vlbimon");
+    lua_pop(L, 2);
+
+    lua_getglobal(L, "load");
+    lua_pushcclosure(L, l_load_text, 1);
+    lua_setglobal(L, "load");
+    lua_pushcfunction(L, l_loadfile_text);
+    lua_setglobal(L, "loadfile");
+    lua_pushcfunction(L, l_dofile_text);
+    lua_setglobal(L, "dofile");
+    return 0;
+}
+
+static int set_path(lua_State *L)
+{
+    const char *root = lua_touserdata(L, 1);
+    lua_getglobal(L, "package");
+    lua_pushfstring(L, "%s/lua/?.lua;%s/lua/?/init.lua", root, root);
+    lua_setfield(L, -2, "path");
+    return 0;
+}
+
+vb_lua *vb_lua_new(vb_app *app, vb_err *err)
+{
+    vb_lua *h = calloc(1, sizeof *h);
+    if (!h || !(h->L = luaL_newstate())) {
+        free(h);
+        vb_fail(err, "cannot create a Lua state: out of memory");
+        return NULL;
+    }
+    h->app = app;
+    lua_pushlightuserdata(h->L, app);
+    lua_rawsetp(h->L, LUA_REGISTRYINDEX, &APP_KEY);
+    lua_pushcfunction(h->L, sandbox);
+    if (lua_pcall(h->L, 0, 0, 0) != LUA_OK)
+        goto fail;
+    lua_pushcfunction(h->L, set_path);
+    lua_pushlightuserdata(h->L, app->root);
+    if (lua_pcall(h->L, 1, 0, 0) != LUA_OK)
+        goto fail;
+    return h;
+fail:
+    vb_fail(err, "cannot set up Lua: %s", lua_tostring(h->L, -1));
+    lua_close(h->L);
+    free(h);
+    return NULL;
+}
+
+void vb_lua_free(vb_lua *h)
+{
+    if (!h)
+        return;
+    lua_close(h->L);
+    free(h);
+}
+
+lua_State *vb_lua_state(vb_lua *h) { return h->L; }
+
+static int msgh(lua_State *L)
+{
+    const char *msg = lua_tostring(L, 1);
+    if (!msg) {
+        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+            return 1;
+        msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    }
+    vb_app *app = vb_lua_app(L);
+    if (app && app->verbose >= 2)
+        luaL_traceback(L, L, msg, 1);
+    else
+        lua_pushstring(L, msg);
+    return 1;
+}
+
+int vb_lua_pcall(vb_lua *h, int nargs, int nresults, vb_err *err)
+{
+    lua_State *L = h->L;
+    int base = lua_gettop(L) - nargs;
+    lua_pushcfunction(L, msgh);
+    lua_insert(L, base);
+    int rc = lua_pcall(L, nargs, nresults, base);
+    lua_remove(L, base);
+    if (rc != LUA_OK) {
+        vb_fail(err, "%s", lua_tostring(L, -1));
+        lua_pop(L, 1);
+        return -1;
+    }
+    return 0;
+}
+
+static void count_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    luaL_error(L, "instruction limit exceeded (endless loop?)");
+}
+
+int vb_lua_pcall_limited(vb_lua *h, int nargs, int nresults, long limit, vb_err *err)
+{
+    if (limit > 0)
+        lua_sethook(h->L, count_hook, LUA_MASKCOUNT, (int)(limit > 0x7fffffff ? 0x7fffffff : limit));
+    int rc = vb_lua_pcall(h, nargs, nresults, err);
+    lua_sethook(h->L, NULL, 0, 0);
+    return rc;
+}
+
+int vb_lua_loadfile(vb_lua *h, const char *path, vb_err *err)
+{
+    if (luaL_loadfilex(h->L, path, "t") != LUA_OK) {
+        vb_fail(err, "%s", lua_tostring(h->L, -1));
+        lua_pop(h->L, 1);
+        return -1;
+    }
+    return 0;
+}
+
+int vb_lua_require(vb_lua *h, const char *name, vb_err *err)
+{
+    lua_getglobal(h->L, "require");
+    lua_pushstring(h->L, name);
+    return vb_lua_pcall(h, 1, 1, err);
+}
+
+static int prepend_path(lua_State *L)
+{
+    const char *dir = lua_tostring(L, 1);
+    lua_getglobal(L, "package");
+    lua_getfield(L, -1, "path");
+    lua_pushfstring(L, "%s/?.lua;%s", dir, lua_tostring(L, -1));
+    lua_setfield(L, -3, "path");
+    return 0;
+}
+
+int vb_lua_run_script(vb_lua *h, const char *path, int nargs, char **args, vb_err *err)
+{
+    lua_State *L = h->L;
+    /* Let a script require its neighbours, as `lua script.lua` would. */
+    const char *slash = strrchr(path, '/');
+    lua_pushcfunction(L, prepend_path);
+    if (slash)
+        lua_pushlstring(L, path, (size_t)(slash - path));
+    else
+        lua_pushliteral(L, ".");
+    if (vb_lua_pcall(h, 1, 0, err))
+        return -1;
+    lua_createtable(L, nargs, 1);
+    lua_pushstring(L, path);
+    lua_rawseti(L, -2, 0);
+    for (int i = 0; i < nargs; i++) {
+        lua_pushstring(L, args[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_setglobal(L, "arg");
+    if (vb_lua_loadfile(h, path, err))
+        return -1;
+    for (int i = 0; i < nargs; i++)
+        lua_pushstring(L, args[i]);
+    return vb_lua_pcall(h, nargs, 0, err);
+}

@@ -1,0 +1,45 @@
+/*
+ * lua_host.h - the embedded Lua 5.4 runtime: one state per run, a sandboxed
+ * standard library, package.path on the project's lua/ tree, lua-cjson
+ * preloaded, and the registered `vlbimon` module (logging, clock, masterlist,
+ * schema SQL, SQLite database handles). Lua errors come back as messages with
+ * file:line; they never abort the process.
+ */
+#ifndef VB_LUA_HOST_H
+#define VB_LUA_HOST_H
+
+#include <lua.h>
+#include "app.h"
+#include "util.h"
+
+typedef struct vb_lua vb_lua;
+
+vb_lua *vb_lua_new(vb_app *app, vb_err *err);
+void vb_lua_free(vb_lua *L);
+lua_State *vb_lua_state(vb_lua *L);
+vb_app *vb_lua_app(lua_State *L);
+
+/*
+ * Calls the function below nargs arguments on the stack with a traceback
+ * handler; on error pops everything it pushed and fills err with
+ * "file:line: message".
+ */
+int vb_lua_pcall(vb_lua *L, int nargs, int nresults, vb_err *err);
+
+/*
+ * Like vb_lua_pcall, but aborts the call with an error once it has run
+ * `limit` VM instructions (0: no limit), so a runaway script cannot hang the
+ * host.
+ */
+int vb_lua_pcall_limited(vb_lua *L, int nargs, int nresults, long limit, vb_err *err);
+
+/* Loads a text chunk from a file (binary chunks refused) and pushes it. */
+int vb_lua_loadfile(vb_lua *L, const char *path, vb_err *err);
+
+/* require(name) and leave the module on the stack. */
+int vb_lua_require(vb_lua *L, const char *name, vb_err *err);
+
+/* Runs a script file with `arg` / `...` set to args, as `vlbimon_bridge run` does. */
+int vb_lua_run_script(vb_lua *L, const char *path, int nargs, char **args, vb_err *err);
+
+#endif

@@ -1,0 +1,174 @@
+/*
+ * main.c - vlbimon_bridge's entry point: global options, then dispatch to a
+ * subcommand. The only place that turns a failure into an exit status.
+ */
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "commands.h"
+
+#define NOPTS(a) (sizeof(a) / sizeof((a)[0]))
+
+static const vb_command commands[] = {
+    {"initdb", "initialize a sqlite database (without --sqlitedb, print the SQL)", cmd_initdb},
+    {"masterlist", "download the server's masterlist.json", cmd_masterlist},
+    {"run", "run a Lua script with the vlbimon database API", cmd_run},
+};
+
+static char *default_secrets(void)
+{
+    const char *home = getenv("HOME");
+    const char *name = "/.vlbimonitor-secrets.yaml";
+    if (!home)
+        home = "";
+    char *p = malloc(strlen(home) + strlen(name) + 1);
+    if (p) {
+        strcpy(p, home);
+        strcat(p, name);
+    }
+    return p;
+}
+
+static char *expand_home(const char *path)
+{
+    if (path[0] != '~' || (path[1] != '/' && path[1] != '\0'))
+        return vb_strdup(path);
+    const char *home = getenv("HOME");
+    if (!home)
+        home = "";
+    char *p = malloc(strlen(home) + strlen(path));
+    if (p) {
+        strcpy(p, home);
+        strcat(p, path + 1);
+    }
+    return p;
+}
+
+/* ./masterlist.json, else the installed (or source-tree) fixture catalogue. */
+static char *default_masterlist(const char *root)
+{
+    if (vb_file_exists("masterlist.json"))
+        return vb_strdup("masterlist.json");
+    const char *cands[] = {"masterlist.json", "share/masterlist.json"};
+    char buf[4096];
+    for (size_t i = 0; i < NOPTS(cands); i++) {
+        snprintf(buf, sizeof buf, "%s/%s", root, cands[i]);
+        if (vb_file_exists(buf))
+            return vb_strdup(buf);
+    }
+    snprintf(buf, sizeof buf, "%s/masterlist.json", root);
+    return vb_strdup(buf);
+}
+
+static void app_free(vb_app *app)
+{
+    if (app->ml_loaded)
+        vb_masterlist_free(&app->ml);
+    vb_strlist_free(&app->stations);
+    free(app->server_host);
+    free(app->secrets);
+    free(app->masterlist);
+    free(app->root);
+}
+
+static int run(vb_app *app, int argc, char **argv)
+{
+    const char *server = NULL, *secrets = NULL, *masterlist = NULL;
+    const vb_opt opts[] = {
+        {"verbose", 'v', VB_OPT_COUNT, &app->verbose, NULL,
+         "be verbose (repeatable: -v -v is more)", 0},
+        {NULL, '1', VB_OPT_CONST, &app->use_vlbimon1, NULL, "use vlbimon1", 1},
+        {NULL, '2', VB_OPT_CONST, &app->use_vlbimon1, NULL, "use vlbimon2 (the default)", 0},
+        {"server", 0, VB_OPT_STRING, &server, "URL",
+         "any vlbimon-compatible server, e.g. the simulator (http only for loopback hosts)", 0},
+        {"stations", 0, VB_OPT_LIST, &app->stations, "STATIONS",
+         "stations to process (default all), repeatable", 0},
+        {"datadir", 0, VB_OPT_STRING, &app->datadir, "DATADIR",
+         "directory to write output in (default ./data)", 0},
+        {"secrets", 0, VB_OPT_STRING, &secrets, "SECRETS",
+         "file containing auth secrets, default ~/.vlbimonitor-secrets.yaml", 0},
+        {"masterlist", 0, VB_OPT_STRING, &masterlist, "FILE",
+         "parameter catalogue (default ./masterlist.json, then the installed copy)", 0},
+    };
+    char names[512] = "{", epilog[4096] = "commands:\n";
+    for (size_t i = 0; i < NOPTS(commands); i++) {
+        size_t l = strlen(names);
+        snprintf(names + l, sizeof names - l, "%s%s", i ? "," : "", commands[i].name);
+        l = strlen(epilog);
+        snprintf(epilog + l, sizeof epilog - l, "  %-21s %s\n", commands[i].name,
+                 commands[i].help);
+    }
+    strcat(names, "} ...");
+    strcat(epilog, "\nRun 'vlbimon_bridge COMMAND -h' for a command's options.");
+    const vb_cmdspec spec = {"vlbimon_bridge", names,
+                             "Copy EHT VLBI monitor (vlbimon) data into a SQLite database for "
+                             "Grafana.",
+                             epilog, opts, NOPTS(opts), 1};
+    const char **pos;
+    size_t npos;
+    int rc = vb_app_parse(app, &spec, argc, argv, &pos, &npos);
+    if (rc >= 0)
+        return rc;
+    if (npos == 0) {
+        vb_cli_usage(&spec, stderr);
+        fprintf(stderr, "vlbimon_bridge: error: a command is required\n");
+        return VB_EXIT_USAGE;
+    }
+    const vb_command *cmd = NULL;
+    for (size_t i = 0; i < NOPTS(commands); i++)
+        if (strcmp(commands[i].name, pos[0]) == 0)
+            cmd = &commands[i];
+    if (!cmd) {
+        fprintf(stderr, "vlbimon_bridge: error: argument command: invalid choice: '%s' (choose "
+                        "from %.*s)\n",
+                pos[0], (int)(strlen(names) - 4), names);
+        free(pos);
+        return VB_EXIT_USAGE;
+    }
+    int cargc = (int)npos - 1;
+    char **cargv = (char **)pos + 1;
+
+    app->log.verbosity = app->verbose;
+    app->log.out = stderr;
+    if (!app->datadir)
+        app->datadir = "data";
+    vb_err err;
+    app->server_url = server ? server
+                             : app->use_vlbimon1 ? "https://vlbimon1.science.ru.nl"
+                                                 : "https://vlbimon2.science.ru.nl";
+    size_t ul = strlen(app->server_url);
+    while (ul > 0 && app->server_url[ul - 1] == '/')
+        ul--;
+    char *url = strndup(app->server_url, ul);
+    app->secrets = secrets ? expand_home(secrets) : default_secrets();
+    if (!(app->root = vb_find_root(&err))) {
+        fprintf(stderr, "vlbimon_bridge: error: %s\n", err.msg);
+        free(url);
+        free(pos);
+        return VB_EXIT_FAIL;
+    }
+    if (!url || !app->secrets || vb_server_check(url, &app->server_host, &err)) {
+        fprintf(stderr, "vlbimon_bridge: error: %s\n", url && app->secrets ? err.msg : "out of memory");
+        free(url);
+        free(pos);
+        return VB_EXIT_USAGE;
+    }
+    app->server_url = url;
+    app->masterlist = masterlist ? vb_strdup(masterlist) : default_masterlist(app->root);
+    rc = cmd->run(app, cargc, cargv);
+    free(url);
+    free(pos);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    vb_app app = {0};
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int rc = run(&app, argc - 1, argv + 1);
+    app_free(&app);
+    curl_global_cleanup();
+    return rc;
+}
