@@ -1,0 +1,45 @@
+/*
+ * store.h - the live database: opening it with the connection settings of
+ * SCHEMA.md, and inserting the pipeline's rows in one transaction with
+ * cached prepared statements, grouped by table.
+ *
+ * The pipeline's result (a Lua table) has this shape:
+ *   { series = { {name = "weather_tau225", n = K,
+ *                 station = {...}, time = {...}, value = {...}}, ... },
+ *     status = { {time=, station=, source=, onsource=, mode=, recording=,
+ *                 tsys=, tau225=, scan=}, ... } }
+ * `name` is the series without its ts_param_ prefix. Values are coerced to
+ * the column's declared type (BOOLEAN 0/1, REAL, INTEGER, TEXT); a value
+ * that does not convert is skipped and counted.
+ */
+#ifndef VB_STORE_H
+#define VB_STORE_H
+
+#include <lua.h>
+#include <sqlite3.h>
+
+#include "log.h"
+#include "util.h"
+
+typedef struct vb_store vb_store;
+
+typedef struct vb_store_stats {
+    long rows;         /* series rows inserted */
+    long status_rows;  /* station status rows replaced */
+    long skipped;      /* values that did not convert, or unknown/invalid tables */
+} vb_store_stats;
+
+/* Opens an existing database; wal_pages as --wal (0: no WAL, rollback journal). */
+vb_store *vb_store_open(const char *path, int wal_pages, const vb_log *log, vb_err *err);
+void vb_store_close(vb_store *s);
+sqlite3 *vb_store_db(vb_store *s);
+
+int vb_store_begin(vb_store *s, vb_err *err);
+int vb_store_commit(vb_store *s, vb_err *err);
+int vb_store_rollback(vb_store *s);
+
+/* Inserts the pipeline result at stack index idx (inside a transaction). */
+int vb_store_insert_result(vb_store *s, lua_State *L, int idx, vb_store_stats *stats,
+                           vb_err *err);
+
+#endif
