@@ -39,7 +39,7 @@ UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 BINS = vlbimon_bridge $(if $(SIM_SRC),vlbimon_sim)
 
-.PHONY: all deps test check-deps demo install clean format bench
+.PHONY: all deps test demo init install clean format bench
 all: $(BINS)
 
 deps:
@@ -83,6 +83,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libvb.a $(wildcard src/*.h)
 test: deps
 	$(MAKE) all $(UNIT_BIN)
 	UNIT_BIN_DIR=$(BUILD)/tests prove -f tests/unit/run.t tests/e2e/*.t
+
+# The real catalogue from vlbimon2 (no account needed), into ./masterlist.json.
+init: all
+	./vlbimon_bridge masterlist
 
 demo: deps
 	$(MAKE) all
