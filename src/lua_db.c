@@ -37,11 +37,13 @@ static int db_error(lua_State *L, sqlite3 *db, const char *what)
     return luaL_error(L, "%s: %s", what, sqlite3_errmsg(db));
 }
 
-void vb_lua_db_bind(lua_State *L, sqlite3_stmt *stmt, int idx, int n)
+int vb_lua_db_bind(lua_State *L, sqlite3_stmt *stmt, int idx, int n)
 {
     int want = sqlite3_bind_parameter_count(stmt);
-    if (n != want)
-        luaL_error(L, "statement takes %d parameters, got %d", want, n);
+    if (n != want) {
+        lua_pushfstring(L, "statement takes %d parameters, got %d", want, n);
+        return -1;
+    }
     for (int i = 0; i < n; i++) {
         int a = idx + i, rc;
         switch (lua_type(L, a)) {
@@ -64,12 +66,24 @@ void vb_lua_db_bind(lua_State *L, sqlite3_stmt *stmt, int idx, int n)
             break;
         }
         default:
-            luaL_error(L, "cannot bind a %s value (parameter %d)", luaL_typename(L, a), i + 1);
-            return;
+            lua_pushfstring(L, "cannot bind a %s value (parameter %d)", luaL_typename(L, a),
+                            i + 1);
+            return -1;
         }
-        if (rc != SQLITE_OK)
-            luaL_error(L, "bind parameter %d: %s", i + 1, sqlite3_errstr(rc));
+        if (rc != SQLITE_OK) {
+            lua_pushfstring(L, "bind parameter %d: %s", i + 1, sqlite3_errstr(rc));
+            return -1;
+        }
     }
+    return 0;
+}
+
+/* Finalizes now rather than at collection: an open statement blocks close() and checkpoints. */
+static int stmt_fail(lua_State *L, lstmt *ls)
+{
+    sqlite3_finalize(ls->stmt);
+    ls->stmt = NULL;
+    return lua_error(L);
 }
 
 static void push_column(lua_State *L, sqlite3_stmt *s, int i)
@@ -121,7 +135,8 @@ static int db_exec(lua_State *L)
     ls->stmt = prepare(L, d->db, sql, &tail);
     if (!ls->stmt)
         return luaL_error(L, "empty statement");
-    vb_lua_db_bind(L, ls->stmt, 3, nb);
+    if (vb_lua_db_bind(L, ls->stmt, 3, nb))
+        return stmt_fail(L, ls);
     int rc;
     while ((rc = sqlite3_step(ls->stmt)) == SQLITE_ROW)
         ;
@@ -187,7 +202,8 @@ static int db_rows(lua_State *L)
     ls->stmt = prepare(L, d->db, sql, NULL);
     if (!ls->stmt)
         return luaL_error(L, "empty statement");
-    vb_lua_db_bind(L, ls->stmt, 3, nb);
+    if (vb_lua_db_bind(L, ls->stmt, 3, nb))
+        return stmt_fail(L, ls);
     lua_pushvalue(L, -1);
     lua_pushcclosure(L, rows_iter, 1);
     lua_pushnil(L);

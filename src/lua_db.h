@@ -15,7 +15,10 @@ int vb_lua_db_open(lua_State *L);
 /* Wraps a connection the host owns; the Lua object never closes it. */
 void vb_lua_db_push(lua_State *L, sqlite3 *db);
 
-/* Binds Lua values idx..idx+n-1 to stmt parameters 1..n; raises on bad types. */
-void vb_lua_db_bind(lua_State *L, sqlite3_stmt *stmt, int idx, int n);
+/*
+ * Binds Lua values idx..idx+n-1 to stmt parameters 1..n. On a bad count or
+ * type returns -1 with a message pushed, leaving the caller to finalize.
+ */
+int vb_lua_db_bind(lua_State *L, sqlite3_stmt *stmt, int idx, int n);
 
 #endif

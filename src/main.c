@@ -112,8 +112,7 @@ static int run(vb_app *app, int argc, char **argv)
     if (rc >= 0)
         return rc;
     if (npos == 0) {
-        vb_cli_usage(&spec, stderr);
-        fprintf(stderr, "vlbimon_bridge: error: a command is required\n");
+        fprintf(stderr, "vlbimon_bridge: error: a command is required (see vlbimon_bridge -h)\n");
         return VB_EXIT_USAGE;
     }
     const vb_command *cmd = NULL;

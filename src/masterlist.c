@@ -159,7 +159,8 @@ static int add_params(lua_State *L, int obj, const char *origin, const char *sec
 static int parse_decoded(lua_State *L, const char *origin, vb_masterlist *ml, vb_err *err)
 {
     int root = lua_gettop(L);
-    if (!lua_istable(L, root))
+    /* cjson decodes arrays to tables too; a non-empty sequence is not an object. */
+    if (!lua_istable(L, root) || lua_rawlen(L, root) > 0)
         return vb_fail(err, "%s: expected a JSON object at the top level", origin);
     size_t scap = 16;
     ml->stations = calloc(scap, sizeof *ml->stations);

@@ -29,7 +29,7 @@ _tap_result() { # status description
     fi
 }
 
-diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
+diag() { printf '%s\n' "$@" | sed 's/^/# /' >&2; }
 
 # ok DESCRIPTION COMMAND... : passes when the command exits 0.
 ok() {
