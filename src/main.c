@@ -8,6 +8,7 @@
 
 #include "app.h"
 #include "commands.h"
+#include "scripts.h"
 
 #define NOPTS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -15,6 +16,11 @@ static const vb_command commands[] = {
     {"initdb", "initialize a sqlite database (without --sqlitedb, print the SQL)", cmd_initdb},
     {"masterlist", "download the server's masterlist.json", cmd_masterlist},
     {"run", "run a Lua script with the vlbimon database API", cmd_run},
+    {"migrate", "upgrade a database made by an older bridge (status, check, fix)", cmd_migrate},
+    {"summarize", "rows per parameter and station, and the last day's points", cmd_summarize},
+    {"backup", "copy a database safely while the bridge writes to it", cmd_backup},
+    {"extract", "write series whose name contains PATTERN to CSV files", cmd_extract},
+    {"add-series", "create one series table with its two indexes", cmd_add_series},
 };
 
 static char *default_secrets(void)
