@@ -131,5 +131,5 @@ for _, s in ipairs(sorted_keys(buckets)) do
         local n = b[h] or 0
         line[h] = n == 0 and "." or BARS[math.max(1, math.ceil(n / max * #BARS))]
     end
-    print(string.format("  %-" .. width .. "s %s  %d points, at most %d an hour", s, table.concat(line), sum, max))
+    print(string.format("  %-" .. width .. "s %s  %d in all, at most %d in an hour", s, table.concat(line), sum, max))
 end

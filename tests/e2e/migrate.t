@@ -1,0 +1,157 @@
+#!/bin/bash
+# migrate: databases as the original left them (tests/fixtures/migrations)
+# end with exactly initdb's schema and every row; refusals and an injected
+# failure change nothing; fix works while other processes read.
+source "$(dirname "$0")/lib.sh"
+cd "$TMP" || exit 1
+FIX=$FIXTURES/migrations
+mig() { "$BRIDGE" --masterlist "$MASTERLIST" migrate "$@"; }
+
+# Tables with their columns (type, NOT NULL, default, key) and indexes with
+# their columns, as SQLite reports them; the bookkeeping table is left out.
+shape() {
+    sqlite3 "$1" "SELECT m.name, p.cid, p.name, p.type, p.\"notnull\", quote(p.dflt_value), p.pk
+        FROM sqlite_schema m JOIN pragma_table_info(m.name) p
+        WHERE m.type = 'table' AND m.name != 'bridge_migrations' ORDER BY 1, 2;
+      SELECT m.name, l.name, l.\"unique\", l.origin, l.partial, i.seqno, i.name
+        FROM sqlite_schema m JOIN pragma_index_list(m.name) l JOIN pragma_index_info(l.name) i
+        WHERE m.type = 'table' AND m.name != 'bridge_migrations' ORDER BY 1, 2, 6"
+}
+rows() { sqlite3 "$1" "SELECT count(*) FROM $2"; }
+
+mkdir gen
+"$FIX/generate.sh" "$TMP/gen" >/dev/null 2>&1
+for s in before-00 before-01 before-02 after-02; do
+    ok "fixture $s.sql is what generate.sh makes" cmp -s "gen/$s.sql" "$FIX/$s.sql"
+done
+
+"$BRIDGE" --masterlist "$MASTERLIST" initdb --sqlitedb fresh.db
+want=$(shape fresh.db)
+
+for s in before-00 before-01 before-02 after-02; do
+    sqlite3 "$s.db" < "$FIX/$s.sql"
+    before=$(sqlite3 "$s.db" .dump)
+    out=$(mig --sqlitedb "$s.db" fix 2>&1)
+    is "$?" 0 "$s: fix all succeeds"
+    first=$(sqlite3 "$s.db" "SELECT name FROM bridge_migrations ORDER BY name LIMIT 1")
+    like "$out" "backup in $s.db.pre-$first" "$s: one backup, named after the first migration applied"
+    is "$(sqlite3 "$s.db.pre-$first" .dump)" "$before" "$s: the backup is the database as it was"
+    is "$(shape "$s.db")" "$want" "$s: tables, columns, types and indexes are initdb's"
+    like "$(mig --sqlitedb "$s.db" check)" "nothing to do" "$s: check then has nothing to do"
+done
+is "$(rows before-00.db ts_param_bridge_totalLag)" 12 "rows of the old lag series are in bridge_totalLag"
+is "$(sqlite3 before-00.db "SELECT station, source, recording, quote(tsys), scan FROM bridge_stationStatus ORDER BY station")" \
+   "ALMA|M87|1.3.|NULL|
+SMA|M87|1.3.|NULL|" "station rows keep their values; the new columns are empty"
+is "$(sqlite3 after-02.db "SELECT stations, scan FROM ts_param_schedule ORDER BY time")" \
+   "ALMA SMA|e23a11_001
+SMA|e23a11_002" "schedule rows keep their scan names"
+is "$(sqlite3 before-00.db "SELECT group_concat(name) FROM (SELECT name FROM bridge_migrations ORDER BY name)")" \
+   "00-fix-bug-azelalt,01-create-remo,02-fix-bridges,03-match-initdb" "applied migrations are recorded"
+
+out=$(mig --sqlitedb fresh.db check)
+like "$out" "nothing to do: the database has the current schema" "check on a fresh database: nothing to do"
+unlike "$out" "old|partial" "no migration is old or partial on a fresh database"
+sum=$(sha256sum fresh.db)
+err=$(mig --sqlitedb fresh.db fix 2>&1)
+is "$?" 1 "fix on a fresh database fails"
+like "$err" "refusing to fix: nothing to do" "with a clear refusal"
+err=$(mig --sqlitedb fresh.db fix 01 2>&1)
+like "$err" "refusing to fix 01-create-remo: the database is new, not old" "fix NAME on a fresh database refuses"
+is "$(sha256sum fresh.db)" "$sum" "the fresh database is untouched"
+ok "and no backup is made" test ! -e fresh.db.pre-01-create-remo
+
+sqlite3 old.db < "$FIX/before-00.sql"
+like "$(mig --sqlitedb old.db status)" "01-create-remo +waiting" "status: later migrations wait for earlier ones"
+sum=$(sha256sum old.db)
+err=$(mig --sqlitedb old.db fix 02 2>&1)
+like "$err" "refusing to fix 02-fix-bridges: apply 00-fix-bug-azelalt \(old\) first" "fix out of order refuses"
+touch old.db.pre-00-fix-bug-azelalt
+err=$(mig --sqlitedb old.db fix 00 2>&1)
+like "$err" "old.db.pre-00-fix-bug-azelalt exists; move it away or use --no-backup" "an existing backup is never overwritten"
+is "$(sha256sum old.db)" "$sum" "refusals leave the database untouched"
+mig --sqlitedb old.db --no-backup fix 00 >/dev/null
+is "$?" 0 "fix 00 --no-backup succeeds"
+is "$(stat -c %s old.db.pre-00-fix-bug-azelalt)" 0 "and writes no backup"
+like "$(mig --sqlitedb old.db check 01)" "^01-create-remo: old" "then 01 is old"
+
+# A database half-way between two stages is partial: fix refuses.
+sqlite3 part.db < "$FIX/before-01.sql"
+sqlite3 part.db "CREATE TABLE ts_param_bridgeLag (time INTEGER NOT NULL, station TEXT NOT NULL, value REAL)"
+sum=$(sha256sum part.db)
+err=$(mig --sqlitedb part.db fix 2>&1)
+is "$?" 1 "fix on a partly migrated database fails"
+like "$err" "refusing to fix 01-create-remo: the database is partial" "saying which migration is partial"
+like "$err" "new: ts_param_bridgeLag exists" "and what it found"
+is "$(sha256sum part.db)" "$sum" "without changing anything"
+
+# An injected failure half-way through a migration changes nothing.
+mkdir broken
+cp "$ROOT/migrations/00-fix-bug-azelalt.lua" "$ROOT/migrations/01-create-remo.lua" broken/
+cat > broken/02-broken.lua <<'LUA'
+local migrate = require "vlbimon.migrate"
+return migrate.define {
+    description = "renames, then fails",
+    steps = {
+        migrate.rename_series("points", "bridge_points"),
+        migrate.rename_table("station_status", "bridge_stationStatus"),
+        { state = function() return "old", "fails when applied" end, apply = function() error("injected failure") end },
+    },
+}
+LUA
+sqlite3 b2.db < "$FIX/before-02.sql"
+dump=$(sqlite3 b2.db .dump)
+sum=$(sha256sum b2.db)
+err=$(mig --sqlitedb b2.db --migrations broken fix 02-broken 2>&1)
+is "$?" 1 "a migration failing half-way fails"
+like "$err" "injected failure" "with its error"
+is "$(sqlite3 b2.db .dump)" "$dump" "the database content is exactly as before"
+is "$(sha256sum b2.db)" "$sum" "byte for byte"
+ok "and the useless backup is removed" test ! -e b2.db.pre-02-broken
+sqlite3 b1.db < "$FIX/before-01.sql"
+mig --sqlitedb b1.db --migrations broken --no-backup fix >/dev/null 2>&1
+is "$?" 1 "fix all stops at the failing migration"
+out=$(mig --sqlitedb b1.db --migrations broken check)
+like "$out" "01-create-remo: new" "the migrations before it stay applied"
+like "$out" "02-broken: old" "the failing one is still to do"
+
+# Readers during fix: a WAL reader keeps its snapshot and fix does not wait;
+# in rollback-journal mode fix waits for the reader's lock (busy timeout).
+cat > reader.lua <<'LUA'
+local vlbimon = require "vlbimon"
+local path, hold, flag = ...
+local db = vlbimon.open(path, { readonly = true })
+db:exec("BEGIN")
+local n1 = db:first("SELECT count(*) AS n FROM ts_param_weather_tau225").n
+local t1 = #db:tables()
+io.open(flag, "w"):close()
+local t0 = vlbimon.now()
+while vlbimon.now() - t0 < tonumber(hold) do end
+local n2 = db:first("SELECT count(*) AS n FROM ts_param_weather_tau225").n
+local t2 = #db:tables()
+db:exec("COMMIT")
+print(n1, n2, t1 == t2 and "same snapshot" or "snapshot changed", db:first("SELECT count(*) AS n FROM sqlite_schema WHERE name = 'ts_param_bridge_windGust'").n)
+LUA
+for mode in wal delete; do
+    sqlite3 r-$mode.db < "$FIX/after-02.sql"
+    sqlite3 r-$mode.db "PRAGMA journal_mode=$mode" >/dev/null
+    "$BRIDGE" run reader.lua r-$mode.db 2 r-$mode.flag > r-$mode.out 2>&1 &
+    pid=$!
+    track_pid $pid
+    for _ in $(seq 100); do [ -e r-$mode.flag ] && break; sleep 0.05; done
+    t0=$(date +%s%N)
+    out=$(mig --sqlitedb r-$mode.db --no-backup fix 2>&1)
+    rc=$?
+    ms=$((($(date +%s%N) - t0) / 1000000))
+    wait $pid
+    is "$rc" 0 "$mode: fix succeeds while a reader holds a read transaction"
+    is "$(cat r-$mode.out)" "12	12	same snapshot	1" "$mode: the reader reads undisturbed, then sees the new schema"
+    is "$(shape r-$mode.db)" "$want" "$mode: the schema is initdb's"
+    if [ $mode = wal ]; then
+        ok "wal: fix did not wait for the reader (${ms} ms)" test $ms -lt 1500
+    else
+        ok "delete: fix waited for the reader's lock (${ms} ms)" test $ms -ge 1000
+    fi
+done
+
+done_testing
