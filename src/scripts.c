@@ -82,7 +82,7 @@ int cmd_migrate(vb_app *app, int argc, char **argv)
         "  status                list the migrations, their state and when they were applied\n"
         "  check [NAME]          say what NAME (default: every migration) would change\n"
         "  fix [NAME|all]        apply NAME, or every pending migration (the default), each\n"
-        "                        in one transaction after an online backup",
+        "                        in one transaction, after one online backup",
         opts,
         NOPTS(opts),
         0};
