@@ -9,6 +9,7 @@
 #include "app.h"
 #include "commands.h"
 #include "scripts.h"
+#include "transform.h"
 
 #define NOPTS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -21,6 +22,7 @@ static const vb_command commands[] = {
     {"backup", "copy a database safely while the bridge writes to it", cmd_backup},
     {"extract", "write series whose name contains PATTERN to CSV files", cmd_extract},
     {"add-series", "create one series table with its two indexes", cmd_add_series},
+    {"transform", "run the transformers offline on snapshot files or history CSV", cmd_transform},
 };
 
 static char *default_secrets(void)

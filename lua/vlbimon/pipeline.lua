@@ -1,0 +1,291 @@
+-- pipeline.lua - one snapshot from JSON text to rows for the host: decode,
+-- flatten, the bridge's own metrics, the transformers in file-name order,
+-- then the rows grouped by table plus the changed station status rows (the
+-- result shape is in src/store.h). Driven by src/pipeline.c, which passes
+-- two C helpers: `flatten`, which decodes a snapshot's JSON straight into the
+-- point columns (src/snapshot.c: a generic JSON decoder alone would take the
+-- whole CPU budget), and `isolate`, which runs a transformer under pcall with
+-- an instruction limit.
+--
+-- The bridge metrics are part of the pipeline, not a transformer: they
+-- describe the raw fetch, so they are computed before any transformer runs
+-- and cannot be switched off or forged by data from a station named "bridge".
+local vlbimon = require "vlbimon"
+local points = require "vlbimon.points"
+local status = require "vlbimon.status"
+
+local M = {}
+
+local type, floor = type, math.floor
+local int_time, normal_value, good_name = points.int_time, points.normal_value, points.good_name
+
+local Pipeline = {}
+Pipeline.__index = Pipeline
+
+-- opts.isolate(fn, ...) -> true, results... | false, message;
+-- opts.flatten(text, points, only) -> counts, newest | nil, why (only for run_json);
+-- opts.stations: only these stations (the --stations filter), or nil for all.
+function M.new(opts)
+    assert(type(opts.isolate) == "function", "pipeline.new: opts.isolate is required")
+    local ml = vlbimon.masterlist()
+    local self = setmetatable({
+        isolate = opts.isolate,
+        flatten = opts.flatten,
+        groups = {},
+        last_used = {},
+        masterlist = ml,
+        status = status.new(ml.stations),
+        points = points.new(),
+        transformers = {},
+        pending_status = {},
+        npending = 0,
+        order = {},
+    }, Pipeline)
+    if opts.stations and #opts.stations > 0 then
+        self.only = {}
+        for _, s in ipairs(opts.stations) do
+            self.only[s] = true
+        end
+    end
+    return self
+end
+
+-- ctx is the whole API a transformer gets; see README "Transformers".
+function Pipeline:new_ctx(name, state)
+    local pipeline = self
+    local prefix = "transformer " .. name .. ":"
+    return {
+        name = name,
+        masterlist = self.masterlist,
+        state = state,
+        now = vlbimon.now(),
+        log = function(level, ...)
+            vlbimon.log(level, prefix, ...)
+        end,
+        status = function(station)
+            return pipeline.status:get(station)
+        end,
+        set_status = function(station, fields)
+            local n = pipeline.npending + 1
+            pipeline.pending_status[n] = { station, status.check(station, fields) }
+            pipeline.npending = n
+        end,
+    }
+end
+
+local function load_one(self, file, old_state, seen)
+    local chunk, err = loadfile(file)
+    if not chunk then
+        error("cannot load transformer " .. err, 0)
+    end
+    local ok, mod = self.isolate(chunk)
+    if not ok then
+        error("cannot load transformer " .. file .. ": " .. tostring(mod), 0)
+    end
+    if type(mod) ~= "table" or type(mod.name) ~= "string" or mod.name == ""
+        or type(mod.transform) ~= "function" or (mod.init ~= nil and type(mod.init) ~= "function") then
+        error("cannot load transformer " .. file .. ": it must return a table with a name (a string), "
+            .. "transform(points, ctx) and optionally init(ctx)", 0)
+    end
+    if seen[mod.name] then
+        error(string.format("cannot load transformer %s: name %q is taken by %s", file, mod.name, seen[mod.name]), 0)
+    end
+    seen[mod.name] = file
+    local ctx = self:new_ctx(mod.name, old_state[mod.name] or {})
+    if mod.init then
+        local iok, ierr = self.isolate(mod.init, ctx)
+        if not iok then
+            error("cannot load transformer " .. file .. ": init: " .. tostring(ierr), 0)
+        end
+    end
+    return { name = mod.name, file = file, transform = mod.transform, ctx = ctx }
+end
+
+-- Loads the transformer files, in the order given, as the new set. Raises,
+-- keeping the old set, when any of them fails. A transformer keeps its
+-- state table across loads as long as its name stays the same.
+function Pipeline:load(files)
+    local old_state = {}
+    for _, t in ipairs(self.transformers) do
+        old_state[t.name] = t.ctx.state
+    end
+    local set, seen = {}, {}
+    for i, file in ipairs(files) do
+        set[i] = load_one(self, file, old_state, seen)
+    end
+    self.transformers = set
+    local names = {}
+    for i, t in ipairs(set) do
+        names[i] = t.name
+    end
+    vlbimon.log("info", string.format("transformers: %d loaded (%s)", #set, table.concat(names, ", ")))
+    return #set
+end
+
+function Pipeline:restore_status(db)
+    return self.status:restore(db)
+end
+
+-- bridge_points per station and in total, bridge_totalLag, bridge_bridgeLag.
+function Pipeline:add_metrics(counts, newest, now, fetch_seconds)
+    local pts, t = self.points, floor(now)
+    local total = 0
+    for _, s in ipairs(counts) do
+        pts:push(s, "bridge_points", t, counts[s])
+        total = total + counts[s]
+    end
+    pts:push("bridge", "bridge_points", t, total)
+    pts:push("bridge", "bridge_totalLag", t, newest and now - newest or 0)
+    pts:push("bridge", "bridge_bridgeLag", t, fetch_seconds)
+end
+
+function Pipeline:run_transformers(now)
+    local pts, isolate = self.points, self.isolate
+    for _, tr in ipairs(self.transformers) do
+        tr.ctx.now = now
+        pts:begin()
+        self.npending = 0
+        local ok, ret = isolate(tr.transform, pts, tr.ctx)
+        if ok and ret ~= nil and ret ~= pts then
+            ok, ret = false, "transform returned a " .. type(ret) .. "; it must change points through "
+                .. "points:add/set/drop and return nothing"
+        end
+        if ok then
+            pts:commit()
+            local pending = self.pending_status
+            for k = 1, self.npending do
+                self.status:update(pending[k][1], pending[k][2], now)
+            end
+        else
+            pts:rollback()
+            vlbimon.log("error", string.format("transformer %s (%s) failed; this snapshot goes on without its output: %s",
+                tr.name, tr.file, tostring(ret)))
+        end
+        for k = 1, self.npending do
+            self.pending_status[k] = nil
+        end
+        self.npending = 0
+    end
+end
+
+-- Points → one group per table, groups in name order (kept sorted across
+-- snapshots, so sorting only happens when a new name shows up). Groups and
+-- their columns are reused from one snapshot to the next, so that filling
+-- them does not allocate: the result is only valid until the next run.
+function Pipeline:group()
+    local pts = self.points
+    local station, param, time, value = pts.station, pts.param, pts.time, pts.value
+    local groups, used, nused = self.groups, {}, 0
+    for _, g in ipairs(self.last_used) do
+        g.n = 0
+    end
+    for i = 1, pts.n do
+        local p = param[i]
+        local g = groups[p]
+        if not g then
+            g = { name = p, n = 0, station = {}, time = {}, value = {} }
+            groups[p] = g
+            self.order[#self.order + 1] = p
+            self.fresh = true
+        end
+        local k = g.n + 1
+        if k == 1 then
+            nused = nused + 1
+            used[nused] = g
+        end
+        g.n = k
+        g.station[k], g.time[k], g.value[k] = station[i], time[i], value[i]
+    end
+    -- Whatever a group held beyond this snapshot's rows must go, or the
+    -- host would read stale rows as part of its arrays.
+    for _, g in ipairs(self.last_used) do
+        local gs, gt, gv = g.station, g.time, g.value
+        for k = g.n + 1, #gt do
+            gs[k], gt[k], gv[k] = nil, nil, nil
+        end
+    end
+    self.last_used = used
+    if self.fresh then
+        table.sort(self.order)
+        self.fresh = false
+    end
+    local series, n = {}, 0
+    for _, name in ipairs(self.order) do
+        local g = groups[name]
+        if g.n > 0 then
+            n = n + 1
+            series[n] = g
+        end
+    end
+    return series
+end
+
+function Pipeline:finish(now)
+    self:run_transformers(now)
+    local result = { series = self:group(), status = self.status:take_changed() }
+    self.points:clear()
+    return result
+end
+
+-- JSON text of a snapshot → result, or nil and why when it is not a snapshot.
+function Pipeline:run_json(text, now, fetch_seconds)
+    self.points:clear()
+    local counts, newest = self.flatten(text, self.points, self.only)
+    if not counts then
+        self.points:clear()
+        return nil, newest
+    end
+    self:add_metrics(counts, newest, now, fetch_seconds)
+    return self:finish(now)
+end
+
+-- Already-flattened points {{station, param, time, value}, ...} (e.g. from
+-- downloaded history) → result. No bridge metrics: nothing was fetched.
+function Pipeline:run_points(list, now)
+    local pts, only = self.points, self.only
+    pts:clear()
+    local nbad, example = 0, nil
+    for _, p in ipairs(list) do
+        local s, t, v = p[1], int_time(p[3]), normal_value(p[4])
+        if only and not only[s] then
+            goto continue
+        end
+        if type(s) == "string" and s ~= "bridge" and good_name(pts, p[2]) and t and v ~= nil then
+            pts:push(s, p[2], t, v)
+        else
+            nbad = nbad + 1
+            example = example or string.format("%s %s %s", tostring(s), tostring(p[2]), tostring(p[3]))
+        end
+        ::continue::
+    end
+    if nbad > 0 then
+        vlbimon.log("warn", string.format("points: %d dropped (bad station, parameter name, time or value; e.g. %s)", nbad, example))
+    end
+    return self:finish(now)
+end
+
+-- The result's series rows sorted by table, then time, then station (then
+-- value, so that equal keys still print in one order): for `transform`.
+function M.sorted_rows(result)
+    local rows = {}
+    for _, g in ipairs(result.series) do
+        local first = #rows + 1
+        for k = 1, g.n do
+            rows[#rows + 1] = { g.station[k], g.name, g.time[k], g.value[k] }
+        end
+        local sub = table.move(rows, first, #rows, 1, {})
+        table.sort(sub, function(a, b)
+            if a[3] ~= b[3] then
+                return a[3] < b[3]
+            end
+            if a[1] ~= b[1] then
+                return a[1] < b[1]
+            end
+            return tostring(a[4]) < tostring(b[4])
+        end)
+        table.move(sub, 1, #sub, first, rows)
+    end
+    return rows
+end
+
+return M

@@ -1,0 +1,294 @@
+/*
+ * pipeline.c - see pipeline.h.
+ *
+ * The Lua side cannot limit its own instructions (the sandbox has no debug
+ * library), so this file hands it `isolate`, a C function that runs one
+ * transformer call under pcall with a count hook.
+ */
+#include "pipeline.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <lauxlib.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "lua_db.h"
+#include "snapshot.h"
+
+typedef struct file_sig {
+    char *name;
+    long long mtime_ns;
+    long long size;
+} file_sig;
+
+struct vb_pipeline {
+    vb_lua *L;
+    char *dir;
+    int ref; /* the Lua pipeline object, in the registry */
+    file_sig *files;
+    size_t nfiles;
+};
+
+static void limit_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    luaL_error(L, "instruction limit of %d exceeded (endless loop?)", VB_TRANSFORM_INSTRUCTIONS);
+}
+
+/*
+ * isolate(fn, ...) -> true, results... | false, message. Restores whatever
+ * hook was set before, so it nests inside vb_lua_pcall_limited.
+ */
+static int l_isolate(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    int nargs = lua_gettop(L) - 1;
+    lua_Hook old = lua_gethook(L);
+    int mask = lua_gethookmask(L), count = lua_gethookcount(L);
+    lua_sethook(L, limit_hook, LUA_MASKCOUNT, VB_TRANSFORM_INSTRUCTIONS);
+    int rc = lua_pcall(L, nargs, LUA_MULTRET, 0);
+    lua_sethook(L, old, mask, count);
+    if (rc != LUA_OK) {
+        /* No __tostring here: a metamethod could raise outside any pcall. */
+        if (lua_type(L, -1) != LUA_TSTRING)
+            lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, -1));
+        lua_pushboolean(L, 0);
+        lua_insert(L, -2);
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    lua_insert(L, 1);
+    return lua_gettop(L);
+}
+
+static void free_sigs(file_sig *f, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(f[i].name);
+    free(f);
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(((const file_sig *)a)->name, ((const file_sig *)b)->name);
+}
+
+static int is_transformer_file(const char *name)
+{
+    size_t n = strlen(name);
+    return name[0] != '.' && n > 4 && strcmp(name + n - 4, ".lua") == 0;
+}
+
+/* The *.lua files of dir, sorted by name, with what tells a change. */
+static int scan(const char *dir, file_sig **out, size_t *nout, vb_err *err)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return vb_fail(err, "transformers directory %s: %s", dir, strerror(errno));
+    file_sig *f = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    int rc = 0;
+    while ((e = readdir(d))) {
+        if (!is_transformer_file(e->d_name))
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            file_sig *nf = realloc(f, cap * sizeof *nf);
+            if (!nf) {
+                rc = vb_fail(err, "out of memory");
+                break;
+            }
+            f = nf;
+        }
+        f[n].name = vb_strdup(e->d_name);
+        if (!f[n].name) {
+            rc = vb_fail(err, "out of memory");
+            break;
+        }
+        f[n].mtime_ns = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+        f[n].size = (long long)st.st_size;
+        n++;
+    }
+    closedir(d);
+    if (rc) {
+        free_sigs(f, n);
+        return -1;
+    }
+    qsort(f, n, sizeof *f, by_name);
+    *out = f;
+    *nout = n;
+    return 0;
+}
+
+static void push_object(vb_pipeline *p)
+{
+    lua_rawgeti(vb_lua_state(p->L), LUA_REGISTRYINDEX, p->ref);
+}
+
+/* Pushes the function p.<method> and p itself, ready for a call. */
+static void push_method(vb_pipeline *p, const char *method)
+{
+    lua_State *S = vb_lua_state(p->L);
+    push_object(p);
+    lua_getfield(S, -1, method);
+    lua_insert(S, -2);
+}
+
+/* Runs under pcall: (module, stations) -> pipeline.new{isolate =, flatten =, stations =}. */
+static int l_new(lua_State *S)
+{
+    const vb_strlist *stations = lua_touserdata(S, 2);
+    lua_getfield(S, 1, "new");
+    lua_createtable(S, 0, 3);
+    lua_pushcfunction(S, l_isolate);
+    lua_setfield(S, -2, "isolate");
+    lua_pushcfunction(S, vb_snapshot_flatten);
+    lua_setfield(S, -2, "flatten");
+    lua_createtable(S, (int)stations->n, 0);
+    for (size_t i = 0; i < stations->n; i++) {
+        lua_pushstring(S, stations->v[i]);
+        lua_rawseti(S, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(S, -2, "stations");
+    lua_call(S, 1, 1);
+    return 1;
+}
+
+vb_pipeline *vb_pipeline_new(vb_lua *L, const char *transformers_dir, vb_err *err)
+{
+    lua_State *S = vb_lua_state(L);
+    vb_pipeline *p = calloc(1, sizeof *p);
+    if (!p || !(p->dir = vb_strdup(transformers_dir))) {
+        free(p);
+        vb_fail(err, "out of memory");
+        return NULL;
+    }
+    p->L = L;
+    p->ref = LUA_NOREF;
+    lua_pushcfunction(S, l_new);
+    if (vb_lua_require(L, "vlbimon.pipeline", err)) {
+        lua_pop(S, 1);
+        vb_pipeline_free(p);
+        return NULL;
+    }
+    lua_pushlightuserdata(S, &vb_lua_app(S)->stations);
+    if (vb_lua_pcall(L, 2, 1, err)) {
+        vb_pipeline_free(p);
+        return NULL;
+    }
+    p->ref = luaL_ref(S, LUA_REGISTRYINDEX);
+    if (vb_pipeline_reload(p, err)) {
+        vb_pipeline_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+void vb_pipeline_free(vb_pipeline *p)
+{
+    if (!p)
+        return;
+    luaL_unref(vb_lua_state(p->L), LUA_REGISTRYINDEX, p->ref);
+    free_sigs(p->files, p->nfiles);
+    free(p->dir);
+    free(p);
+}
+
+int vb_pipeline_restore_status(vb_pipeline *p, sqlite3 *db, vb_err *err)
+{
+    lua_State *S = vb_lua_state(p->L);
+    push_method(p, "restore_status");
+    vb_lua_db_push(S, db);
+    if (vb_lua_pcall(p->L, 2, 1, err))
+        return -1;
+    vb_log_msg(&vb_lua_app(S)->log, VB_INFO, "station status: %d row(s) restored",
+               (int)lua_tointeger(S, -1));
+    lua_pop(S, 1);
+    return 0;
+}
+
+int vb_pipeline_reload(vb_pipeline *p, vb_err *err)
+{
+    file_sig *files;
+    size_t n;
+    if (scan(p->dir, &files, &n, err))
+        return -1;
+    free_sigs(p->files, p->nfiles);
+    p->files = files;
+    p->nfiles = n;
+    lua_State *S = vb_lua_state(p->L);
+    push_method(p, "load");
+    lua_createtable(S, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        lua_pushfstring(S, "%s/%s", p->dir, files[i].name);
+        lua_rawseti(S, -2, (lua_Integer)i + 1);
+    }
+    return vb_lua_pcall(p->L, 2, 0, err);
+}
+
+int vb_pipeline_changed(vb_pipeline *p)
+{
+    file_sig *files;
+    size_t n;
+    /* A directory that cannot be read now counts as a change: reloading reports why. */
+    if (scan(p->dir, &files, &n, NULL))
+        return 1;
+    int changed = n != p->nfiles;
+    for (size_t i = 0; !changed && i < n; i++)
+        changed = strcmp(files[i].name, p->files[i].name) != 0 ||
+                  files[i].mtime_ns != p->files[i].mtime_ns || files[i].size != p->files[i].size;
+    free_sigs(files, n);
+    return changed;
+}
+
+/* After a call returning (result) or (nil, why): leaves the result, or fails with why. */
+static int take_result(lua_State *S, vb_err *err)
+{
+    if (lua_isnil(S, -2)) {
+        vb_fail(err, "%s", lua_isstring(S, -1) ? lua_tostring(S, -1) : "pipeline failed");
+        lua_pop(S, 2);
+        return -1;
+    }
+    lua_pop(S, 1);
+    return 0;
+}
+
+int vb_pipeline_run_json(vb_pipeline *p, const char *json, size_t len, double now,
+                         double fetch_seconds, vb_err *err)
+{
+    lua_State *S = vb_lua_state(p->L);
+    if (!lua_checkstack(S, 8))
+        return vb_fail(err, "Lua stack exhausted");
+    push_method(p, "run_json");
+    lua_pushlstring(S, json, len);
+    lua_pushnumber(S, now);
+    lua_pushnumber(S, fetch_seconds);
+    if (vb_lua_pcall(p->L, 4, 2, err))
+        return -1;
+    return take_result(S, err);
+}
+
+int vb_pipeline_run_points(vb_pipeline *p, double now, vb_err *err)
+{
+    lua_State *S = vb_lua_state(p->L);
+    if (!lua_checkstack(S, 8)) {
+        lua_pop(S, 1);
+        return vb_fail(err, "Lua stack exhausted");
+    }
+    int list = lua_gettop(S);
+    push_method(p, "run_points"); /* list fn self */
+    lua_rotate(S, list, 1);       /* self list fn */
+    lua_rotate(S, list, 1);       /* fn self list */
+    lua_pushnumber(S, now);
+    if (vb_lua_pcall(p->L, 3, 2, err))
+        return -1;
+    return take_result(S, err);
+}
