@@ -1,0 +1,50 @@
+/*
+ * server.h - the simulator's HTTP side on libmicrohttpd: routes, Basic and
+ * Digest auth, sessions, the snapshot cursor cookie, history answers, fault
+ * injection and gzip. One connection thread per client so a stalled answer
+ * never holds up the others.
+ */
+#ifndef SIM_SERVER_H
+#define SIM_SERVER_H
+
+#include <stdint.h>
+
+#include "log.h"
+#include "masterlist.h"
+#include "secrets.h"
+#include "sim/faults.h"
+#include "sim/generator.h"
+#include "sim/state.h"
+#include "util.h"
+
+typedef struct sim_config {
+    const char *listen;   /* HOST:PORT, [V6]:PORT */
+    int digest;           /* demand Digest instead of Basic */
+    int64_t start_ms;     /* simulated time at start-up */
+    double speed;         /* simulated seconds per real second */
+    double stall_seconds; /* how long a stalled answer waits */
+    double rates[SIM_NFAULTS];
+} sim_config;
+
+typedef struct sim_server {
+    sim_config cfg;
+    vb_log log;
+    const vb_masterlist *ml;
+    const char *ml_json; /* the catalogue's bytes, served as they are */
+    size_t ml_len;
+    const vb_secrets *users;
+    sim_gen gen;
+    sim_state state;
+    double t0;                   /* monotonic seconds at start-up */
+    unsigned char nonce_key[32]; /* Digest nonces are keyed with this; MHD keeps the pointer */
+    struct MHD_Daemon *daemon;
+    unsigned port;
+} sim_server;
+
+/* Starts listening; srv->port holds the bound port. gen and state must be ready. */
+int sim_server_start(sim_server *srv, vb_err *err);
+void sim_server_stop(sim_server *srv);
+
+int64_t sim_server_now_ms(const sim_server *srv);
+
+#endif
