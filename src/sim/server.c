@@ -243,7 +243,7 @@ static int status_fault(sim_server *srv, int fault, const char *sessionid, reply
 }
 
 /* The body-level answer faults; stalls wait here, in this connection's own thread. */
-static void body_fault(sim_server *srv, const sim_fault_plan *plan, reply *r)
+static int body_fault(sim_server *srv, const sim_fault_plan *plan, reply *r)
 {
     switch (plan->answer) {
     case SIM_F_TRUNCATE:
@@ -255,21 +255,21 @@ static void body_fault(sim_server *srv, const sim_fault_plan *plan, reply *r)
     case SIM_F_BADJSON:
         if (plan->draw & 1) {
             r->body.len = 0;
-            vb_buf_puts(&r->body, "<html><body><h1>502 Bad Gateway</h1></body></html>\n");
+            return vb_buf_puts(&r->body, "<html><body><h1>502 Bad Gateway</h1></body></html>\n");
         } else {
             /* A trailing comma: almost JSON, which is what catches lenient parsers. */
             while (r->body.len &&
                    (r->body.data[r->body.len - 1] == '\n' || r->body.data[r->body.len - 1] == '}'))
                 r->body.len--;
-            vb_buf_puts(&r->body, ", }}\n");
+            return vb_buf_puts(&r->body, ", }}\n");
         }
-        break;
     case SIM_F_STALL:
         sim_state_pause(&srv->state, srv->cfg.stall_seconds);
         break;
     default:
         break;
     }
+    return 0;
 }
 
 static void count_faults(sim_server *srv, const sim_fault_plan *plan)
@@ -464,8 +464,7 @@ static int snapshot(sim_server *srv, struct MHD_Connection *c, reply *r)
         return -1;
     r->status = 200;
     snprintf(r->cookie, sizeof r->cookie, "snap_recvTime=%s; Path=/", cursor);
-    body_fault(srv, &plan, r);
-    return 0;
+    return body_fault(srv, &plan, r);
 }
 
 typedef struct history_query {
@@ -658,8 +657,7 @@ static int history(sim_server *srv, struct MHD_Connection *c, reply *r)
     if (rc || vb_buf_puts(b, "}\n"))
         return -1;
     r->status = 200;
-    body_fault(srv, &plan, r);
-    return 0;
+    return body_fault(srv, &plan, r);
 }
 
 static int open_session(sim_server *srv, reply *r)
