@@ -6,7 +6,7 @@ DESTDIR ?=
 SHAREDIR = $(PREFIX)/share/vlbimon-bridge
 
 # Debian packages, by name. Keep complete: CI on a warm machine hides gaps.
-DEBS = build-essential pkg-config curl perl sqlite3 lua5.4 valgrind clang \
+DEBS = build-essential pkg-config curl perl sqlite3 lua5.4 valgrind clang clang-format \
        libcurl4-openssl-dev libsqlite3-dev liblua5.4-dev libyaml-dev lua-cjson-dev \
        libcmocka-dev libmicrohttpd-dev zlib1g-dev
 
@@ -57,6 +57,12 @@ $(BUILD)/flags: FORCE
 	@echo '$(CC) $(ALL_CFLAGS) $(LDFLAGS)' | cmp -s - $@ || echo '$(CC) $(ALL_CFLAGS) $(LDFLAGS)' > $@
 FORCE:
 
+# The binaries sit outside $(BUILD), shared by both modes: this file changes
+# when the mode does, so switching relinks them.
+build/mode: FORCE
+	@mkdir -p build
+	@echo '$(MODE)' | cmp -s - $@ || echo '$(MODE)' > $@
+
 $(BUILD)/%.o: src/%.c $(wildcard src/*.h) $(BUILD)/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -c $< -o $@
@@ -69,13 +75,13 @@ $(BUILD)/libvb.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-vlbimon_bridge: $(BUILD)/main.o $(BUILD)/libvb.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+vlbimon_bridge: $(BUILD)/main.o $(BUILD)/libvb.a build/mode
+	$(CC) $(LDFLAGS) -o $@ $(BUILD)/main.o $(BUILD)/libvb.a $(LIBS)
 
-vlbimon_sim: $(SIM_OBJ) $(BUILD)/libvb.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(shell pkg-config --libs libmicrohttpd 2>/dev/null) -lz
+vlbimon_sim: $(SIM_OBJ) $(BUILD)/libvb.a build/mode
+	$(CC) $(LDFLAGS) -o $@ $(SIM_OBJ) $(BUILD)/libvb.a $(LIBS) $(shell pkg-config --libs libmicrohttpd 2>/dev/null) -lz
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libvb.a $(wildcard src/*.h)
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libvb.a $(wildcard src/*.h) $(BUILD)/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libvb.a $(LIBS) -lcmocka
 

@@ -228,9 +228,9 @@ done:
     *npos = p.n;
     return VB_CLI_OK;
 oom:
-    vb_strlist_free(&p);
     vb_fail(err, "%s: error: out of memory", spec->prog);
-    return VB_CLI_ERROR;
+    rc = VB_CLI_ERROR;
+    goto done;
 }
 
 static void usage_opt(const vb_opt *o, char *buf, size_t n)

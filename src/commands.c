@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "http.h"
+#include "lua_fs.h"
 #include "lua_host.h"
 #include "schema.h"
 
@@ -158,6 +159,9 @@ int cmd_run(vb_app *app, int argc, char **argv)
     }
     vb_err err;
     vb_lua *L = vb_lua_new(app, &err);
+    /* User scripts get what the bundled scripts get: they are the same kind of tool. */
+    if (L)
+        vb_lua_fs_preload(vb_lua_state(L));
     rc = VB_EXIT_OK;
     if (!L || vb_lua_run_script(L, pos[0], (int)npos - 1, (char **)pos + 1, &err)) {
         vb_log_msg(&app->log, VB_ERROR, "%s", err.msg);

@@ -293,12 +293,19 @@ static int db_backup(lua_State *L)
         unlink(dest);
         return lua_error(L);
     }
-    int rc;
-    /* Small steps with pauses let the bridge keep committing during a long backup. */
-    while ((rc = sqlite3_backup_step(b, 1024)) == SQLITE_OK || rc == SQLITE_BUSY ||
-           rc == SQLITE_LOCKED)
-        if (rc != SQLITE_OK)
-            sqlite3_sleep(20);
+    /*
+     * One step copies the whole file inside one read transaction, so the copy
+     * is a consistent snapshot even while the bridge commits (WAL readers do
+     * not block the writer); small steps would restart on every commit and
+     * might never finish. BUSY/LOCKED (a writer in rollback-journal mode, or
+     * our own open transaction) is retried for a bounded time, never forever.
+     */
+    int rc, tries = 0;
+    while ((rc = sqlite3_backup_step(b, -1)) == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+        if (++tries > 250)
+            break;
+        sqlite3_sleep(20);
+    }
     sqlite3_backup_finish(b);
     if (rc != SQLITE_DONE) {
         lua_pushfstring(L, "backup to %s: %s", dest, sqlite3_errstr(rc));

@@ -47,9 +47,10 @@ static int l_log(lua_State *L)
         return luaL_argerror(L, 1, "level must be error, warn, info or debug");
     if (!vb_log_enabled(&app->log, level))
         return 0;
+    /* Counted before luaL_buffinit, which may push its box onto the stack. */
+    int n = lua_gettop(L);
     luaL_Buffer b;
     luaL_buffinit(L, &b);
-    int n = lua_gettop(L);
     for (int i = 2; i <= n; i++) {
         if (i > 2)
             luaL_addchar(&b, ' ');
