@@ -72,8 +72,7 @@ static size_t header(char *p, size_t size, size_t n, void *ud)
     return size * n;
 }
 
-vb_http *vb_http_new(const char *base_url, const vb_cred *cred, const vb_http_opts *o,
-                     vb_err *err)
+vb_http *vb_http_new(const char *base_url, const vb_cred *cred, const vb_http_opts *o, vb_err *err)
 {
     vb_http *h = calloc(1, sizeof *h);
     if (!h || !(h->base = vb_strdup(base_url)) || !(h->curl = curl_easy_init())) {
@@ -215,7 +214,10 @@ char *vb_http_escape(vb_http *h, const char *s)
     return out;
 }
 
-long vb_http_connections(const vb_http *h) { return h->connections; }
+long vb_http_connections(const vb_http *h)
+{
+    return h->connections;
+}
 
 int vb_http_fetch(const char *url, vb_buf *out, long timeout_s, vb_err *err)
 {

@@ -8,7 +8,10 @@
 
 #include "util.h"
 
-int vb_log_enabled(const vb_log *lg, int level) { return level <= lg->verbosity; }
+int vb_log_enabled(const vb_log *lg, int level)
+{
+    return level <= lg->verbosity;
+}
 
 const char *vb_level_name(int level)
 {
@@ -17,6 +20,8 @@ const char *vb_level_name(int level)
         return "error";
     case VB_WARN:
         return "warning";
+    case VB_NOTICE:
+        return "notice";
     case VB_INFO:
         return "info";
     default:
@@ -29,12 +34,12 @@ int vb_level_parse(const char *name)
     static const struct {
         const char *name;
         int level;
-    } names[] = {{"error", VB_ERROR}, {"warn", VB_WARN}, {"warning", VB_WARN},
-                 {"info", VB_INFO},   {"debug", VB_DEBUG}};
+    } names[] = {{"error", VB_ERROR},   {"warn", VB_WARN}, {"warning", VB_WARN},
+                 {"notice", VB_NOTICE}, {"info", VB_INFO}, {"debug", VB_DEBUG}};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(names[i].name, name) == 0)
             return names[i].level;
-    return 0;
+    return VB_LEVEL_UNKNOWN;
 }
 
 void vb_log_msg(const vb_log *lg, int level, const char *fmt, ...)

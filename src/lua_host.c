@@ -43,8 +43,8 @@ static int l_log(lua_State *L)
     vb_app *app = vb_lua_app(L);
     const char *lv = luaL_checkstring(L, 1);
     int level = vb_level_parse(lv);
-    if (!level)
-        return luaL_argerror(L, 1, "level must be error, warn, info or debug");
+    if (level == VB_LEVEL_UNKNOWN)
+        return luaL_argerror(L, 1, "level must be error, warn, notice, info or debug");
     if (!vb_log_enabled(&app->log, level))
         return 0;
     /* Counted before luaL_buffinit, which may push its box onto the stack. */

@@ -75,4 +75,7 @@ int vb_signals_sleep_until(vb_signals *s, double t)
     return s->stop;
 }
 
-int vb_signals_should_abort(void *ud) { return vb_signals_poll(ud); }
+int vb_signals_should_abort(void *ud)
+{
+    return vb_signals_poll(ud);
+}

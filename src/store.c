@@ -3,9 +3,10 @@
  *
  * Statements are prepared once per table and kept for the whole run: a full
  * snapshot touches ~560 tables, and preparing each time would cost more
- * than the inserts. Tables the database lacks are remembered too, so a
- * parameter vlbimon added after initdb costs one lookup per snapshot, not
- * one failed prepare per point.
+ * than the inserts. A parameter vlbimon added after initdb gets its table
+ * (with initdb's type when the masterlist knows it, else one that fits the
+ * value) inside the snapshot's transaction, so a rollback undoes the table
+ * together with the rows; the cache then forgets it and probes again.
  */
 #define _DEFAULT_SOURCE
 #include "store.h"
@@ -17,21 +18,28 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "schema.h"
+
 typedef enum { COL_TEXT, COL_REAL, COL_INTEGER, COL_BOOLEAN } coltype;
 
 typedef struct entry {
-    char *name;          /* series name without ts_param_; NULL = empty slot */
-    sqlite3_stmt *stmt;  /* NULL: the table does not exist or is not a series */
+    char *name;         /* series name without ts_param_; NULL = empty slot */
+    sqlite3_stmt *stmt; /* NULL: not stored (not an identifier, or a "none" parameter) */
     coltype type;
+    int probed;  /* stmt/type are known; 0 after a rollback undid our CREATE */
+    int created; /* created in the open transaction */
     int warned;
 } entry;
 
 struct vb_store {
     sqlite3 *db;
     const vb_log *log;
+    const vb_masterlist *ml;
     entry *slots;
     size_t nslots, used;
+    size_t ncreated; /* entries with created set */
     sqlite3_stmt *status;
+    sqlite3_stmt *get_state, *set_state;
 };
 
 static uint64_t hash(const char *s)
@@ -56,8 +64,9 @@ static int exec(vb_store *s, const char *sql, vb_err *err)
 vb_store *vb_store_open(const char *path, int wal_pages, const vb_log *log, vb_err *err)
 {
     if (access(path, F_OK) != 0) {
-        vb_fail(err, "database %s does not exist; create it with 'vlbimon_bridge initdb "
-                     "--sqlitedb %s'",
+        vb_fail(err,
+                "database %s does not exist; create it with 'vlbimon_bridge initdb "
+                "--sqlitedb %s'",
                 path, path);
         return NULL;
     }
@@ -112,19 +121,98 @@ void vb_store_close(vb_store *s)
     }
     free(s->slots);
     sqlite3_finalize(s->status);
+    sqlite3_finalize(s->get_state);
+    sqlite3_finalize(s->set_state);
     sqlite3_close(s->db);
     free(s);
 }
 
-sqlite3 *vb_store_db(vb_store *s) { return s->db; }
+void vb_store_set_masterlist(vb_store *s, const vb_masterlist *ml)
+{
+    s->ml = ml;
+}
 
-int vb_store_begin(vb_store *s, vb_err *err) { return exec(s, "BEGIN IMMEDIATE", err); }
+int vb_store_state_init(vb_store *s, vb_err *err)
+{
+    if (exec(s,
+             "CREATE TABLE IF NOT EXISTS bridge_state (key TEXT PRIMARY KEY NOT NULL, "
+             "value TEXT NOT NULL)",
+             err))
+        return -1;
+    if (sqlite3_prepare_v3(s->db, "SELECT value FROM bridge_state WHERE key = ?", -1,
+                           SQLITE_PREPARE_PERSISTENT, &s->get_state, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(s->db, "INSERT OR REPLACE INTO bridge_state (key, value) VALUES (?, ?)",
+                           -1, SQLITE_PREPARE_PERSISTENT, &s->set_state, NULL) != SQLITE_OK)
+        return vb_fail(err, "bridge_state: %s", sqlite3_errmsg(s->db));
+    return 0;
+}
 
-int vb_store_commit(vb_store *s, vb_err *err) { return exec(s, "COMMIT", err); }
+int vb_store_state_get(vb_store *s, const char *key, char **value, vb_err *err)
+{
+    *value = NULL;
+    sqlite3_bind_text(s->get_state, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s->get_state);
+    if (rc == SQLITE_ROW &&
+        !(*value = vb_strdup((const char *)sqlite3_column_text(s->get_state, 0))))
+        rc = SQLITE_NOMEM;
+    sqlite3_reset(s->get_state);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return vb_fail(err, "bridge_state: %s", sqlite3_errstr(rc));
+    return 0;
+}
+
+int vb_store_state_set(vb_store *s, const char *key, const char *value, vb_err *err)
+{
+    sqlite3_bind_text(s->set_state, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s->set_state, 2, value, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s->set_state);
+    sqlite3_reset(s->set_state);
+    if (rc != SQLITE_DONE)
+        return vb_fail(err, "bridge_state: %s", sqlite3_errmsg(s->db));
+    return 0;
+}
+
+sqlite3 *vb_store_db(vb_store *s)
+{
+    return s->db;
+}
+
+int vb_store_begin(vb_store *s, vb_err *err)
+{
+    return exec(s, "BEGIN IMMEDIATE", err);
+}
+
+/* Walks the cache only when this transaction created tables, which is rare. */
+static void settle_created(vb_store *s, int undone)
+{
+    for (size_t i = 0; s->ncreated && i < s->nslots; i++) {
+        entry *e = &s->slots[i];
+        if (!e->created)
+            continue;
+        e->created = 0;
+        s->ncreated--;
+        if (undone) {
+            sqlite3_finalize(e->stmt);
+            e->stmt = NULL;
+            e->probed = 0;
+        }
+    }
+}
+
+int vb_store_commit(vb_store *s, vb_err *err)
+{
+    if (exec(s, "COMMIT", err))
+        return -1;
+    settle_created(s, 0);
+    return 0;
+}
 
 int vb_store_rollback(vb_store *s)
 {
-    return sqlite3_get_autocommit(s->db) ? 0 : exec(s, "ROLLBACK", NULL);
+    /* A failed COMMIT may leave the transaction open or already rolled back. */
+    int rc = sqlite3_get_autocommit(s->db) ? 0 : exec(s, "ROLLBACK", NULL);
+    settle_created(s, 1);
+    return rc;
 }
 
 static coltype parse_coltype(const char *decl)
@@ -141,30 +229,101 @@ static coltype parse_coltype(const char *decl)
     return COL_TEXT;
 }
 
-/* Fills e for a table seen for the first time: its insert statement and value type. */
-static int prepare_entry(vb_store *s, entry *e, vb_err *err)
+typedef struct type_hunt {
+    const char *name;
+    const char *sqltype;
+} type_hunt;
+
+static int hunt(void *ud, const char *name, const char *sqltype, vb_err *err)
 {
-    char sql[512];
-    snprintf(sql, sizeof sql,
-             "SELECT type FROM pragma_table_info('ts_param_%s') WHERE name = 'value'", e->name);
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
-        return vb_fail(err, "ts_param_%s: %s", e->name, sqlite3_errmsg(s->db));
-    int rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW)
-        e->type = parse_coltype((const char *)sqlite3_column_text(q, 0));
-    sqlite3_finalize(q);
-    if (rc != SQLITE_ROW) {
-        vb_log_msg(s->log, VB_INFO,
-                   "no table ts_param_%s in the database; its points are not stored "
-                   "(add it with 'vlbimon_bridge add-series')",
+    type_hunt *h = ud;
+    if (!h->sqltype && strcmp(name, h->name) == 0)
+        h->sqltype = sqltype;
+    return 0;
+}
+
+/*
+ * The type initdb would have given the series (masterlist, split and bridge
+ * series), else one that fits the value: a parameter vlbimon added after the
+ * masterlist was saved still gets a sensible column. NULL: store nothing
+ * (the masterlist says "none").
+ */
+static const char *type_for(vb_store *s, const char *name, lua_State *L, int value, int *none)
+{
+    *none = 0;
+    if (s->ml) {
+        const vb_param *p = vb_masterlist_find(s->ml, name);
+        if (p && !vb_sqltype(p->type)) {
+            *none = 1;
+            return NULL;
+        }
+        type_hunt h = {name, NULL};
+        vb_schema_each_series(s->ml, hunt, &h, NULL);
+        if (h.sqltype)
+            return h.sqltype;
+    }
+    switch (lua_type(L, value)) {
+    case LUA_TBOOLEAN:
+        return "BOOLEAN";
+    case LUA_TNUMBER:
+        return "REAL";
+    default:
+        return "TEXT";
+    }
+}
+
+static int create_table(vb_store *s, entry *e, lua_State *L, int value, vb_err *err)
+{
+    int none;
+    const char *sqltype = type_for(s, e->name, L, value, &none);
+    if (none) {
+        vb_log_msg(s->log, VB_WARN,
+                   "parameter %s has datatype none in the masterlist; its points are not stored",
                    e->name);
         return 0;
     }
+    vb_buf sql = {0};
+    if (vb_series_sql(&sql, e->name, sqltype, err))
+        return -1;
+    int rc = exec(s, sql.data, err);
+    vb_buf_free(&sql);
+    if (rc)
+        return -1;
+    e->created = 1;
+    s->ncreated++;
+    vb_log_msg(s->log, VB_NOTICE,
+               "created table ts_param_%s (%s) with its indexes for a parameter the database "
+               "lacked",
+               e->name, sqltype);
+    return 1;
+}
+
+/* Fills e for a table seen for the first time: its insert statement and value type. */
+static int prepare_entry(vb_store *s, entry *e, lua_State *L, int value, vb_err *err)
+{
+    char sql[512];
+    e->probed = 1;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        snprintf(sql, sizeof sql,
+                 "SELECT type FROM pragma_table_info('ts_param_%s') WHERE name = 'value'", e->name);
+        sqlite3_stmt *q;
+        if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+            return vb_fail(err, "ts_param_%s: %s", e->name, sqlite3_errmsg(s->db));
+        int rc = sqlite3_step(q);
+        if (rc == SQLITE_ROW)
+            e->type = parse_coltype((const char *)sqlite3_column_text(q, 0));
+        sqlite3_finalize(q);
+        if (rc == SQLITE_ROW)
+            break;
+        if (rc != SQLITE_DONE)
+            return vb_fail(err, "ts_param_%s: %s", e->name, sqlite3_errmsg(s->db));
+        int made = create_table(s, e, L, value, err);
+        if (made <= 0)
+            return made;
+    }
     snprintf(sql, sizeof sql, "INSERT INTO ts_param_%s (time, station, value) VALUES (?,?,?)",
              e->name);
-    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &e->stmt, NULL) !=
-        SQLITE_OK)
+    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &e->stmt, NULL) != SQLITE_OK)
         return vb_fail(err, "ts_param_%s: %s", e->name, sqlite3_errmsg(s->db));
     return 0;
 }
@@ -189,35 +348,38 @@ static int grow(vb_store *s)
     return 0;
 }
 
-/* NULL only on error; an entry without stmt means "skip this table". */
-static entry *lookup(vb_store *s, const char *name, vb_err *err)
+/*
+ * NULL only on error; an entry without stmt means "skip this table". value
+ * is the stack index of a sample value, for the type of a table we create.
+ */
+static entry *lookup(vb_store *s, const char *name, lua_State *L, int value, vb_err *err)
 {
     size_t i = hash(name) & (s->nslots - 1);
-    while (s->slots[i].name) {
-        if (strcmp(s->slots[i].name, name) == 0)
-            return &s->slots[i];
+    while (s->slots[i].name && strcmp(s->slots[i].name, name) != 0)
         i = (i + 1) & (s->nslots - 1);
-    }
-    if ((s->used + 1) * 2 > s->nslots) {
-        if (grow(s)) {
+    entry *e = &s->slots[i];
+    if (!e->name) {
+        if ((s->used + 1) * 2 > s->nslots) {
+            if (grow(s)) {
+                vb_fail(err, "out of memory");
+                return NULL;
+            }
+            return lookup(s, name, L, value, err);
+        }
+        if (!(e->name = vb_strdup(name))) {
             vb_fail(err, "out of memory");
             return NULL;
         }
-        return lookup(s, name, err);
+        s->used++;
+        /* Names come from outside; only identifiers ever reach SQL text. */
+        if (!vb_is_identifier(name) || strlen(name) > 200) {
+            e->probed = 1;
+            vb_log_msg(s->log, VB_WARN, "series name '%.60s' is not an SQL identifier; skipped",
+                       name);
+            return e;
+        }
     }
-    entry *e = &s->slots[i];
-    if (!(e->name = vb_strdup(name))) {
-        vb_fail(err, "out of memory");
-        return NULL;
-    }
-    s->used++;
-    /* Names come from outside; only identifiers ever reach SQL text. */
-    if (!vb_is_identifier(name) || strlen(name) > 200) {
-        vb_log_msg(s->log, VB_WARN, "series name '%.60s' is not an SQL identifier; skipped",
-                   name);
-        return e;
-    }
-    if (prepare_entry(s, e, err))
+    if (!e->probed && prepare_entry(s, e, L, value, err))
         return NULL;
     return e;
 }
@@ -300,21 +462,25 @@ static int to_time(lua_State *L, int idx, sqlite3_int64 *t)
 
 static int insert_series(vb_store *s, lua_State *L, int grp, vb_store_stats *st, vb_err *err)
 {
-    if (lua_getfield(L, grp, "name") != LUA_TSTRING) {
-        lua_pop(L, 1);
-        st->skipped++;
-        return 0;
-    }
-    entry *e = lookup(s, lua_tostring(L, -1), err);
-    lua_pop(L, 1);
-    if (!e)
-        return -1;
     lua_getfield(L, grp, "station");
     lua_getfield(L, grp, "time");
     lua_getfield(L, grp, "value");
     int ist = lua_gettop(L) - 2, itm = ist + 1, ival = ist + 2;
-    lua_Integer n = (lua_Integer)luaL_len(L, itm);
-    if (!e->stmt || !lua_istable(L, ist) || !lua_istable(L, ival)) {
+    lua_Integer n = lua_istable(L, itm) ? (lua_Integer)luaL_len(L, itm) : 0;
+    if (lua_getfield(L, grp, "name") != LUA_TSTRING || !lua_istable(L, ist) ||
+        !lua_istable(L, ival)) {
+        st->skipped += n;
+        lua_pop(L, 4);
+        return 0;
+    }
+    lua_rawgeti(L, ival, 1);
+    entry *e = lookup(s, lua_tostring(L, -2), L, lua_gettop(L), err);
+    lua_pop(L, 2);
+    if (!e) {
+        lua_pop(L, 3);
+        return -1;
+    }
+    if (!e->stmt) {
         st->skipped += n;
         lua_pop(L, 3);
         return 0;
@@ -354,8 +520,7 @@ static int insert_series(vb_store *s, lua_State *L, int grp, vb_store_stats *st,
     return 0;
 }
 
-static void bind_field(lua_State *L, int row, sqlite3_stmt *st, int col, const char *f,
-                       int real)
+static void bind_field(lua_State *L, int row, sqlite3_stmt *st, int col, const char *f, int real)
 {
     int t = lua_getfield(L, row, f);
     if (real && t == LUA_TNUMBER && isfinite(lua_tonumber(L, -1)))
@@ -399,8 +564,7 @@ static int insert_status(vb_store *s, lua_State *L, int row, vb_store_stats *st,
     return 0;
 }
 
-int vb_store_insert_result(vb_store *s, lua_State *L, int idx, vb_store_stats *stats,
-                           vb_err *err)
+int vb_store_insert_result(vb_store *s, lua_State *L, int idx, vb_store_stats *stats, vb_err *err)
 {
     idx = lua_absindex(L, idx);
     if (!lua_checkstack(L, 16))

@@ -10,7 +10,9 @@
  *                 tsys=, tau225=, scan=}, ... } }
  * `name` is the series without its ts_param_ prefix. Values are coerced to
  * the column's declared type (BOOLEAN 0/1, REAL, INTEGER, TEXT); a value
- * that does not convert is skipped and counted.
+ * that does not convert is skipped and counted. A series the database lacks
+ * gets its table (see vb_store_set_masterlist); a name that is not an SQL
+ * identifier is logged and skipped.
  */
 #ifndef VB_STORE_H
 #define VB_STORE_H
@@ -19,19 +21,35 @@
 #include <sqlite3.h>
 
 #include "log.h"
+#include "masterlist.h"
 #include "util.h"
 
 typedef struct vb_store vb_store;
 
 typedef struct vb_store_stats {
-    long rows;         /* series rows inserted */
-    long status_rows;  /* station status rows replaced */
-    long skipped;      /* values that did not convert, or unknown/invalid tables */
+    long rows;        /* series rows inserted */
+    long status_rows; /* station status rows replaced */
+    long skipped;     /* values that did not convert, or series not stored */
 } vb_store_stats;
 
 /* Opens an existing database; wal_pages as --wal (0: no WAL, rollback journal). */
 vb_store *vb_store_open(const char *path, int wal_pages, const vb_log *log, vb_err *err);
 void vb_store_close(vb_store *s);
+
+/*
+ * The catalogue that gives a table created for a new parameter initdb's
+ * type; without it (or for a name it lacks) the type follows the value.
+ */
+void vb_store_set_masterlist(vb_store *s, const vb_masterlist *ml);
+
+/*
+ * bridge_state(key, value): what the live bridge must commit together with
+ * the rows (its snapshot cursor), created on first use. Get returns
+ * *value = NULL when the key is absent; set belongs inside a transaction.
+ */
+int vb_store_state_init(vb_store *s, vb_err *err);
+int vb_store_state_get(vb_store *s, const char *key, char **value, vb_err *err);
+int vb_store_state_set(vb_store *s, const char *key, const char *value, vb_err *err);
 sqlite3 *vb_store_db(vb_store *s);
 
 int vb_store_begin(vb_store *s, vb_err *err);
@@ -39,7 +57,6 @@ int vb_store_commit(vb_store *s, vb_err *err);
 int vb_store_rollback(vb_store *s);
 
 /* Inserts the pipeline result at stack index idx (inside a transaction). */
-int vb_store_insert_result(vb_store *s, lua_State *L, int idx, vb_store_stats *stats,
-                           vb_err *err);
+int vb_store_insert_result(vb_store *s, lua_State *L, int idx, vb_store_stats *stats, vb_err *err);
 
 #endif
