@@ -189,11 +189,36 @@ static const double POW10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
+/*
+ * Python's json module, which vlbimon speaks, writes these for float('nan')
+ * and float('inf'); refusing them would throw away a whole snapshot for one
+ * bad reading, so they parse and the point is dropped later.
+ */
+static int non_finite(parser *ps, double *out)
+{
+    static const struct {
+        const char *word;
+        double v;
+    } words[] = {{"NaN", NAN}, {"Infinity", INFINITY}, {"-Infinity", -INFINITY}};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+        size_t n = strlen(words[i].word);
+        if ((size_t)(ps->end - ps->p) >= n && memcmp(ps->p, words[i].word, n) == 0) {
+            ps->p += n;
+            *out = words[i].v;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* A JSON number; *is_int when it is written without fraction or exponent. */
 static int number(parser *ps, double *out, int *is_int)
 {
     const char *s = ps->p, *q = s;
     int neg = 0, digits = 0, frac = 0;
+    *is_int = 0;
+    if (non_finite(ps, out))
+        return 0;
     unsigned long long m = 0;
     if (q < ps->end && *q == '-') {
         neg = 1;
@@ -321,7 +346,7 @@ static int skip(parser *ps, int depth)
     }
 }
 
-/* Pushes a scalar value (0), or skips a null/array/object (1); -1 on bad JSON. */
+/* Pushes a scalar value (0), or skips a null/array/object/non-finite number (1); -1 on bad JSON. */
 static int push_value(parser *ps)
 {
     ws(ps);
@@ -354,7 +379,9 @@ static int push_value(parser *ps)
     default:
         if (number(ps, &d, &is_int))
             return -1;
-        if (isfinite(d) && d == floor(d) && fabs(d) < 9.2e18)
+        if (!isfinite(d))
+            return 1;
+        if (d == floor(d) && fabs(d) < 9.2e18)
             lua_pushinteger(ps->L, (lua_Integer)d);
         else
             lua_pushnumber(ps->L, d);
@@ -399,7 +426,8 @@ static int entry(parser *ps, sink *k, int st, const char *param, size_t plen, lu
     ws(ps);
     double d = NAN;
     int is_int, time_ok = 0;
-    if (ps->p < ps->end && (*ps->p == '-' || (*ps->p >= '0' && *ps->p <= '9'))) {
+    if (ps->p < ps->end &&
+        (*ps->p == '-' || *ps->p == 'N' || *ps->p == 'I' || (*ps->p >= '0' && *ps->p <= '9'))) {
         if (number(ps, &d, &is_int))
             return -1;
         time_ok = isfinite(d) && fabs(d) < 9e15;
@@ -625,7 +653,7 @@ int vb_snapshot_flatten(lua_State *L)
     }
     static const char *const kinds[NBAD] = {"parameter name is not an SQL identifier",
                                             "time is not a finite number",
-                                            "value is not a number, string or boolean"};
+                                            "value is not a finite number, a string or a boolean"};
     for (int i = 0; i < NBAD; i++)
         if (k.bad[i])
             vb_log_msg(&vb_lua_app(L)->log, VB_WARN, "snapshot: %ld point(s) dropped: %s (e.g. %s)",

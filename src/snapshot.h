@@ -16,7 +16,7 @@
  * bridge's own metrics) to points.station/param/time/value, growing
  * points.n. `only` is nil or a set of station names to keep. Points whose
  * name is not an SQL identifier, whose time is not a finite number, or whose
- * value is not a number, string or boolean are dropped, one warning per kind.
+ * value is not a finite number, string or boolean are dropped, one warning per kind.
  * counts lists the stations with points, in order, and maps each to its
  * number of points; newest is the newest point time (nil with no points).
  * Integral numbers come back as Lua integers.
