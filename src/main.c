@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "bridge.h"
 #include "commands.h"
 #include "scripts.h"
 #include "transform.h"
@@ -15,6 +16,7 @@
 
 static const vb_command commands[] = {
     {"initdb", "initialize a sqlite database (without --sqlitedb, print the SQL)", cmd_initdb},
+    {"bridge", "copy live snapshots into the database every DT seconds", cmd_bridge},
     {"masterlist", "download the server's masterlist.json", cmd_masterlist},
     {"run", "run a Lua script with the vlbimon database API", cmd_run},
     {"migrate", "upgrade a database made by an older bridge (status, check, fix)", cmd_migrate},

@@ -15,7 +15,7 @@ _tap_pids=()
 
 _tap_cleanup() {
     for p in "${_tap_pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-    rm -rf "$TMP"
+    [ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"
 }
 trap _tap_cleanup EXIT
 

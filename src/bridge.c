@@ -1,0 +1,750 @@
+/*
+ * bridge.c - see bridge.h.
+ *
+ * The one invariant everything here serves: the cursor that asks vlbimon
+ * for "what arrived after X" moves only in the transaction that stores the
+ * rows of the answer that carried it. A crash before that commit fetches
+ * the same answer again; a crash after it starts from the committed cursor.
+ * The state file <datadir>/<host>.json is kept for the original's tools and
+ * for the session id, but the database's cursor wins over it.
+ *
+ * An answer whose rows cannot be committed (disk full, a writer lock held
+ * past the cycle) is kept in memory and committed before anything new is
+ * fetched, so a database hiccup costs latency, never points.
+ */
+#define _GNU_SOURCE
+#include "bridge.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <lauxlib.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "csv.h"
+#include "http.h"
+#include "lua_host.h"
+#include "pipeline.h"
+#include "secrets.h"
+#include "signals.h"
+#include "store.h"
+
+#define NOPTS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The key of the cursor in bridge_state, named after the server's cookie. */
+#define CURSOR_KEY "snap_recvTime"
+/* A session that cannot be opened at start-up is retried this often (the original's pace). */
+#define SESSION_RETRY_S 10.0
+/* Backoff never exceeds this many cycles, nor five minutes, whatever Retry-After says. */
+#define BACKOFF_CYCLES 30.0
+#define BACKOFF_MAX_S 300.0
+/* Pause between attempts to commit while a reader's lock outlasts the busy timeout. */
+#define COMMIT_RETRY_S 0.05
+
+typedef struct bridge {
+    vb_app *app;
+    double dt;
+    const char *sqlitedb;
+    vb_signals sig;
+    vb_secrets secrets;
+    vb_http *http;
+    vb_lua *L;
+    vb_pipeline *p;
+    vb_store *store;
+    char *session;
+    char *cursor;
+    char *state_path;
+    char *exit_path;
+    int pending;          /* registry ref of a result not yet committed, or LUA_NOREF */
+    char *pending_cursor; /* the cursor that answer carried */
+    double backoff_until;
+    int backoff_level;
+    uint64_t rng;
+    long cycles, answers, rows;
+} bridge;
+
+/* xorshift64*: jitter only, so that many bridges do not retry in step. */
+static double jitter(bridge *b)
+{
+    b->rng ^= b->rng >> 12;
+    b->rng ^= b->rng << 25;
+    b->rng ^= b->rng >> 27;
+    return (double)((b->rng * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
+}
+
+static int replace_str(char **dst, const char *src)
+{
+    char *s = vb_strdup(src);
+    if (!s)
+        return -1;
+    free(*dst);
+    *dst = s;
+    return 0;
+}
+
+/* SCHEMA.md: Grafana must be able to write the WAL files the bridge creates. */
+static void check_group(const vb_log *log)
+{
+    struct group *g = getgrnam("grafana");
+    if (!g) {
+        vb_log_msg(log, VB_WARN,
+                   "group grafana does not exist; Grafana will not be able to read the "
+                   "database while the bridge writes it (see the README's deployment notes)");
+        return;
+    }
+    if (getegid() == g->gr_gid)
+        return;
+    gid_t groups[256];
+    int n = getgroups(256, groups);
+    for (int i = 0; i < n; i++)
+        if (groups[i] == g->gr_gid)
+            return;
+    vb_log_msg(log, VB_WARN,
+               "this user is not in group grafana; make the database directory group grafana "
+               "and add the user to it, or Grafana cannot read the WAL files");
+}
+
+/* Appends s as a JSON string. */
+static int put_json_string(vb_buf *b, const char *s)
+{
+    if (vb_buf_puts(b, "\""))
+        return -1;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        int rc = c == '"' || c == '\\' ? vb_buf_printf(b, "\\%c", c)
+                 : c < 0x20            ? vb_buf_printf(b, "\\u%04x", c)
+                                       : vb_buf_append(b, s, 1);
+        if (rc)
+            return -1;
+    }
+    return vb_buf_puts(b, "\"");
+}
+
+/* The original's state file, written whole or not at all. */
+static void write_state(bridge *b)
+{
+    vb_buf j = {0};
+    vb_err err;
+    int rc = vb_buf_puts(&j, "{\"last_snap\": ") || put_json_string(&j, b->cursor) ||
+             vb_buf_puts(&j, ", \"sessionid\": ") ||
+             (b->session ? put_json_string(&j, b->session) : vb_buf_puts(&j, "null")) ||
+             vb_buf_puts(&j, "}\n");
+    if (rc)
+        vb_log_msg(&b->app->log, VB_WARN, "%s: out of memory", b->state_path);
+    else if (vb_write_atomic(b->state_path, j.data, j.len, &err))
+        vb_log_msg(&b->app->log, VB_WARN, "state file: %s", err.msg);
+    vb_buf_free(&j);
+}
+
+/*
+ * Decodes JSON text with cjson.safe and leaves the value (or nil) on the
+ * stack; the one JSON parser of the project does the work.
+ */
+static void push_json(bridge *b, const char *text, size_t len)
+{
+    lua_State *S = vb_lua_state(b->L);
+    vb_err err;
+    lua_getglobal(S, "require");
+    lua_pushliteral(S, "cjson.safe");
+    if (vb_lua_pcall(b->L, 1, 1, &err)) {
+        lua_pushnil(S);
+        return;
+    }
+    lua_getfield(S, -1, "decode");
+    lua_remove(S, -2);
+    lua_pushlstring(S, text, len);
+    if (vb_lua_pcall(b->L, 1, 1, &err))
+        lua_pushnil(S);
+}
+
+/* Reads <datadir>/<host>.json; a missing file is normal, a corrupt one is reported and ignored. */
+static void read_state(bridge *b, char **last_snap)
+{
+    *last_snap = NULL;
+    if (!vb_file_exists(b->state_path))
+        return;
+    vb_err err;
+    size_t len;
+    char *text = vb_read_file(b->state_path, &len, &err);
+    if (!text) {
+        vb_log_msg(&b->app->log, VB_WARN, "state file %s ignored: %s", b->state_path, err.msg);
+        return;
+    }
+    lua_State *S = vb_lua_state(b->L);
+    push_json(b, text, len);
+    free(text);
+    if (!lua_istable(S, -1)) {
+        vb_log_msg(&b->app->log, VB_WARN, "state file %s is corrupt (not a JSON object); ignored",
+                   b->state_path);
+        lua_pop(S, 1);
+        return;
+    }
+    int t = lua_getfield(S, -1, "last_snap");
+    if (t == LUA_TNUMBER) {
+        char num[64];
+        snprintf(num, sizeof num, "%.17g", lua_tonumber(S, -1));
+        *last_snap = vb_strdup(num);
+    } else if (t == LUA_TSTRING) {
+        *last_snap = vb_strdup(lua_tostring(S, -1));
+    } else if (t != LUA_TNIL) {
+        vb_log_msg(&b->app->log, VB_WARN, "state file %s: last_snap is not a time; ignored",
+                   b->state_path);
+    }
+    lua_pop(S, 1);
+    if (lua_getfield(S, -1, "sessionid") == LUA_TSTRING)
+        replace_str(&b->session, lua_tostring(S, -1));
+    lua_pop(S, 2);
+}
+
+/* POST /session; on success b->session holds the new id. */
+static int open_session(bridge *b, vb_err *err)
+{
+    vb_http_resp r;
+    int rc = vb_http_request(b->http, "POST", "/session", NULL, &r, err);
+    if (rc == 0 && (r.status < 200 || r.status > 299))
+        rc = vb_fail(err, "POST /session: HTTP %ld", r.status);
+    if (rc == 0) {
+        lua_State *S = vb_lua_state(b->L);
+        push_json(b, r.body.data, r.body.len);
+        if (lua_istable(S, -1) && lua_getfield(S, -1, "id") == LUA_TSTRING) {
+            if (replace_str(&b->session, lua_tostring(S, -1)))
+                rc = vb_fail(err, "out of memory");
+            lua_pop(S, 1);
+        } else {
+            if (lua_istable(S, -1))
+                lua_pop(S, 1);
+            rc = vb_fail(err, "POST /session: the answer has no session id");
+        }
+        lua_pop(S, 1);
+    }
+    vb_http_resp_free(&r);
+    return rc;
+}
+
+/* A saved session is reused when PATCH says it is alive; otherwise a new one is opened. */
+static int start_session(bridge *b)
+{
+    const vb_log *log = &b->app->log;
+    vb_err err;
+    if (b->session) {
+        vb_buf path = {0};
+        char *id = vb_http_escape(b->http, b->session);
+        vb_http_resp r;
+        int alive = id && vb_buf_printf(&path, "/session/%s", id) == 0 &&
+                    vb_http_request(b->http, "PATCH", path.data, NULL, &r, &err) == 0 &&
+                    r.status >= 200 && r.status <= 299;
+        if (path.data)
+            vb_http_resp_free(&r);
+        vb_buf_free(&path);
+        free(id);
+        if (alive) {
+            vb_log_msg(log, VB_INFO, "session restored");
+            return 0;
+        }
+        vb_log_msg(log, VB_INFO, "saved session expired; opening a new one");
+    }
+    while (open_session(b, &err)) {
+        vb_log_msg(log, VB_WARN, "cannot open a session (%s); retrying in %.0f s", err.msg,
+                   SESSION_RETRY_S);
+        if (vb_signals_sleep_until(&b->sig, vb_now() + SESSION_RETRY_S))
+            return -1;
+    }
+    vb_log_msg(log, VB_INFO, "session opened");
+    return 0;
+}
+
+static void back_off(bridge *b, const vb_http_resp *r)
+{
+    double cap = fmin(BACKOFF_MAX_S, BACKOFF_CYCLES * b->dt);
+    double wait = b->dt * ldexp(1.0, b->backoff_level < 20 ? b->backoff_level : 20);
+    wait = fmin(cap, wait) * (0.5 + 0.5 * jitter(b));
+    if (r->retry_after > wait)
+        wait = fmin(cap, r->retry_after);
+    if (b->backoff_level < 20)
+        b->backoff_level++;
+    b->backoff_until = vb_now() + wait;
+    vb_log_msg(&b->app->log, VB_WARN, "snapshot: HTTP %ld; backing off %.1f s (cursor kept)",
+               r->status, wait);
+}
+
+static int put_lua_value(vb_buf *out, lua_State *S, int idx)
+{
+    if (lua_type(S, idx) == LUA_TBOOLEAN)
+        return vb_buf_puts(out, lua_toboolean(S, idx) ? "true" : "false");
+    size_t len;
+    const char *s = luaL_tolstring(S, idx, &len);
+    int rc = vb_csv_put_field(out, s, len);
+    lua_pop(S, 1);
+    return rc;
+}
+
+/*
+ * Debug mode: the rows that would be stored, as "table,station,time,value"
+ * CSV lines on stdout, then one line per station status row.
+ */
+static int print_result(bridge *b, int idx, vb_store_stats *st, vb_err *err)
+{
+    lua_State *S = vb_lua_state(b->L);
+    vb_buf out = {0};
+    int rc = 0;
+    lua_getfield(S, idx, "series");
+    lua_Integer ng = luaL_len(S, -1);
+    for (lua_Integer g = 1; rc == 0 && g <= ng; g++) {
+        lua_rawgeti(S, -1, g);
+        lua_getfield(S, -1, "name");
+        lua_getfield(S, -2, "station");
+        lua_getfield(S, -3, "time");
+        lua_getfield(S, -4, "value");
+        lua_Integer n = luaL_len(S, -2);
+        for (lua_Integer i = 1; rc == 0 && i <= n; i++) {
+            lua_rawgeti(S, -3, i);
+            lua_rawgeti(S, -3, i);
+            lua_rawgeti(S, -3, i);
+            rc = vb_buf_printf(&out, "ts_param_%s,", lua_tostring(S, -7)) ||
+                 put_lua_value(&out, S, -3) || vb_buf_puts(&out, ",") ||
+                 put_lua_value(&out, S, -2) || vb_buf_puts(&out, ",") ||
+                 put_lua_value(&out, S, -1) || vb_buf_puts(&out, "\n");
+            lua_pop(S, 3);
+            st->rows++;
+        }
+        lua_pop(S, 5);
+    }
+    lua_pop(S, 1);
+    lua_getfield(S, idx, "status");
+    lua_Integer ns = luaL_len(S, -1);
+    static const char *const cols[] = {"time",      "station", "source", "onsource", "mode",
+                                       "recording", "tsys",    "tau225", "scan"};
+    for (lua_Integer i = 1; rc == 0 && i <= ns; i++) {
+        lua_rawgeti(S, -1, i);
+        rc = vb_buf_puts(&out, "bridge_stationStatus");
+        for (size_t c = 0; rc == 0 && c < NOPTS(cols); c++) {
+            lua_getfield(S, -1, cols[c]);
+            rc = vb_buf_puts(&out, ",") || put_lua_value(&out, S, -1);
+            lua_pop(S, 1);
+        }
+        rc = rc || vb_buf_puts(&out, "\n");
+        lua_pop(S, 1);
+        st->status_rows++;
+    }
+    lua_pop(S, 1);
+    if (rc == 0 && out.len && (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout)))
+        rc = vb_fail(err, "cannot write to stdout: %s", strerror(errno));
+    else if (rc)
+        vb_fail(err, "out of memory");
+    vb_buf_free(&out);
+    return rc;
+}
+
+/*
+ * Stores the result on top of the stack with its cursor in one transaction,
+ * retrying a busy database until the cycle's deadline. Leaves the stack as
+ * it found it.
+ */
+static int commit_result(bridge *b, const char *cursor, double deadline, vb_store_stats *st,
+                         vb_err *err)
+{
+    lua_State *S = vb_lua_state(b->L);
+    int idx = lua_gettop(S);
+    if (!b->store)
+        return print_result(b, idx, st, err);
+    for (;;) {
+        *st = (vb_store_stats){0};
+        if (vb_store_begin(b->store, err) == 0 &&
+            vb_store_insert_result(b->store, S, idx, st, err) == 0 &&
+            vb_store_state_set(b->store, CURSOR_KEY, cursor, err) == 0 &&
+            vb_store_commit(b->store, err) == 0)
+            return 0;
+        lua_settop(S, idx);
+        vb_store_rollback(b->store);
+        if (vb_signals_poll(&b->sig) || vb_now() + COMMIT_RETRY_S >= deadline)
+            return -1;
+        vb_signals_sleep_until(&b->sig, vb_now() + COMMIT_RETRY_S);
+    }
+}
+
+/* The answer is safe: move the cursor, tell the log, rewrite the state file. */
+static void committed(bridge *b, char **cursor, const vb_store_stats *st, double fetch_s,
+                      double store_s)
+{
+    free(b->cursor);
+    b->cursor = *cursor;
+    *cursor = NULL;
+    b->answers++;
+    b->rows += st->rows;
+    double c;
+    char lag[32] = "?";
+    if (vb_parse_double(b->cursor, &c) == 0)
+        snprintf(lag, sizeof lag, "%.1f", vb_now() - c);
+    vb_log_msg(&b->app->log, VB_INFO,
+               "snapshot: %ld rows, %ld status rows, %ld skipped; lag %s s, fetch %.0f ms, "
+               "store %.0f ms",
+               st->rows, st->status_rows, st->skipped, lag, fetch_s * 1000, store_s * 1000);
+    write_state(b);
+}
+
+/* An answer kept from an earlier cycle goes in before anything new is fetched. */
+static int flush_pending(bridge *b, double deadline)
+{
+    if (b->pending == LUA_NOREF)
+        return 0;
+    lua_State *S = vb_lua_state(b->L);
+    lua_rawgeti(S, LUA_REGISTRYINDEX, b->pending);
+    vb_store_stats st;
+    vb_err err;
+    double t0 = vb_now();
+    int rc = commit_result(b, b->pending_cursor, deadline, &st, &err);
+    lua_pop(S, 1);
+    if (rc) {
+        vb_log_msg(&b->app->log, VB_ERROR,
+                   "database: %s; the answer is still kept, retrying next cycle", err.msg);
+        return -1;
+    }
+    luaL_unref(S, LUA_REGISTRYINDEX, b->pending);
+    b->pending = LUA_NOREF;
+    committed(b, &b->pending_cursor, &st, 0, vb_now() - t0);
+    return 0;
+}
+
+/* One GET /data/snapshot: 1 = an answer to store is on the Lua stack (cursor in *next). */
+static int fetch(bridge *b, char **next, double *fetch_s)
+{
+    const vb_log *log = &b->app->log;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        vb_buf cookie = {0};
+        vb_http_resp r;
+        vb_err err;
+        if (vb_buf_printf(&cookie, "sessionid=%s; snap_recvTime=%s", b->session ? b->session : "",
+                          b->cursor)) {
+            vb_log_msg(log, VB_ERROR, "snapshot: out of memory");
+            return 0;
+        }
+        vb_log_msg(log, VB_DEBUG, "GET /data/snapshot from cursor %s", b->cursor);
+        int rc = vb_http_request(b->http, "GET", "/data/snapshot", cookie.data, &r, &err);
+        vb_buf_free(&cookie);
+        *fetch_s = r.seconds;
+        if (rc) {
+            if (!b->sig.stop)
+                vb_log_msg(log, VB_WARN, "snapshot: %s; trying again next cycle (cursor kept)",
+                           err.msg);
+            vb_http_resp_free(&r);
+            return 0;
+        }
+        long status = r.status;
+        if ((status == 401 || status == 403) && attempt == 0) {
+            vb_http_resp_free(&r);
+            vb_log_msg(log, VB_WARN, "snapshot: HTTP %ld, the session expired; opening a new one",
+                       status);
+            if (open_session(b, &err)) {
+                vb_log_msg(log, VB_WARN, "%s; trying again next cycle", err.msg);
+                return 0;
+            }
+            continue;
+        }
+        if (status == 429 || status == 503 || status >= 500) {
+            back_off(b, &r);
+            vb_http_resp_free(&r);
+            return 0;
+        }
+        if (status != 200) {
+            vb_log_msg(log, VB_WARN, "snapshot: HTTP %ld; trying again next cycle (cursor kept)",
+                       status);
+            vb_http_resp_free(&r);
+            return 0;
+        }
+        b->backoff_level = 0;
+        *next = vb_http_cookie(&r, "snap_recvTime");
+        if (!*next) {
+            vb_log_msg(log, VB_WARN,
+                       "snapshot: the answer set no snap_recvTime cookie; it is not used, "
+                       "because without its cursor it would be fetched again");
+            vb_http_resp_free(&r);
+            return 0;
+        }
+        vb_log_msg(log, VB_DEBUG, "snapshot: %zu bytes (%ld on the wire), next cursor %s",
+                   r.body.len, r.wire_bytes, *next);
+        rc = vb_pipeline_run_json(b->p, r.body.data, r.body.len, vb_now(), r.seconds, &err);
+        vb_http_resp_free(&r);
+        if (rc) {
+            vb_log_msg(log, VB_WARN, "snapshot: %s; the answer is not used (cursor kept)", err.msg);
+            free(*next);
+            *next = NULL;
+            return 0;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+static void cycle(bridge *b, double deadline)
+{
+    b->cycles++;
+    if (flush_pending(b, deadline))
+        return;
+    if (vb_now() < b->backoff_until) {
+        vb_log_msg(&b->app->log, VB_DEBUG, "backing off for %.1f s more",
+                   b->backoff_until - vb_now());
+        return;
+    }
+    char *next = NULL;
+    double fetch_s = 0;
+    if (!fetch(b, &next, &fetch_s))
+        return;
+    lua_State *S = vb_lua_state(b->L);
+    vb_store_stats st;
+    vb_err err;
+    double t0 = vb_now();
+    if (commit_result(b, next, deadline, &st, &err) == 0) {
+        lua_pop(S, 1);
+        committed(b, &next, &st, fetch_s, vb_now() - t0);
+        return;
+    }
+    if (!b->store) {
+        vb_log_msg(&b->app->log, VB_ERROR, "%s", err.msg);
+        lua_pop(S, 1);
+        free(next);
+        return;
+    }
+    /* The pipeline reuses its result tables, so nothing runs again until this is stored. */
+    b->pending = luaL_ref(S, LUA_REGISTRYINDEX);
+    b->pending_cursor = next;
+    vb_log_msg(&b->app->log, VB_ERROR,
+               "database: %s; the answer is kept in memory and committed before the next fetch",
+               err.msg);
+}
+
+static void reload(bridge *b, const char *why)
+{
+    vb_err err;
+    if (vb_pipeline_reload(b->p, &err))
+        vb_log_msg(&b->app->log, VB_ERROR, "transformers not reloaded (%s): %s", why, err.msg);
+    else
+        vb_log_msg(&b->app->log, VB_NOTICE, "transformers reloaded (%s)", why);
+}
+
+static int please_exit(bridge *b)
+{
+    if (!vb_file_exists(b->exit_path))
+        return 0;
+    if (unlink(b->exit_path) != 0)
+        vb_log_msg(&b->app->log, VB_WARN, "cannot remove %s: %s", b->exit_path, strerror(errno));
+    vb_log_msg(&b->app->log, VB_NOTICE, "%s found: exiting after a complete cycle", b->exit_path);
+    return 1;
+}
+
+static void run(bridge *b)
+{
+    double next = vb_now();
+    while (!b->sig.stop) {
+        if (b->sig.reload) {
+            b->sig.reload = 0;
+            reload(b, "SIGHUP");
+        } else if (vb_pipeline_changed(b->p)) {
+            reload(b, "a file in transformers/ changed");
+        }
+        /* Deadline scheduling: the period runs from the start of one fetch to the next. */
+        double start = vb_now();
+        if (start > next)
+            next = start;
+        next += b->dt;
+        cycle(b, next);
+        if (please_exit(b))
+            break;
+        vb_signals_sleep_until(&b->sig, next);
+    }
+}
+
+/* --start, else the database's cursor, else the state file's, else now; never in the future. */
+static int choose_cursor(bridge *b, const char *start, vb_err *err)
+{
+    const vb_log *log = &b->app->log;
+    char *from_file = NULL, *from_db = NULL;
+    read_state(b, &from_file);
+    if (b->store && vb_store_state_get(b->store, CURSOR_KEY, &from_db, err)) {
+        free(from_file);
+        return -1;
+    }
+    double now = vb_now(), t = 0;
+    char buf[64];
+    const char *pick, *why;
+    if (start) {
+        if (vb_parse_time(start, &t, err))
+            return vb_fail(err, "argument --start: %s", err->msg);
+        if (t == 0)
+            t = now;
+        snprintf(buf, sizeof buf, "%.0f", floor(t));
+        pick = buf;
+        why = "--start";
+    } else if (from_db) {
+        pick = from_db;
+        why = "the database";
+    } else if (from_file) {
+        pick = from_file;
+        why = b->state_path;
+    } else {
+        snprintf(buf, sizeof buf, "%.0f", floor(now));
+        pick = buf;
+        why = "now (no saved cursor)";
+    }
+    if (vb_parse_double(pick, &t) == 0 && t > now) {
+        vb_log_msg(log, VB_WARN, "cursor %s from %s is in the future; starting from now", pick,
+                   why);
+        snprintf(buf, sizeof buf, "%.0f", floor(now));
+        pick = buf;
+    }
+    if (from_db && from_file && strcmp(from_db, from_file) != 0 && !start)
+        vb_log_msg(log, VB_INFO, "the state file's cursor %s differs; the database's %s wins",
+                   from_file, from_db);
+    int rc = replace_str(&b->cursor, pick) ? vb_fail(err, "out of memory") : 0;
+    if (rc == 0)
+        vb_log_msg(log, VB_NOTICE, "cursor %s (from %s)", b->cursor, why);
+    free(from_file);
+    free(from_db);
+    return rc;
+}
+
+static int setup(bridge *b, const char *start, int wal, vb_err *err)
+{
+    vb_app *app = b->app;
+    char ts[32];
+    vb_iso8601(vb_now(), ts);
+    /* The original's first line, which operators grep for in nohup.out. */
+    fprintf(stderr, "bridge starting %s\n", ts);
+    fflush(stderr);
+    umask(002);
+    const vb_masterlist *ml = vb_app_masterlist(app, err);
+    if (!ml)
+        return -1;
+    if (b->sqlitedb) {
+        check_group(&app->log);
+        if (!(b->store = vb_store_open(b->sqlitedb, wal, &app->log, err)) ||
+            vb_store_state_init(b->store, err))
+            return -1;
+        vb_store_set_masterlist(b->store, ml);
+    }
+    if (vb_secrets_load(app->secrets, &b->secrets, err))
+        return -1;
+    const vb_cred *cred = vb_secrets_find(&b->secrets, app->server_host, err);
+    if (!cred)
+        return -1;
+    if (vb_signals_open(&b->sig, err))
+        return -1;
+    /* Timeouts below --dt, so a stalled server costs one cycle, not the schedule. */
+    vb_http_opts o = {
+        .connect_timeout_ms = (long)fmax(1, fmin(10000, b->dt * 500)),
+        .timeout_ms = (long)fmax(1, b->dt * 800),
+        .should_abort = vb_signals_should_abort,
+        .abort_ud = &b->sig,
+    };
+    if (!(b->http = vb_http_new(app->server_url, cred, &o, err)))
+        return -1;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/transformers", app->root);
+    if (!(b->L = vb_lua_new(app, err)) || !(b->p = vb_pipeline_new(b->L, dir, err)))
+        return -1;
+    if (b->store && vb_pipeline_restore_status(b->p, vb_store_db(b->store), err))
+        return -1;
+    if (vb_mkdir_p(app->datadir, err))
+        return -1;
+    vb_buf path = {0};
+    if (vb_buf_printf(&path, "%s/%s.json", app->datadir, app->server_host))
+        return vb_fail(err, "out of memory");
+    b->state_path = path.data;
+    path = (vb_buf){0};
+    if (vb_buf_printf(&path, "%s/PLEASE-EXIT", app->datadir))
+        return vb_fail(err, "out of memory");
+    b->exit_path = path.data;
+    if (choose_cursor(b, start, err))
+        return -1;
+    if (start_session(b))
+        return vb_fail(err, "stopped before a session could be opened");
+    return 0;
+}
+
+static void teardown(bridge *b)
+{
+    if (b->L && b->pending != LUA_NOREF)
+        luaL_unref(vb_lua_state(b->L), LUA_REGISTRYINDEX, b->pending);
+    vb_pipeline_free(b->p);
+    vb_lua_free(b->L);
+    vb_store_close(b->store);
+    vb_http_free(b->http);
+    vb_signals_close(&b->sig);
+    vb_secrets_free(&b->secrets);
+    free(b->session);
+    free(b->cursor);
+    free(b->pending_cursor);
+    free(b->state_path);
+    free(b->exit_path);
+}
+
+int cmd_bridge(vb_app *app, int argc, char **argv)
+{
+    const char *start = NULL, *sqlitedb = NULL;
+    double dt = 10;
+    long wal = 1000;
+    const vb_opt opts[] = {
+        {"start", 0, VB_OPT_STRING, &start, "START",
+         "start time, unix seconds or ISO-8601 UTC (0 = now; default: the saved cursor, else "
+         "now)",
+         0},
+        {"dt", 0, VB_OPT_DOUBLE, &dt, "DT", "seconds between snapshots (default 10)", 0},
+        {"sqlitedb", 0, VB_OPT_STRING, &sqlitedb, "SQLITEDB",
+         "database to write (made by initdb); without it, print the rows to stdout", 0},
+        {"wal", 0, VB_OPT_INT, &wal, "WAL",
+         "WAL autocheckpoint interval in pages (default 1000; 0: no WAL)", 0},
+    };
+    const vb_cmdspec spec = {"vlbimon_bridge bridge",
+                             NULL,
+                             "copy vlbimon snapshots into the database every DT seconds",
+                             NULL,
+                             opts,
+                             NOPTS(opts),
+                             0};
+    const char **pos;
+    size_t npos;
+    int rc = vb_app_parse(app, &spec, argc, argv, &pos, &npos);
+    if (rc >= 0)
+        return rc;
+    if (npos) {
+        fprintf(stderr, "%s: error: unrecognized arguments: %s\n", spec.prog, pos[0]);
+        free(pos);
+        return VB_EXIT_USAGE;
+    }
+    free(pos);
+    if (!(dt > 0) || dt > 86400) {
+        fprintf(stderr, "%s: error: argument --dt: must be between 0 and 86400 seconds\n",
+                spec.prog);
+        return VB_EXIT_USAGE;
+    }
+    if (wal < 0 || wal > 1000000000) {
+        fprintf(stderr, "%s: error: argument --wal: must be 0 or a number of pages\n", spec.prog);
+        return VB_EXIT_USAGE;
+    }
+    bridge b = {.app = app, .dt = dt, .sqlitedb = sqlitedb, .pending = LUA_NOREF};
+    b.sig.fd = -1;
+    b.rng = (uint64_t)(vb_now() * 1e6) ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ULL;
+    vb_err err;
+    rc = VB_EXIT_OK;
+    if (setup(&b, start, (int)wal, &err)) {
+        vb_log_msg(&app->log, VB_ERROR, "bridge: %s", err.msg);
+        rc = VB_EXIT_FAIL;
+    } else {
+        run(&b);
+        vb_log_msg(&app->log, VB_NOTICE,
+                   "bridge stopping%s: %ld cycles, %ld answers stored (%ld rows), cursor %s, "
+                   "%ld connection(s) used",
+                   b.sig.stop ? (b.sig.last == SIGINT ? " on SIGINT" : " on SIGTERM") : "",
+                   b.cycles, b.answers, b.rows, b.cursor, vb_http_connections(b.http));
+        if (b.pending != LUA_NOREF)
+            vb_log_msg(&app->log, VB_WARN,
+                       "the last answer could not be committed; its cursor was not saved, so "
+                       "the next start fetches it again");
+    }
+    teardown(&b);
+    return rc;
+}
