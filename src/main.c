@@ -9,6 +9,7 @@
 #include "app.h"
 #include "bridge.h"
 #include "commands.h"
+#include "doctor.h"
 #include "scripts.h"
 #include "transform.h"
 
@@ -25,6 +26,7 @@ static const vb_command commands[] = {
     {"extract", "write series whose name contains PATTERN to CSV files", cmd_extract},
     {"add-series", "create one series table with its two indexes", cmd_add_series},
     {"transform", "run the transformers offline on snapshot files or history CSV", cmd_transform},
+    {"doctor", "check the deployment: groups, modes, secrets, server, masterlist", cmd_doctor},
 };
 
 static char *default_secrets(void)
