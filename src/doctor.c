@@ -373,10 +373,8 @@ int cmd_doctor(vb_app *app, int argc, char **argv)
     };
     const vb_cmdspec spec = {"vlbimon_bridge doctor",
                              NULL,
-                             "check the deployment, one line per rule with its fix: group and "
-                             "modes of the database, its folder and WAL files, not grafana.db, "
-                             "this user's groups, the secrets file, the server's answer to these "
-                             "credentials, the masterlist. Exits 1 when a check fails.",
+                             "check the deployment rules (README: Deployment), one line per "
+                             "check with its fix; exit status 1 when one fails",
                              NULL,
                              opts,
                              NOPTS(opts),
