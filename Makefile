@@ -96,7 +96,7 @@ init: all
 
 demo: deps
 	$(MAKE) all
-	@echo "make demo: not yet - the live bridge lands with its issue"
+	tools/demo.sh
 
 bench: deps
 	@echo "make bench: not yet - benchmarks land with their issue"
