@@ -607,7 +607,7 @@ static int choose_cursor(bridge *b, const char *start, vb_err *err)
     return rc;
 }
 
-static int setup(bridge *b, const char *start, int wal, vb_err *err)
+static int setup(bridge *b, const char *start, int wal, const char *transformers, vb_err *err)
 {
     vb_app *app = b->app;
     char ts[32];
@@ -644,7 +644,8 @@ static int setup(bridge *b, const char *start, int wal, vb_err *err)
         return -1;
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/transformers", app->root);
-    if (!(b->L = vb_lua_new(app, err)) || !(b->p = vb_pipeline_new(b->L, dir, err)))
+    if (!(b->L = vb_lua_new(app, err)) ||
+        !(b->p = vb_pipeline_new(b->L, transformers ? transformers : dir, err)))
         return -1;
     if (b->store && vb_pipeline_restore_status(b->p, vb_store_db(b->store), err))
         return -1;
@@ -684,7 +685,7 @@ static void teardown(bridge *b)
 
 int cmd_bridge(vb_app *app, int argc, char **argv)
 {
-    const char *start = NULL, *sqlitedb = NULL;
+    const char *start = NULL, *sqlitedb = NULL, *transformers = NULL;
     double dt = 10;
     long wal = 1000;
     const vb_opt opts[] = {
@@ -697,6 +698,8 @@ int cmd_bridge(vb_app *app, int argc, char **argv)
          "database to write (made by initdb); without it, print the rows to stdout", 0},
         {"wal", 0, VB_OPT_INT, &wal, "WAL",
          "WAL autocheckpoint interval in pages (default 1000; 0: no WAL)", 0},
+        {"transformers", 0, VB_OPT_STRING, &transformers, "DIR",
+         "transformer files to run (default: the installed transformers/)", 0},
     };
     const vb_cmdspec spec = {"vlbimon_bridge bridge",
                              NULL,
@@ -730,7 +733,7 @@ int cmd_bridge(vb_app *app, int argc, char **argv)
     b.rng = (uint64_t)(vb_now() * 1e6) ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ULL;
     vb_err err;
     rc = VB_EXIT_OK;
-    if (setup(&b, start, (int)wal, &err)) {
+    if (setup(&b, start, (int)wal, transformers, &err)) {
         vb_log_msg(&app->log, VB_ERROR, "bridge: %s", err.msg);
         rc = VB_EXIT_FAIL;
     } else {
