@@ -58,8 +58,9 @@ int vb_server_check(const char *url, char **host, vb_err *err)
         https = 0;
         rest = url + 7;
     } else {
-        return vb_fail(err, "--server %s: the URL must start with https:// (or http:// for a "
-                            "loopback host)",
+        return vb_fail(err,
+                       "--server %s: the URL must start with https:// (or http:// for a "
+                       "loopback host)",
                        url);
     }
     const char *end = rest + strcspn(rest, "/?#");
@@ -84,8 +85,8 @@ int vb_server_check(const char *url, char **host, vb_err *err)
         return vb_fail(err, "out of memory");
     for (char *c = h; *c; c++)
         *c = (char)tolower((unsigned char)*c);
-    int loopback = strcmp(h, "localhost") == 0 || strncmp(h, "127.", 4) == 0 ||
-                   strcmp(h, "::1") == 0;
+    int loopback =
+        strcmp(h, "localhost") == 0 || strncmp(h, "127.", 4) == 0 || strcmp(h, "::1") == 0;
     if (!https && !loopback) {
         vb_fail(err, "--server %s: plain http is allowed only for loopback hosts; use https", url);
         free(h);
@@ -119,4 +120,19 @@ int vb_app_parse(vb_app *app, const vb_cmdspec *spec, int argc, char **argv, con
     default:
         return -1;
     }
+}
+
+int vb_app_parse_options(vb_app *app, const vb_cmdspec *spec, int argc, char **argv)
+{
+    const char **pos;
+    size_t npos;
+    int rc = vb_app_parse(app, spec, argc, argv, &pos, &npos);
+    if (rc >= 0)
+        return rc;
+    if (npos) {
+        fprintf(stderr, "%s: error: unrecognized arguments: %s\n", spec->prog, pos[0]);
+        rc = VB_EXIT_USAGE;
+    }
+    free(pos);
+    return rc;
 }

@@ -53,4 +53,7 @@ char *vb_find_root(vb_err *err);
 int vb_app_parse(vb_app *app, const vb_cmdspec *spec, int argc, char **argv, const char ***pos,
                  size_t *npos);
 
+/* The same for a command without positional arguments: a stray word is a usage error. */
+int vb_app_parse_options(vb_app *app, const vb_cmdspec *spec, int argc, char **argv);
+
 #endif

@@ -708,17 +708,9 @@ int cmd_bridge(vb_app *app, int argc, char **argv)
                              opts,
                              NOPTS(opts),
                              0};
-    const char **pos;
-    size_t npos;
-    int rc = vb_app_parse(app, &spec, argc, argv, &pos, &npos);
+    int rc = vb_app_parse_options(app, &spec, argc, argv);
     if (rc >= 0)
         return rc;
-    if (npos) {
-        fprintf(stderr, "%s: error: unrecognized arguments: %s\n", spec.prog, pos[0]);
-        free(pos);
-        return VB_EXIT_USAGE;
-    }
-    free(pos);
     if (!(dt > 0) || dt > 86400) {
         fprintf(stderr, "%s: error: argument --dt: must be between 0 and 86400 seconds\n",
                 spec.prog);

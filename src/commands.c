@@ -63,16 +63,9 @@ int cmd_initdb(vb_app *app, int argc, char **argv)
     const vb_cmdspec spec = {"vlbimon_bridge initdb", NULL,
                              "initialize a sqlite database from the masterlist", NULL, opts,
                              NOPTS(opts), 0};
-    const char **pos;
-    size_t npos;
-    int rc = vb_app_parse(app, &spec, argc, argv, &pos, &npos);
+    int rc = vb_app_parse_options(app, &spec, argc, argv);
     if (rc >= 0)
         return rc;
-    free(pos);
-    if (npos) {
-        fprintf(stderr, "%s: error: unrecognized arguments\n", spec.prog);
-        return VB_EXIT_USAGE;
-    }
     vb_err err;
     vb_buf sql = {0};
     const vb_masterlist *ml = vb_app_masterlist(app, &err);
@@ -107,16 +100,9 @@ int cmd_masterlist(vb_app *app, int argc, char **argv)
     const vb_cmdspec spec = {"vlbimon_bridge masterlist", NULL,
                              "download the server's masterlist.json (no account needed)", NULL,
                              opts, NOPTS(opts), 0};
-    const char **pos;
-    size_t npos;
-    int rc = vb_app_parse(app, &spec, argc, argv, &pos, &npos);
+    int rc = vb_app_parse_options(app, &spec, argc, argv);
     if (rc >= 0)
         return rc;
-    free(pos);
-    if (npos) {
-        fprintf(stderr, "%s: error: unrecognized arguments\n", spec.prog);
-        return VB_EXIT_USAGE;
-    }
     char url[2048];
     snprintf(url, sizeof url, "%s/static/masterlist.json", app->server_url);
     vb_buf body = {0};

@@ -379,16 +379,9 @@ int cmd_doctor(vb_app *app, int argc, char **argv)
                              opts,
                              NOPTS(opts),
                              0};
-    const char **pos;
-    size_t npos;
-    int rc = vb_app_parse(app, &spec, argc, argv, &pos, &npos);
+    int rc = vb_app_parse_options(app, &spec, argc, argv);
     if (rc >= 0)
         return rc;
-    free(pos);
-    if (npos) {
-        fprintf(stderr, "%s: error: unrecognized arguments\n", spec.prog);
-        return VB_EXIT_USAGE;
-    }
     if (!sqlitedb || !*sqlitedb) {
         fprintf(stderr, "%s: error: the following arguments are required: --sqlitedb\n", spec.prog);
         return VB_EXIT_USAGE;
