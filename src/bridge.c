@@ -480,6 +480,24 @@ static int fetch(bridge *b, char **next, double *fetch_s)
     return 0;
 }
 
+/*
+ * A cycle without an answer still writes the bridge's own series, as the
+ * original did with its empty snapshot: bridge_points 0 is how dashboards
+ * and alert rules see that vlbimon is not answering. The cursor stays.
+ */
+static void record_idle(bridge *b, double fetch_s, double deadline)
+{
+    vb_err err;
+    vb_store_stats st;
+    if (vb_pipeline_run_json(b->p, "{}", 2, vb_now(), fetch_s, &err) == 0) {
+        int rc = commit_result(b, b->cursor, deadline, &st, &err);
+        lua_pop(vb_lua_state(b->L), 1);
+        if (rc == 0)
+            return;
+    }
+    vb_log_msg(&b->app->log, VB_WARN, "the bridge's own series of this cycle: %s", err.msg);
+}
+
 static void cycle(bridge *b, double deadline)
 {
     b->cycles++;
@@ -488,12 +506,16 @@ static void cycle(bridge *b, double deadline)
     if (vb_now() < b->backoff_until) {
         vb_log_msg(&b->app->log, VB_DEBUG, "backing off for %.1f s more",
                    b->backoff_until - vb_now());
+        record_idle(b, 0, deadline);
         return;
     }
     char *next = NULL;
     double fetch_s = 0;
-    if (!fetch(b, &next, &fetch_s))
+    if (!fetch(b, &next, &fetch_s)) {
+        if (!b->sig.stop)
+            record_idle(b, fetch_s, deadline);
         return;
+    }
     lua_State *S = vb_lua_state(b->L);
     vb_store_stats st;
     vb_err err;

@@ -36,8 +36,7 @@ typedef struct vb_http_resp {
 } vb_http_resp;
 
 /* base_url without trailing slash, e.g. "https://vlbimon2.science.ru.nl"; cred may be NULL. */
-vb_http *vb_http_new(const char *base_url, const vb_cred *cred, const vb_http_opts *o,
-                     vb_err *err);
+vb_http *vb_http_new(const char *base_url, const vb_cred *cred, const vb_http_opts *o, vb_err *err);
 void vb_http_free(vb_http *h);
 
 /*

@@ -220,5 +220,7 @@ is "$(sqlite3 faults.db "SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 
 is "$(sqlite3 faults.db "SELECT count(*) FROM sqlite_schema WHERE name LIKE '%DROP%' OR name LIKE '%;%'")" 0 \
     "no SQL ran with it"
 unlike "$log" "error:" "no error-level line"
+ok "a cycle without an answer still records the bridge's own series (0 points)" \
+    test "$(sqlite3 faults.db "SELECT count(*) FROM ts_param_bridge_points WHERE station = 'bridge' AND value = 0")" -gt 0
 
 done_testing
