@@ -9,15 +9,12 @@
  */
 #include "transform.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <lauxlib.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "csv.h"
+#include "csvtree.h"
 #include "lua_host.h"
 #include "pipeline.h"
 #include "store.h"
@@ -40,25 +37,13 @@ typedef struct run {
     vb_buf out;
 } run;
 
-/* Shortest text that reads back as the same double. */
-static int put_number(vb_buf *b, double d)
-{
-    char s[64];
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(s, sizeof s, "%.*g", prec, d);
-        if (strtod(s, NULL) == d)
-            break;
-    }
-    return vb_buf_puts(b, s);
-}
-
 static int put_value(vb_buf *b, lua_State *S, int idx)
 {
     switch (lua_type(S, idx)) {
     case LUA_TNUMBER:
         if (lua_isinteger(S, idx))
             return vb_buf_printf(b, "%lld", (long long)lua_tointeger(S, idx));
-        return put_number(b, lua_tonumber(S, idx));
+        return vb_csv_put_number(b, lua_tonumber(S, idx));
     case LUA_TBOOLEAN:
         return vb_buf_puts(b, lua_toboolean(S, idx) ? "true" : "false");
     case LUA_TSTRING: {
@@ -157,26 +142,6 @@ static int run_snapshot(run *r, const char *path, vb_err *err)
     return emit(r, err);
 }
 
-/* Pushes {station, param, time, value} for one history line; 0 when the line is not one. */
-static int push_point(lua_State *S, const char *station, const char *param, const vb_csv_reader *rd)
-{
-    double t;
-    size_t vlen;
-    if (rd->nfields != 2 || vb_parse_double(vb_csv_field(rd, 0, NULL), &t))
-        return 0;
-    const char *v = vb_csv_field(rd, 1, &vlen);
-    lua_createtable(S, 4, 0);
-    lua_pushstring(S, station);
-    lua_rawseti(S, -2, 1);
-    lua_pushstring(S, param);
-    lua_rawseti(S, -2, 2);
-    lua_pushnumber(S, t);
-    lua_rawseti(S, -2, 3);
-    lua_pushlstring(S, v, vlen);
-    lua_rawseti(S, -2, 4);
-    return 1;
-}
-
 static int run_batch(run *r, vb_err *err)
 {
     if (vb_pipeline_run_points(r->p, r->now, err))
@@ -184,139 +149,37 @@ static int run_batch(run *r, vb_err *err)
     return emit(r, err);
 }
 
-/* One <station>/<param>.csv file of `time,value` lines, in batches. */
-static int run_csv_file(run *r, const char *path, const char *station, const char *param,
-                        vb_err *err)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return vb_fail(err, "%s: %s", path, strerror(errno));
-    lua_State *S = vb_lua_state(r->L);
-    vb_csv_reader rd;
-    vb_csv_reader_init(&rd, f, 2);
-    lua_createtable(S, CSV_BATCH, 0);
-    lua_Integer n = 0;
-    long bad = 0, badline = 0;
-    int rc;
-    while ((rc = vb_csv_read(&rd, err)) == 1) {
-        if (!push_point(S, station, param, &rd)) {
-            if (!bad++)
-                badline = rd.record_line;
-            continue;
-        }
-        lua_rawseti(S, -2, ++n);
-        if (n == CSV_BATCH) {
-            if (run_batch(r, err))
-                break;
-            lua_createtable(S, CSV_BATCH, 0);
-            n = 0;
-        }
-    }
-    vb_csv_reader_free(&rd);
-    fclose(f);
-    if (rc != 0) {
-        if (n != CSV_BATCH)
-            lua_pop(S, 1);
-        char why[sizeof err->msg];
-        snprintf(why, sizeof why, "%s", err->msg);
-        return vb_fail(err, "%s: %s", path, why);
-    }
-    if (bad)
-        vb_log_msg(&r->app->log, VB_WARN,
-                   "%s: %ld line(s) without a time,value pair skipped (first: line %ld)", path, bad,
-                   badline);
-    if (n == 0) {
-        lua_pop(S, 1);
-        return 0;
-    }
-    return run_batch(r, err);
-}
-
-static int by_string(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The names in dir (no dot files), sorted; NULL-terminated. */
-static char **list_dir(const char *dir, vb_err *err)
-{
-    DIR *d = opendir(dir);
-    if (!d) {
-        vb_fail(err, "%s: %s", dir, strerror(errno));
-        return NULL;
-    }
-    size_t n = 0, cap = 16;
-    char **v = malloc(cap * sizeof *v);
-    struct dirent *e;
-    while (v && (e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        if (n + 1 == cap) {
-            char **nv = realloc(v, (cap *= 2) * sizeof *nv);
-            if (!nv) {
-                for (size_t i = 0; i < n; i++)
-                    free(v[i]);
-                free(v);
-                v = NULL;
-                break;
-            }
-            v = nv;
-        }
-        if (!(v[n] = vb_strdup(e->d_name)))
-            break;
-        n++;
-    }
-    closedir(d);
-    if (!v) {
-        vb_fail(err, "out of memory");
-        return NULL;
-    }
-    v[n] = NULL;
-    qsort(v, n, sizeof *v, by_string);
-    return v;
-}
-
-static void free_list(char **v)
-{
-    for (size_t i = 0; v && v[i]; i++)
-        free(v[i]);
-    free(v);
-}
-
-static int is_dir(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
+/* One file at a time, stations and files in name order, in batches of CSV_BATCH points. */
 static int run_csv_dir(run *r, const char *datadir, vb_err *err)
 {
-    char **stations = list_dir(datadir, err);
-    if (!stations)
+    vb_csvtree t;
+    const vb_masterlist *ml = vb_app_masterlist(r->app, err);
+    if (!ml || vb_csvtree_list(&t, datadir, &r->app->log, err))
         return -1;
+    lua_State *S = vb_lua_state(r->L);
     int rc = 0;
-    char path[4096];
-    for (size_t i = 0; rc == 0 && stations[i]; i++) {
-        snprintf(path, sizeof path, "%s/%s", datadir, stations[i]);
-        if (!is_dir(path))
-            continue;
-        char **files = list_dir(path, err);
-        if (!files) {
-            rc = -1;
-            break;
+    for (size_t i = 0; rc == 0 && i < t.n; i++) {
+        vb_value_kind kind = vb_value_kind_of(vb_masterlist_find(ml, t.src[i].param));
+        lua_Integer n = 0;
+        vb_csv_source *src;
+        rc = vb_csvtree_open(&t, i, 0, 0, err);
+        while (rc == 0 && (rc = vb_csvtree_next(&t, &src, err)) == 1) {
+            if (n == 0)
+                lua_createtable(S, CSV_BATCH, 0);
+            vb_csv_push_point(S, src, kind);
+            lua_rawseti(S, -2, ++n);
+            rc = 0;
+            if (n == CSV_BATCH) {
+                n = 0;
+                rc = run_batch(r, err);
+            }
         }
-        for (size_t j = 0; rc == 0 && files[j]; j++) {
-            size_t len = strlen(files[j]);
-            if (len <= 4 || strcmp(files[j] + len - 4, ".csv") != 0)
-                continue;
-            char param[1024];
-            snprintf(param, sizeof param, "%.*s", (int)(len - 4), files[j]);
-            snprintf(path, sizeof path, "%s/%s/%s", datadir, stations[i], files[j]);
-            rc = run_csv_file(r, path, stations[i], param, err);
-        }
-        free_list(files);
+        if (rc == 0 && n > 0)
+            rc = run_batch(r, err);
+        else if (n > 0)
+            lua_pop(S, 1);
     }
-    free_list(stations);
+    vb_csvtree_free(&t);
     return rc;
 }
 
