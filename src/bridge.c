@@ -646,6 +646,16 @@ static int setup(bridge *b, const char *start, int wal, const char *transformers
         if (!(b->store = vb_store_open(b->sqlitedb, wal, &app->log, err)) ||
             vb_store_state_init(b->store, err))
             return -1;
+        /*
+         * A snapshot's transaction is bounded, so its pages can stay in the
+         * cache. With spills, rollback-journal mode (--wal 0) needs the
+         * exclusive lock mid-insert and waits out the busy timeout again for
+         * every spill while a reader holds its shared lock, seconds in all;
+         * without them only COMMIT waits, once, and commit_result retries.
+         */
+        if (sqlite3_exec(vb_store_db(b->store), "PRAGMA cache_spill=OFF", NULL, NULL, NULL) !=
+            SQLITE_OK)
+            return vb_fail(err, "%s: %s", b->sqlitedb, sqlite3_errmsg(vb_store_db(b->store)));
         vb_store_set_masterlist(b->store, ml);
     }
     if (vb_secrets_load(app->secrets, &b->secrets, err))
