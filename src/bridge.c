@@ -87,6 +87,23 @@ static int replace_str(char **dst, const char *src)
     return 0;
 }
 
+/*
+ * RFC 6265 cookie-octets: the session id and the cursor come from the
+ * server and from a file, and go back into a Cookie header; a ';', a quote
+ * or a line break there would forge other cookies or headers.
+ */
+static int cookie_value_ok(const char *s)
+{
+    if (!*s || strlen(s) > 256)
+        return 0;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x21 || c > 0x7e || c == '"' || c == ',' || c == ';' || c == '\\')
+            return 0;
+    }
+    return 1;
+}
+
 /* SCHEMA.md: Grafana must be able to write the WAL files the bridge creates. */
 static void check_group(const vb_log *log)
 {
@@ -189,14 +206,14 @@ static void read_state(bridge *b, char **last_snap)
         char num[64];
         snprintf(num, sizeof num, "%.17g", lua_tonumber(S, -1));
         *last_snap = vb_strdup(num);
-    } else if (t == LUA_TSTRING) {
+    } else if (t == LUA_TSTRING && cookie_value_ok(lua_tostring(S, -1))) {
         *last_snap = vb_strdup(lua_tostring(S, -1));
     } else if (t != LUA_TNIL) {
-        vb_log_msg(&b->app->log, VB_WARN, "state file %s: last_snap is not a time; ignored",
+        vb_log_msg(&b->app->log, VB_WARN, "state file %s: last_snap is not a cursor; ignored",
                    b->state_path);
     }
     lua_pop(S, 1);
-    if (lua_getfield(S, -1, "sessionid") == LUA_TSTRING)
+    if (lua_getfield(S, -1, "sessionid") == LUA_TSTRING && cookie_value_ok(lua_tostring(S, -1)))
         replace_str(&b->session, lua_tostring(S, -1));
     lua_pop(S, 2);
 }
@@ -211,14 +228,15 @@ static int open_session(bridge *b, vb_err *err)
     if (rc == 0) {
         lua_State *S = vb_lua_state(b->L);
         push_json(b, r.body.data, r.body.len);
-        if (lua_istable(S, -1) && lua_getfield(S, -1, "id") == LUA_TSTRING) {
+        if (lua_istable(S, -1) && lua_getfield(S, -1, "id") == LUA_TSTRING &&
+            cookie_value_ok(lua_tostring(S, -1))) {
             if (replace_str(&b->session, lua_tostring(S, -1)))
                 rc = vb_fail(err, "out of memory");
             lua_pop(S, 1);
         } else {
             if (lua_istable(S, -1))
                 lua_pop(S, 1);
-            rc = vb_fail(err, "POST /session: the answer has no session id");
+            rc = vb_fail(err, "POST /session: the answer has no usable session id");
         }
         lua_pop(S, 1);
     }
@@ -458,10 +476,12 @@ static int fetch(bridge *b, char **next, double *fetch_s)
         }
         b->backoff_level = 0;
         *next = vb_http_cookie(&r, "snap_recvTime");
-        if (!*next) {
+        if (!*next || !cookie_value_ok(*next)) {
             vb_log_msg(log, VB_WARN,
-                       "snapshot: the answer set no snap_recvTime cookie; it is not used, "
+                       "snapshot: the answer set no usable snap_recvTime cookie; it is not used, "
                        "because without its cursor it would be fetched again");
+            free(*next);
+            *next = NULL;
             vb_http_resp_free(&r);
             return 0;
         }
