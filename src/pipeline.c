@@ -249,6 +249,18 @@ int vb_pipeline_changed(vb_pipeline *p)
     return changed;
 }
 
+int vb_pipeline_wants(vb_pipeline *p, const char *param, vb_err *err)
+{
+    lua_State *S = vb_lua_state(p->L);
+    push_method(p, "wants");
+    lua_pushstring(S, param);
+    if (vb_lua_pcall(p->L, 2, 1, err))
+        return -1;
+    int yes = lua_toboolean(S, -1);
+    lua_pop(S, 1);
+    return yes;
+}
+
 /* After a call returning (result) or (nil, why): leaves the result, or fails with why. */
 static int take_result(lua_State *S, vb_err *err)
 {

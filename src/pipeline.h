@@ -43,6 +43,12 @@ int vb_pipeline_reload(vb_pipeline *p, vb_err *err);
 int vb_pipeline_changed(vb_pipeline *p);
 
 /*
+ * Whether some transformer must see the points of param (see wants in
+ * README "The contract"): 1 or 0, -1 when the pipeline itself fails.
+ */
+int vb_pipeline_wants(vb_pipeline *p, const char *param, vb_err *err);
+
+/*
  * One snapshot: JSON text -> decode -> flatten -> bridge metrics ->
  * transformers -> the result table pushed on the Lua stack. now is the wall
  * clock, fetch_seconds how long the fetch took (bridge_bridgeLag). Returns -1,

@@ -51,6 +51,10 @@ function M.init(ctx)
     ctx.state.last = ctx.state.last or {}
 end
 
+function M.wants(param)
+    return event_params[param] == true
+end
+
 function M.transform(points, ctx)
     local params, last = event_params, ctx.state.last
     local station, param, time, value = points.station, points.param, points.time, points.value

@@ -22,6 +22,10 @@ function M.init(ctx)
     end
 end
 
+function M.wants(param)
+    return split_to[param] ~= nil
+end
+
 function M.transform(points, ctx)
     local split = split_to
     local station, param, time, value = points.station, points.param, points.time, points.value

@@ -39,6 +39,10 @@ local function field_value(field, v, ctx, station)
     return x
 end
 
+function M.wants(param)
+    return FIELDS[param] ~= nil or RECORDERS[param] ~= nil
+end
+
 function M.transform(points, ctx)
     local station, param, time, value = points.station, points.param, points.time, points.value
     local updates = {}

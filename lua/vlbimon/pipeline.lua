@@ -83,9 +83,10 @@ local function load_one(self, file, old_state, seen)
         error("cannot load transformer " .. file .. ": " .. tostring(mod), 0)
     end
     if type(mod) ~= "table" or type(mod.name) ~= "string" or mod.name == ""
-        or type(mod.transform) ~= "function" or (mod.init ~= nil and type(mod.init) ~= "function") then
+        or type(mod.transform) ~= "function" or (mod.init ~= nil and type(mod.init) ~= "function")
+        or (mod.wants ~= nil and type(mod.wants) ~= "function") then
         error("cannot load transformer " .. file .. ": it must return a table with a name (a string), "
-            .. "transform(points, ctx) and optionally init(ctx)", 0)
+            .. "transform(points, ctx) and optionally init(ctx) and wants(param, ctx)", 0)
     end
     if seen[mod.name] then
         error(string.format("cannot load transformer %s: name %q is taken by %s", file, mod.name, seen[mod.name]), 0)
@@ -98,7 +99,7 @@ local function load_one(self, file, old_state, seen)
             error("cannot load transformer " .. file .. ": init: " .. tostring(ierr), 0)
         end
     end
-    return { name = mod.name, file = file, transform = mod.transform, ctx = ctx }
+    return { name = mod.name, file = file, transform = mod.transform, wants = mod.wants, ctx = ctx }
 end
 
 -- Loads the transformer files, in the order given, as the new set. Raises,
@@ -120,6 +121,28 @@ function Pipeline:load(files)
     end
     vlbimon.log("info", string.format("transformers: %d loaded (%s)", #set, table.concat(names, ", ")))
     return #set
+end
+
+-- Whether some transformer must see the points of param. One that declares
+-- wants(param, ctx) answers for itself (an error in it counts as yes); one
+-- without it sees every point. `insert` stores the points nobody wants
+-- straight away, without the pipeline.
+function Pipeline:wants(param)
+    for _, t in ipairs(self.transformers) do
+        if not t.wants then
+            return true
+        end
+        local ok, yes = self.isolate(t.wants, param, t.ctx)
+        if not ok then
+            vlbimon.log("error", string.format("transformer %s (%s): wants failed, so it sees every point: %s",
+                t.name, t.file, tostring(yes)))
+            return true
+        end
+        if yes then
+            return true
+        end
+    end
+    return false
 end
 
 function Pipeline:restore_status(db)
