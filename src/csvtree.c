@@ -215,6 +215,20 @@ static int skip_line(vb_csv_source *s)
     return 0;
 }
 
+/* Whole seconds, the common case, without strtod; anything else through it. */
+static int parse_time(const char *f, double *out)
+{
+    long long v = 0;
+    const char *p = f;
+    while (*p >= '0' && *p <= '9' && p - f < 15)
+        v = v * 10 + (*p++ - '0');
+    if (p > f && *p == '\0') {
+        *out = (double)v;
+        return 0;
+    }
+    return vb_parse_double(f, out) || fabs(*out) >= 9e15 ? -1 : 0;
+}
+
 /* Reads the next good record into the head: 1, or 0 when the file is done, -1 on a read error. */
 static int read_head(vb_csvtree *t, vb_csv_source *s, vb_err *err)
 {
@@ -249,8 +263,7 @@ static int read_head(vb_csvtree *t, vb_csv_source *s, vb_err *err)
         s->pos = end;
         s->pos_lines = s->rd.lineno;
         double tv;
-        if (s->rd.nfields != 2 || vb_parse_double(vb_csv_field(&s->rd, 0, NULL), &tv) ||
-            fabs(tv) >= 9e15) {
+        if (s->rd.nfields != 2 || parse_time(vb_csv_field(&s->rd, 0, NULL), &tv)) {
             bad_line(t, s, s->rd.record_line, "not a time,value record");
             continue;
         }
@@ -313,7 +326,8 @@ int vb_csvtree_open(vb_csvtree *t, size_t i, long long offset, long lines, vb_er
     unsigned char last = '\n';
     if (fstat(fileno(s->f), &st) != 0 ||
         (st.st_size > 0 && pread(fileno(s->f), &last, 1, st.st_size - 1) != 1) ||
-        (offset > 0 && fseeko(s->f, (off_t)offset, SEEK_SET) != 0)) {
+        /* Also at 0: a stream that has seeked knows its offset, so ftello needs no lseek. */
+        fseeko(s->f, (off_t)offset, SEEK_SET) != 0) {
         int e = errno;
         fclose(s->f);
         s->f = NULL;

@@ -10,6 +10,7 @@
 #include "bridge.h"
 #include "commands.h"
 #include "history.h"
+#include "insert.h"
 #include "doctor.h"
 #include "scripts.h"
 #include "transform.h"
@@ -21,6 +22,7 @@ static const vb_command commands[] = {
     {"bridge", "copy live snapshots into the database every DT seconds", cmd_bridge},
     {"masterlist", "download the server's masterlist.json", cmd_masterlist},
     {"history", "download a time range into DATADIR/<station>/<param>.csv, resumably", cmd_history},
+    {"insert", "load a downloaded DATADIR tree into a database, fast", cmd_insert},
     {"run", "run a Lua script with the vlbimon database API", cmd_run},
     {"migrate", "upgrade a database made by an older bridge (status, check, fix)", cmd_migrate},
     {"summarize", "rows per parameter and station, and the last day's points", cmd_summarize},
