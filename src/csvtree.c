@@ -202,17 +202,29 @@ static void bad_line(vb_csvtree *t, vb_csv_source *s, long line, const char *why
 /*
  * Past a record that does not parse: back to where it started and over its
  * first physical line only, so a stray quote costs one line, not the rest
- * of the file.
+ * of the file. Returns 1 when that line is the file's last and has no line
+ * end yet (then nothing moves), 0 when skipped, -1 on a read error.
  */
 static int skip_line(vb_csv_source *s)
 {
+    ssize_t n;
     if (fseeko(s->f, (off_t)s->pos, SEEK_SET) != 0 ||
-        getline(&s->rd.line, &s->rd.line_cap, s->f) < 0)
+        (n = getline(&s->rd.line, &s->rd.line_cap, s->f)) < 0)
         return -1;
+    if (s->rd.line[n - 1] != '\n')
+        return 1;
     s->pos = (long long)ftello(s->f);
     s->pos_lines++;
     s->rd.lineno = s->pos_lines;
     return 0;
+}
+
+static void partial(vb_csvtree *t, vb_csv_source *s)
+{
+    vb_log_msg(t->log, VB_NOTICE,
+               "%s:%ld: the last line has no line end (still being written?); left for a later "
+               "run",
+               s->path, s->pos_lines + 1);
 }
 
 /* Whole seconds, the common case, without strtod; anything else through it. */
@@ -232,7 +244,7 @@ static int parse_time(const char *f, double *out)
 /* Reads the next good record into the head: 1, or 0 when the file is done, -1 on a read error. */
 static int read_head(vb_csvtree *t, vb_csv_source *s, vb_err *err)
 {
-    for (;;) {
+    while (s->pos < s->size) {
         vb_err why;
         int rc = vb_csv_read(&s->rd, &why);
         if (rc == 0)
@@ -242,23 +254,26 @@ static int read_head(vb_csvtree *t, vb_csv_source *s, vb_err *err)
             finish(t, s);
             return -1;
         }
-        long long end = (long long)ftello(s->f);
-        if (end >= s->size && !s->ends_nl) {
-            vb_log_msg(t->log, VB_NOTICE,
-                       "%s:%ld: the last line has no line end (still being written?); left for a "
-                       "later run",
-                       s->path, s->rd.record_line);
-            break;
-        }
         if (rc < 0) {
-            const char *msg = strncmp(why.msg, "line ", 5) == 0 ? strchr(why.msg, ':') : NULL;
-            bad_line(t, s, s->rd.record_line, msg ? msg + 2 : why.msg);
-            if (skip_line(s)) {
-                vb_fail(err, "%s: cannot read on after line %ld", s->path, s->rd.record_line);
+            long line = s->rd.record_line;
+            int skipped = skip_line(s);
+            if (skipped < 0) {
+                vb_fail(err, "%s: cannot read on after line %ld", s->path, line);
                 finish(t, s);
                 return -1;
             }
+            if (skipped > 0) {
+                partial(t, s);
+                break;
+            }
+            const char *msg = strncmp(why.msg, "line ", 5) == 0 ? strchr(why.msg, ':') : NULL;
+            bad_line(t, s, line, msg ? msg + 2 : why.msg);
             continue;
+        }
+        long long end = (long long)ftello(s->f);
+        if (end >= s->size && !s->ends_nl) {
+            partial(t, s);
+            break;
         }
         s->pos = end;
         s->pos_lines = s->rd.lineno;
