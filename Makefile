@@ -8,7 +8,7 @@ SHAREDIR = $(PREFIX)/share/vlbimon-bridge
 # Debian packages, by name. Keep complete: CI on a warm machine hides gaps.
 DEBS = build-essential pkg-config curl perl sqlite3 lua5.4 valgrind clang clang-format \
        libcurl4-openssl-dev libsqlite3-dev liblua5.4-dev libyaml-dev lua-cjson-dev \
-       libcmocka-dev libmicrohttpd-dev zlib1g-dev
+       libcmocka-dev libmicrohttpd-dev zlib1g-dev time
 
 PKGS = libcurl sqlite3 lua5.4 yaml-0.1 lua5.4-cjson
 CC ?= cc
@@ -98,8 +98,18 @@ demo: deps
 	$(MAKE) all
 	tools/demo.sh
 
+# Always the optimized build, whatever SANITIZE says: the figures are the product's.
 bench: deps
-	@echo "make bench: not yet - benchmarks land with their issue"
+	$(MAKE) SANITIZE= all build/rel/bench/pipeline build/rel/bench/gen_tree
+	bench/run.sh
+
+$(BUILD)/bench/pipeline: bench/pipeline.c $(BUILD)/libvb.a $(wildcard src/*.h) $(BUILD)/flags
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libvb.a $(LIBS)
+
+$(BUILD)/bench/gen_tree: bench/gen_tree.c $(BUILD)/flags
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SHAREDIR)

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <lauxlib.h>
+#include <malloc.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -402,6 +403,9 @@ static void committed(bridge *b, char **cursor, const vb_store_stats *st, double
                "snapshot: %ld rows, %ld status rows, %ld skipped; lag %s s, fetch %.0f ms, "
                "store %.0f ms",
                st->rows, st->status_rows, st->skipped, lag, fetch_s * 1000, store_s * 1000);
+    vb_log_msg(&b->app->log, VB_DEBUG, "memory: Lua %d KiB, SQLite %lld KiB",
+               lua_gc(vb_lua_state(b->L), LUA_GCCOUNT, 0),
+               (long long)(sqlite3_memory_used() / 1024));
     write_state(b);
 }
 
@@ -594,6 +598,12 @@ static void run(bridge *b)
             next = start;
         next += b->dt;
         cycle(b, next);
+        /*
+         * A full snapshot churns megabytes through malloc (body, Lua tables,
+         * dirty pages); hand the free pages back so a months-long run stays
+         * at its working set instead of its worst cycle.
+         */
+        malloc_trim(0);
         if (please_exit(b))
             break;
         vb_signals_sleep_until(&b->sig, next);
@@ -667,14 +677,15 @@ static int setup(bridge *b, const char *start, int wal, const char *transformers
             vb_store_state_init(b->store, err))
             return -1;
         /*
-         * A snapshot's transaction is bounded, so its pages can stay in the
-         * cache. With spills, rollback-journal mode (--wal 0) needs the
-         * exclusive lock mid-insert and waits out the busy timeout again for
-         * every spill while a reader holds its shared lock, seconds in all;
-         * without them only COMMIT waits, once, and commit_result retries.
+         * In rollback-journal mode (--wal 0) a cache spill needs the exclusive
+         * lock mid-insert and waits out the busy timeout again for every
+         * spill while a reader holds its shared lock, seconds in all. A
+         * snapshot's transaction is bounded, so its pages can stay in the
+         * cache; then only COMMIT waits, once, and commit_result retries. WAL
+         * spills need no such lock and keep the cache small.
          */
-        if (sqlite3_exec(vb_store_db(b->store), "PRAGMA cache_spill=OFF", NULL, NULL, NULL) !=
-            SQLITE_OK)
+        if (wal == 0 && sqlite3_exec(vb_store_db(b->store), "PRAGMA cache_spill=OFF", NULL, NULL,
+                                     NULL) != SQLITE_OK)
             return vb_fail(err, "%s: %s", b->sqlitedb, sqlite3_errmsg(vb_store_db(b->store)));
         vb_store_set_masterlist(b->store, ml);
     }

@@ -32,8 +32,12 @@
 #define PIPELINE_BATCH 5000
 /* Records between two looks at the signals. */
 #define SIGNAL_EVERY 65536
-/* SQLite's page cache for the load, in KiB: flat, whatever the tree's size. */
-#define CACHE_KIB 65536
+/*
+ * SQLite's page cache for the load, in KiB: flat, whatever the tree's size.
+ * Measured on a 2-million-row tree: 16 MiB loads as fast as 64 MiB and
+ * keeps the peak RSS near 40 MB instead of 90 (make bench).
+ */
+#define CACHE_KIB 16384
 
 /* How one file's records are handled. */
 typedef struct route {

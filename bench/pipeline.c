@@ -1,0 +1,259 @@
+/*
+ * pipeline.c - `make bench`, figure 1: CPU time per snapshot of the live
+ * bridge's whole path (JSON decode -> transformers -> insert -> commit with
+ * the cursor), against the storage floor measured in the same run: a plain C
+ * loop that inserts the very same rows, grouped by table, with cached
+ * prepared statements, and commits. The floor is what SQLite itself costs;
+ * the ratio is what the bridge adds.
+ *
+ * usage: pipeline SNAPSHOT.json DBDIR RUNS WAL_PAGES
+ * prints one "key value" line per figure.
+ */
+#define _GNU_SOURCE
+#include <lauxlib.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "app.h"
+#include "lua_host.h"
+#include "pipeline.h"
+#include "schema.h"
+#include "store.h"
+
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Bytes this process handed to write(2) so far: WAL frames, checkpoints, journals. */
+static long long written(void)
+{
+    FILE *f = fopen("/proc/self/io", "r");
+    long long v = -1;
+    char line[128];
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "wchar: %lld", &v) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return v;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double quantile(double *v, int n, double q)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    int i = (int)ceil(q * n) - 1;
+    return v[i < 0 ? 0 : i];
+}
+
+static int make_db(const char *path, vb_app *app, vb_err *err)
+{
+    remove(path);
+    vb_buf sql = {0};
+    const vb_masterlist *ml = vb_app_masterlist(app, err);
+    sqlite3 *db = NULL;
+    int rc = !ml || vb_schema_sql(&sql, ml, err) || sqlite3_open(path, &db) != SQLITE_OK ||
+             sqlite3_exec(db, sql.data, NULL, NULL, NULL) != SQLITE_OK;
+    if (rc)
+        vb_fail(err, "%s: cannot create (%s)", path, db ? sqlite3_errmsg(db) : "no memory");
+    sqlite3_close(db);
+    vb_buf_free(&sql);
+    return rc ? -1 : 0;
+}
+
+/* The rows of one pipeline result, flattened for the floor loop. */
+typedef struct row {
+    int table; /* index into tables */
+    char station[32];
+    sqlite3_int64 time;
+    int kind; /* 0 int, 1 double, 2 text */
+    sqlite3_int64 i;
+    double d;
+    char *text;
+} row;
+
+typedef struct rows {
+    row *v;
+    int n, cap;
+    char **tables;
+    int ntables;
+} rows;
+
+static void collect(lua_State *S, int idx, rows *out)
+{
+    lua_getfield(S, idx, "series");
+    lua_Integer ng = luaL_len(S, -1);
+    out->tables = calloc((size_t)ng, sizeof *out->tables);
+    for (lua_Integer g = 1; g <= ng; g++) {
+        lua_rawgeti(S, -1, g);
+        lua_getfield(S, -1, "name");
+        int t = out->ntables++;
+        out->tables[t] = strdup(lua_tostring(S, -1));
+        lua_getfield(S, -2, "station");
+        lua_getfield(S, -3, "time");
+        lua_getfield(S, -4, "value");
+        lua_Integer n = luaL_len(S, -2);
+        for (lua_Integer i = 1; i <= n; i++) {
+            if (out->n == out->cap) {
+                out->cap = out->cap ? out->cap * 2 : 1024;
+                out->v = realloc(out->v, (size_t)out->cap * sizeof *out->v);
+            }
+            row *r = &out->v[out->n++];
+            memset(r, 0, sizeof *r);
+            r->table = t;
+            lua_rawgeti(S, -3, i);
+            snprintf(r->station, sizeof r->station, "%s", lua_tostring(S, -1));
+            lua_rawgeti(S, -3, i);
+            r->time = (sqlite3_int64)lua_tonumber(S, -1);
+            lua_rawgeti(S, -3, i);
+            if (lua_isinteger(S, -1)) {
+                r->kind = 0;
+                r->i = lua_tointeger(S, -1);
+            } else if (lua_type(S, -1) == LUA_TNUMBER) {
+                r->kind = 1;
+                r->d = lua_tonumber(S, -1);
+            } else if (lua_type(S, -1) == LUA_TBOOLEAN) {
+                r->kind = 0;
+                r->i = lua_toboolean(S, -1);
+            } else {
+                r->kind = 2;
+                r->text = strdup(lua_tostring(S, -1));
+            }
+            lua_pop(S, 3);
+        }
+        lua_pop(S, 5);
+    }
+    lua_pop(S, 1);
+}
+
+static double floor_run(sqlite3 *db, sqlite3_stmt **st, const rows *rs)
+{
+    double t0 = cpu_now();
+    sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    for (int i = 0; i < rs->n; i++) {
+        const row *r = &rs->v[i];
+        sqlite3_stmt *s = st[r->table];
+        if (!s)
+            continue;
+        sqlite3_bind_int64(s, 1, r->time);
+        sqlite3_bind_text(s, 2, r->station, -1, SQLITE_STATIC);
+        if (r->kind == 0)
+            sqlite3_bind_int64(s, 3, r->i);
+        else if (r->kind == 1)
+            sqlite3_bind_double(s, 3, r->d);
+        else
+            sqlite3_bind_text(s, 3, r->text, -1, SQLITE_STATIC);
+        sqlite3_step(s);
+        sqlite3_reset(s);
+    }
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    return cpu_now() - t0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 5) {
+        fprintf(stderr, "usage: pipeline SNAPSHOT.json DBDIR RUNS WAL_PAGES\n");
+        return 2;
+    }
+    const char *snap = argv[1], *dir = argv[2];
+    int runs = atoi(argv[3]), wal = atoi(argv[4]);
+    vb_app app = {.log = {.verbosity = -1, .out = stderr},
+                  .root = ".",
+                  .masterlist = "share/masterlist.json"};
+    vb_err err;
+    size_t len;
+    char *json = vb_read_file(snap, &len, &err);
+    char bridge_db[1024], floor_db[1024];
+    snprintf(bridge_db, sizeof bridge_db, "%s/bridge.db", dir);
+    snprintf(floor_db, sizeof floor_db, "%s/floor.db", dir);
+    vb_lua *L = NULL;
+    vb_pipeline *p = NULL;
+    vb_store *store = NULL;
+    if (!json || make_db(bridge_db, &app, &err) || make_db(floor_db, &app, &err) ||
+        !(L = vb_lua_new(&app, &err)) || !(p = vb_pipeline_new(L, "transformers", &err)) ||
+        !(store = vb_store_open(bridge_db, wal, &app.log, &err)) ||
+        vb_store_state_init(store, &err)) {
+        fprintf(stderr, "pipeline bench: %s\n", err.msg);
+        return 1;
+    }
+    vb_store_set_masterlist(store, &app.ml);
+    lua_State *S = vb_lua_state(L);
+    double *bridge = calloc((size_t)runs, sizeof *bridge);
+    double *flr = calloc((size_t)runs, sizeof *flr);
+    long long rowsum = 0, w0 = 0;
+    rows rs = {0};
+    for (int i = -5; i < runs; i++) {
+        if (i == 0)
+            w0 = written();
+        double t0 = cpu_now();
+        vb_store_stats st = {0};
+        char cursor[32];
+        snprintf(cursor, sizeof cursor, "%d", 1712836800 + 10 * i);
+        if (vb_pipeline_run_json(p, json, len, 1712836800.0 + 10 * i, 0.02, &err) ||
+            vb_store_begin(store, &err) || vb_store_insert_result(store, S, -1, &st, &err) ||
+            vb_store_state_set(store, "snap_recvTime", cursor, &err) ||
+            vb_store_commit(store, &err)) {
+            fprintf(stderr, "pipeline bench: %s\n", err.msg);
+            return 1;
+        }
+        if (i >= 0) {
+            bridge[i] = cpu_now() - t0;
+            rowsum += st.rows + st.status_rows;
+        }
+        if (i == -1)
+            collect(S, lua_gettop(S), &rs);
+        lua_pop(S, 1);
+    }
+    long long wbytes = written() - w0;
+    vb_store_close(store);
+
+    sqlite3 *db;
+    sqlite3_open(floor_db, &db);
+    char pragmas[160];
+    snprintf(pragmas, sizeof pragmas,
+             "PRAGMA journal_mode=%s; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=%d",
+             wal > 0 ? "WAL" : "DELETE", wal);
+    sqlite3_exec(db, pragmas, NULL, NULL, NULL);
+    sqlite3_stmt **st = calloc((size_t)rs.ntables, sizeof *st);
+    for (int t = 0; t < rs.ntables; t++) {
+        char sql[512];
+        snprintf(sql, sizeof sql, "INSERT INTO ts_param_%s (time, station, value) VALUES (?,?,?)",
+                 rs.tables[t]);
+        if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st[t], NULL) != SQLITE_OK)
+            st[t] = NULL;
+    }
+    for (int i = -5; i < runs; i++) {
+        double t = floor_run(db, st, &rs);
+        if (i >= 0)
+            flr[i] = t;
+    }
+    for (int t = 0; t < rs.ntables; t++)
+        sqlite3_finalize(st[t]);
+    sqlite3_close(db);
+
+    double bmed = quantile(bridge, runs, 0.5), bp99 = quantile(bridge, runs, 0.99);
+    double fmed = quantile(flr, runs, 0.5), fp99 = quantile(flr, runs, 0.99);
+    printf("rows_per_snapshot %lld\n", rowsum / runs);
+    printf("bridge_median_ms %.3f\nbridge_p99_ms %.3f\n", bmed * 1e3, bp99 * 1e3);
+    printf("floor_median_ms %.3f\nfloor_p99_ms %.3f\n", fmed * 1e3, fp99 * 1e3);
+    printf("ratio_median %.3f\n", bmed / fmed);
+    printf("written_bytes_per_snapshot %lld\n", wbytes / runs);
+    vb_pipeline_free(p);
+    vb_lua_free(L);
+    vb_masterlist_free(&app.ml);
+    free(json);
+    return 0;
+}

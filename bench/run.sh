@@ -1,0 +1,155 @@
+#!/bin/bash
+# run.sh - what `make bench` runs: every figure of the README's performance
+# section, each beside a reference measured in the same invocation, on this
+# machine. Under five minutes on two cores; nothing here is part of make test.
+#
+#   BENCH_DIR   scratch directory (default /tmp/vlbimon-bench, removed first)
+#   BENCH_ROWS  rows of the insert benchmark's CSV tree (default 20000000)
+set -eu
+cd "$(dirname "$0")/.."
+B=${BENCH_DIR:-/tmp/vlbimon-bench}
+ROWS=${BENCH_ROWS:-20000000}
+BIN=build/rel/bench
+rm -rf "$B"
+mkdir -p "$B"
+SIMS=()
+trap 'for p in "${SIMS[@]}"; do kill "$p" 2> /dev/null; done' EXIT
+
+line() { printf '%-40s %s\n' "$1" "$2"; }
+get() { printf '%s\n' "$1" | awk -v k="$2" '$1 == k { print $2 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
+
+echo "# vlbimon-bridge benchmarks, $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "# $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo), SQLite $(sqlite3 --version | cut -d' ' -f1)"
+
+# --- 1. snapshot pipeline: decode -> transformers -> insert -> commit ---------
+out=$("$BIN/pipeline" tests/fixtures/snapshots/full.json "$B" 200 1000)
+line "pipeline, full snapshot ($(get "$out" rows_per_snapshot) rows)" \
+    "median $(get "$out" bridge_median_ms) ms, p99 $(get "$out" bridge_p99_ms) ms CPU; floor median $(get "$out" floor_median_ms) ms, p99 $(get "$out" floor_p99_ms) ms; ratio $(get "$out" ratio_median) (target <= 1.15)"
+out=$("$BIN/pipeline" tests/fixtures/snapshots/realistic.json "$B" 500 1000)
+line "pipeline, realistic snapshot ($(get "$out" rows_per_snapshot) rows)" \
+    "median $(get "$out" bridge_median_ms) ms, p99 $(get "$out" bridge_p99_ms) ms CPU (target < 1 ms); floor median $(get "$out" floor_median_ms) ms; ratio $(get "$out" ratio_median)"
+for wal in 0 100 1000 10000; do
+    out=$("$BIN/pipeline" tests/fixtures/snapshots/full.json "$B" 60 "$wal")
+    line "  --wal $wal, full snapshot" \
+        "median $(get "$out" bridge_median_ms) ms CPU, $(($(get "$out" written_bytes_per_snapshot) / 1024)) KiB written per snapshot"
+done
+for wal in 0 1000 10000; do
+    out=$("$BIN/pipeline" tests/fixtures/snapshots/realistic.json "$B" 300 "$wal")
+    line "  --wal $wal, realistic snapshot" \
+        "median $(get "$out" bridge_median_ms) ms CPU, $(($(get "$out" written_bytes_per_snapshot) / 1024)) KiB written per snapshot"
+done
+
+# --- simulator helpers --------------------------------------------------------
+printf '127.0.0.1:\n  basicauth:\n  - Bench User\n  - bench pw\n' > "$B/secrets.yaml"
+chmod 600 "$B/secrets.yaml"
+start_sim() { # NAME SPEED START : sets URL
+    ./vlbimon_sim --listen 127.0.0.1:0 --users "$B/secrets.yaml" --speed "$2" --start-time "$3" \
+        > "$B/$1.out" 2> "$B/$1.err" &
+    SIMS+=($!)
+    URL=
+    for _ in $(seq 100); do
+        URL=$(sed -n 's/^listening on //p' "$B/$1.out")
+        [ -n "$URL" ] && return 0
+        sleep 0.05
+    done
+    echo "bench: simulator $1 did not start" >&2
+    exit 1
+}
+stat() { curl -s "$1/sim/stats" | sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p"; }
+rss() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2> /dev/null; }
+
+# --- 3 and 4 together: memory over 24 simulated hours, load per simulated hour.
+# The load run is --dt 10 scaled: the simulator at 30x and --dt 1/3.
+t0=$(($(date +%s) - 3 * 86400))
+start_sim mem 1440 "$t0"
+mem_url=$URL
+./vlbimon_bridge initdb --sqlitedb "$B/mem.db"
+./vlbimon_bridge --server "$mem_url" --secrets "$B/secrets.yaml" --datadir "$B/mem.data" \
+    bridge --sqlitedb "$B/mem.db" --dt 0.5 --start "$t0" 2> "$B/mem.log" &
+mem_pid=$!
+start_sim load 30 "$t0"
+load_url=$URL
+./vlbimon_bridge initdb --sqlitedb "$B/load.db"
+s0=$(stat "$load_url" now)
+./vlbimon_bridge --server "$load_url" --secrets "$B/secrets.yaml" --datadir "$B/load.data" \
+    bridge --sqlitedb "$B/load.db" --dt 0.33333 --start "$t0" 2> "$B/load.log" &
+load_pid=$!
+sleep 2.5
+rss_h1=$(rss $mem_pid VmRSS)
+anon_h1=$(rss $mem_pid RssAnon)
+sleep 34
+touch "$B/load.data/PLEASE-EXIT"
+wait $load_pid
+s1=$(stat "$load_url" now)
+hours=$(awk -v a="$s0" -v b="$s1" 'BEGIN { print (b - a) / 3600 }')
+snaps=$(stat "$load_url" snapshots)
+conns=$(sed -n 's/.*, \([0-9]*\) connection(s) used/\1/p' "$B/load.log")
+wire=$(stat "$load_url" bytes_sent)
+cur=$(sed -n 's/.*"last_snap": "\([0-9.]*\)".*/\1/p' "$B/load.data/127.0.0.1.json")
+sid=$(curl -s -u 'Bench User:bench pw' -X POST "$load_url/session" | sed 's/.*"id": *"\([^"]*\)".*/\1/')
+plain=0
+gz=0
+for i in $(seq 10); do
+    c=$(awk -v c="$cur" -v i="$i" 'BEGIN { printf "%.3f", c - 10 * i }')
+    plain=$((plain + $(curl -s -o /dev/null -w '%{size_download}' -u 'Bench User:bench pw' -b "sessionid=$sid; snap_recvTime=$c" "$load_url/data/snapshot")))
+    gz=$((gz + $(curl -s -o /dev/null -w '%{size_download}' -H 'Accept-Encoding: gzip' -u 'Bench User:bench pw' -b "sessionid=$sid; snap_recvTime=$c" "$load_url/data/snapshot")))
+done
+line "load on vlbimon, --dt 10 equivalent" \
+    "$(awk -v n="$snaps" -v h="$hours" 'BEGIN { printf "%.0f", n / h }') snapshot requests per simulated hour (expected 360), $conns TCP connection(s) for the whole run (expected 1)"
+line "  bytes on the wire per simulated hour" \
+    "$(awk -v w="$wire" -v h="$hours" 'BEGIN { printf "%.1f MB", w / h / 1e6 }') with gzip; $(awk -v w="$wire" -v h="$hours" -v p="$plain" -v g="$gz" 'BEGIN { printf "%.1f MB", w / h * p / g / 1e6 }') without (x$(ratio "$plain" "$gz") from 10 snapshots fetched both ways)"
+sleep $((60 - 37))
+rss_h24=$(rss $mem_pid VmRSS)
+anon_h24=$(rss $mem_pid RssAnon)
+hwm=$(rss $mem_pid VmHWM)
+sim_hours=$(awk -v t0="$t0" -v now="$(stat "$mem_url" now)" 'BEGIN { printf "%.1f", (now - t0) / 3600 }')
+touch "$B/mem.data/PLEASE-EXIT"
+wait $mem_pid
+line "bridge memory over $sim_hours simulated hours" \
+    "RSS $((rss_h1 / 1024)) MB at hour 1, $((rss_h24 / 1024)) MB at the end (growth $(ratio "$rss_h24" "$rss_h1")), peak $((hwm / 1024)) MB (target < 16 MB, flat)"
+line "  of which the bridge's own (anonymous)" \
+    "$((anon_h1 / 1024)) MB at hour 1, $((anon_h24 / 1024)) MB at the end (growth $(ratio "$anon_h24" "$anon_h1")); the rest is shared library text"
+
+# --- 5. Grafana read path: one parameter, one station, 6 hours, a month of data
+./vlbimon_bridge initdb --sqlitedb "$B/month.db"
+end=$(date +%s)
+sqlite3 "$B/month.db" "WITH RECURSIVE t(x) AS (SELECT $end - 30 * 86400 UNION ALL SELECT x + 10 FROM t WHERE x < $end)
+    INSERT INTO ts_param_weather_tau225 (time, station, value)
+    SELECT x, s.name, 0.05 + (x % 977) / 10000.0 FROM t, (SELECT 'ALMA' AS name UNION ALL SELECT 'APEX' UNION ALL SELECT 'GLT'
+    UNION ALL SELECT 'JCMT' UNION ALL SELECT 'KP' UNION ALL SELECT 'LMT' UNION ALL SELECT 'NOEMA' UNION ALL SELECT 'PICO'
+    UNION ALL SELECT 'SMA' UNION ALL SELECT 'SMTO' UNION ALL SELECT 'SPT') s;"
+nrows=$(sqlite3 "$B/month.db" "SELECT count(*) FROM ts_param_weather_tau225")
+q="SELECT time, value FROM ts_param_weather_tau225 WHERE time >= $((end - 6 * 3600)) AND time <= $end AND +station = 'ALMA' ORDER BY time;"
+qs="SELECT time, value FROM ts_param_weather_tau225 WHERE time >= $((end - 6 * 3600)) AND time <= $end AND station = 'ALMA' ORDER BY time;"
+timeq() { # SQL : median real ms of 21 runs
+    { echo ".timer on"; for _ in $(seq 21); do echo "$1"; done; } | sqlite3 "$B/month.db" |
+        sed -n 's/^Run Time: real \([0-9.]*\).*/\1/p' | sort -n | sed -n 11p | awk '{ printf "%.2f", $1 * 1000 }'
+}
+line "Grafana query, 6 h of one station ($nrows rows)" \
+    "$(timeq "$q") ms with the time index (dashboard form, +station); $(timeq "$qs") ms if SQLite picks the station index (target < 10 ms)"
+
+# --- 2. insert of a CSV tree against sqlite3 .import ---------------------------
+./vlbimon_bridge initdb --sqlitedb "$B/insert.db"
+./vlbimon_bridge initdb --sqlitedb "$B/import.db"
+params=$(sqlite3 "$B/insert.db" "SELECT substr(m.name, 10) FROM sqlite_schema m, pragma_table_info(m.name) p
+    WHERE m.type = 'table' AND m.name LIKE 'ts_param_%' AND p.name = 'value' AND p.type = 'REAL'
+    AND m.name NOT LIKE 'ts_param_bridge%' AND m.name NOT LIKE '%\_az' ESCAPE '\' AND m.name NOT LIKE '%\_el' ESCAPE '\'
+    AND m.name NOT LIKE '%\_ra' ESCAPE '\' AND m.name NOT LIKE '%\_dec' ESCAPE '\' ORDER BY 1 LIMIT 40")
+# shellcheck disable=SC2086
+"$BIN/gen_tree" "$B/csv" "$ROWS" $params > /dev/null
+ins=$(/usr/bin/time -f '%e %M' ./vlbimon_bridge insert --sqlitedb "$B/insert.db" "$B/csv/tree" 2>&1 > "$B/insert.out" | tail -n 1)
+ins_s=${ins% *}
+ins_kb=${ins#* }
+count() { # DB : rows in the benchmark's tables
+    sqlite3 "$1" "$(printf 'SELECT 0'; for p in $params; do printf ' + (SELECT count(*) FROM ts_param_%s)' "$p"; done)"
+}
+{
+    echo ".mode csv"
+    for p in $params; do echo ".import $B/csv/import/$p.csv ts_param_$p"; done
+} > "$B/import.cmd"
+imp_s=$(/usr/bin/time -f '%e' sh -c "sqlite3 '$B/import.db' < '$B/import.cmd'" 2>&1 > /dev/null | tail -n 1)
+line "insert, $ROWS rows of CSV ($(count "$B/insert.db") stored)" \
+    "$(awk -v r="$ROWS" -v s="$ins_s" 'BEGIN { printf "%.0f", r / s }') rows/s, peak RSS $((ins_kb / 1024)) MB (targets >= 1000000 rows/s, < 64 MB)"
+line "  sqlite3 .import, same rows and schema ($(count "$B/import.db") stored)" \
+    "$(awk -v r="$ROWS" -v s="$imp_s" 'BEGIN { printf "%.0f", r / s }') rows/s; insert is $(ratio "$imp_s" "$ins_s") as fast (target > 1x)"
