@@ -132,6 +132,16 @@ wait_exit $BPID 2
 like "$(cat r.log)" "state file .*127.0.0.1.json is corrupt" "a corrupt state file is reported"
 like "$(cat r.log)" "notice: cursor $last \(from the database\)" "and ignored"
 
+# --- values from the state file never forge cookies or headers --------------
+printf '{"last_snap": "1; admin=1", "sessionid": "abc\\r\\nX-Evil: 1"}' > r.data/127.0.0.1.json
+start_bridge r "$URL_s" live.db --dt 0.2
+wait_answers r 119
+kill -TERM $BPID
+wait_exit $BPID 2
+log=$(sed -n '/state file .*is corrupt/,$p' r.log)
+like "$log" "last_snap is not a cursor; ignored" "a cursor that is not cookie-safe is ignored"
+like "$log" "session opened" "a session id that is not cookie-safe is not sent; a new session is opened"
+
 # --- rollback-journal mode: a reader's lock outlasts the busy timeout --------
 # The commit cannot get its exclusive lock while the reader holds its shared
 # one; the answer must wait in memory, not be lost, and the cursor not move.
