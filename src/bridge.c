@@ -33,6 +33,7 @@
 #include "pipeline.h"
 #include "secrets.h"
 #include "signals.h"
+#include "state_file.h"
 #include "store.h"
 
 #define NOPTS(a) (sizeof(a) / sizeof((a)[0]))
@@ -193,30 +194,24 @@ static void read_state(bridge *b, char **last_snap)
         vb_log_msg(&b->app->log, VB_WARN, "state file %s ignored: %s", b->state_path, err.msg);
         return;
     }
-    lua_State *S = vb_lua_state(b->L);
-    push_json(b, text, len);
+    vb_state_file st;
+    int rc = vb_state_parse(b->L, text, len, &st, &err);
     free(text);
-    if (!lua_istable(S, -1)) {
-        vb_log_msg(&b->app->log, VB_WARN, "state file %s is corrupt (not a JSON object); ignored",
-                   b->state_path);
-        lua_pop(S, 1);
+    if (rc) {
+        vb_log_msg(&b->app->log, VB_WARN, "state file %s is corrupt (%s); ignored", b->state_path,
+                   err.msg);
         return;
     }
-    int t = lua_getfield(S, -1, "last_snap");
-    if (t == LUA_TNUMBER) {
-        char num[64];
-        snprintf(num, sizeof num, "%.17g", lua_tonumber(S, -1));
-        *last_snap = vb_strdup(num);
-    } else if (t == LUA_TSTRING && cookie_value_ok(lua_tostring(S, -1))) {
-        *last_snap = vb_strdup(lua_tostring(S, -1));
-    } else if (t != LUA_TNIL) {
+    if (st.last_snap && cookie_value_ok(st.last_snap)) {
+        *last_snap = st.last_snap;
+        st.last_snap = NULL;
+    } else if (st.last_snap || st.last_snap_bad) {
         vb_log_msg(&b->app->log, VB_WARN, "state file %s: last_snap is not a cursor; ignored",
                    b->state_path);
     }
-    lua_pop(S, 1);
-    if (lua_getfield(S, -1, "sessionid") == LUA_TSTRING && cookie_value_ok(lua_tostring(S, -1)))
-        replace_str(&b->session, lua_tostring(S, -1));
-    lua_pop(S, 2);
+    if (st.sessionid && cookie_value_ok(st.sessionid))
+        replace_str(&b->session, st.sessionid);
+    vb_state_file_free(&st);
 }
 
 /* POST /session; on success b->session holds the new id. */
