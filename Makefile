@@ -25,6 +25,13 @@ LDFLAGS += -fsanitize=address,undefined
 else
 MODE = rel
 endif
+# `make fuzz` builds its libFuzzer targets (and the library under them) with clang in build/fuzz.
+ifeq ($(FUZZ),1)
+MODE = fuzz
+CC = clang
+CFLAGS = -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+endif
 BUILD = build/$(MODE)
 
 ALL_CFLAGS = $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Isrc -DVB_SHAREDIR='"$(SHAREDIR)"' -D_POSIX_C_SOURCE=200809L
@@ -39,7 +46,7 @@ UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 BINS = vlbimon_bridge $(if $(SIM_SRC),vlbimon_sim)
 
-.PHONY: all deps test demo init install clean format bench
+.PHONY: all deps test demo init install clean format bench fuzz soak test-san test-bins
 all: $(BINS)
 
 deps:
@@ -87,8 +94,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libvb.a $(wildcard src/*.h) $(BUILD)/f
 
 # Everything runs through prove so there is one summary line and one exit status.
 test: deps
-	$(MAKE) all $(UNIT_BIN)
-	UNIT_BIN_DIR=$(BUILD)/tests prove -f tests/unit/run.t tests/e2e/*.t
+	$(MAKE) all $(UNIT_BIN) $(FUZZ_RUN)
+	UNIT_BIN_DIR=$(BUILD)/tests FUZZ_BIN_DIR=$(BUILD)/fuzz prove -f tests/unit/run.t tests/fuzz/corpus.t tests/e2e/*.t
+	$(MAKE) test-san
 
 # The real catalogue from vlbimon2 (no account needed), into ./masterlist.json.
 init: all
@@ -111,6 +119,62 @@ $(BUILD)/bench/gen_tree: bench/gen_tree.c $(BUILD)/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
 
+# --- Hardening (README "Reliability"): fuzzing, the sanitizer pass, soak ---
+# Each tests/fuzz/fuzz_NAME.c is a libFuzzer target. With driver.c it is also
+# built as a plain program, $(BUILD)/fuzz/run_NAME, that runs files through the
+# same code: tests/fuzz/corpus.t replays the seed corpus and every regression
+# input with it in `make test`, without libFuzzer.
+FUZZ_NAMES = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_RUN = $(FUZZ_NAMES:%=$(BUILD)/fuzz/run_%)
+FUZZ_DEPS = tests/fuzz/common.c tests/fuzz/fuzz.h $(BUILD)/libvb.a $(wildcard src/*.h) $(BUILD)/flags
+FUZZ_SECONDS ?= 60
+
+$(BUILD)/fuzz/run_%: tests/fuzz/fuzz_%.c tests/fuzz/driver.c $(FUZZ_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Itests/fuzz -o $@ $< tests/fuzz/driver.c tests/fuzz/common.c $(BUILD)/libvb.a $(LIBS)
+
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -Itests/fuzz -o $@ $< tests/fuzz/common.c $(BUILD)/libvb.a $(LIBS)
+
+# Each target for FUZZ_SECONDS; a finding fails with the input to add to tests/fuzz/regressions/.
+fuzz: deps
+	$(MAKE) FUZZ=1 $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
+	tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
+# A mode's own copies of the binaries, in $(BUILD)/bin beside links to the
+# runtime tree (the binary finds lua/, transformers/, ... next to itself), so
+# the sanitizer pass leaves ./vlbimon_bridge as it is. tests/e2e/lib.sh runs
+# them when VB_BIN_DIR names that directory.
+RUNTIME_LINKS = $(addprefix $(BUILD)/bin/,lua transformers migrations scripts share)
+
+$(RUNTIME_LINKS):
+	@mkdir -p $(dir $@)
+	ln -sfn ../../../$(notdir $@) $@
+
+$(BUILD)/bin/vlbimon_bridge: $(BUILD)/main.o $(BUILD)/libvb.a $(RUNTIME_LINKS)
+	$(CC) $(LDFLAGS) -o $@ $(BUILD)/main.o $(BUILD)/libvb.a $(LIBS)
+
+$(BUILD)/bin/vlbimon_sim: $(SIM_OBJ) $(BUILD)/libvb.a $(RUNTIME_LINKS)
+	$(CC) $(LDFLAGS) -o $@ $(SIM_OBJ) $(BUILD)/libvb.a $(LIBS) $(shell pkg-config --libs libmicrohttpd 2>/dev/null) -lz
+
+test-bins: $(BUILD)/bin/vlbimon_bridge $(BUILD)/bin/vlbimon_sim $(UNIT_BIN) $(FUZZ_RUN)
+
+# The sanitizer pass of `make test`: the unit tests, the fuzz corpus and the
+# e2e tests of bad input, secrets and the sandbox again under ASan+UBSan.
+# Under SANITIZE=1 everything already ran that way.
+SAN_E2E = tests/e2e/badinput.t tests/e2e/secrets.t tests/e2e/sandbox.t
+test-san:
+ifneq ($(SANITIZE),1)
+	$(MAKE) SANITIZE=1 test-bins
+	UNIT_BIN_DIR=build/san/tests FUZZ_BIN_DIR=build/san/fuzz VB_BIN_DIR=$(CURDIR)/build/san/bin \
+	  prove -f tests/unit/run.t tests/fuzz/corpus.t $(wildcard $(SAN_E2E))
+endif
+
+# Seven simulated days with every fault (outside CI: it takes minutes); figures in README "Reliability".
+soak: deps
+	$(MAKE) SANITIZE= all
+	tools/soak.sh
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SHAREDIR)
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
@@ -118,7 +182,7 @@ install: all
 	install -m 0644 share/masterlist.json $(DESTDIR)$(SHAREDIR)/masterlist.json
 
 format:
-	clang-format -i src/*.c src/*.h $(wildcard src/sim/*.[ch]) tests/unit/*.c
+	clang-format -i src/*.c src/*.h $(wildcard src/sim/*.[ch]) tests/unit/*.c tests/fuzz/*.[ch]
 
 clean:
 	rm -rf build vlbimon_bridge vlbimon_sim

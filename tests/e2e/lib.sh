@@ -4,8 +4,9 @@
 
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BRIDGE=$ROOT/vlbimon_bridge
-SIM=$ROOT/vlbimon_sim
+# VB_BIN_DIR runs other builds of the binaries (the sanitizer pass: build/san/bin).
+BRIDGE=${VB_BIN_DIR:-$ROOT}/vlbimon_bridge
+SIM=${VB_BIN_DIR:-$ROOT}/vlbimon_sim
 FIXTURES=$ROOT/tests/fixtures
 MASTERLIST=$ROOT/share/masterlist.json
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/vb-e2e.XXXXXX")

@@ -1,0 +1,101 @@
+/*
+ * fuzz_history.c - what `history` reads: an answer of GET /data/history
+ * through its JSON decoder, and a station's metadata.json (ours, or the
+ * original's) through its loader, then saved and loaded again, which must
+ * give the same records.
+ */
+#include <lauxlib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fuzz.h"
+#include "histfiles.h"
+
+typedef struct target {
+    vb_app app;
+    vb_lua *L;
+    char dir[64];
+} target;
+
+/* libFuzzer's entry points take no context argument: the set-up made once lives here. */
+static target *T;
+
+static void cleanup(void)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/ALMA/metadata.json", T->dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/ALMA", T->dir);
+    rmdir(path);
+    rmdir(T->dir);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    vb_err err;
+    if (!(T = calloc(1, sizeof *T)) || fuzz_app_init(&T->app, &err) ||
+        !(T->L = vb_lua_new(&T->app, &err))) {
+        fprintf(stderr, "fuzz_history: %s\n", T ? err.msg : "out of memory");
+        exit(1);
+    }
+    snprintf(T->dir, sizeof T->dir, "%s/vb-fuzz-XXXXXX",
+             access("/dev/shm", W_OK) ? "/tmp" : "/dev/shm");
+    char sub[128];
+    if (!mkdtemp(T->dir) || (snprintf(sub, sizeof sub, "%s/ALMA", T->dir), vb_mkdir_p(sub, &err))) {
+        fprintf(stderr, "fuzz_history: cannot make a directory in %s\n", T->dir);
+        exit(1);
+    }
+    atexit(cleanup);
+    return 0;
+}
+
+/* Whether b holds a's records, in any order (a JSON object's keys have none). */
+static int same(vb_hist_station *a, vb_hist_station *b)
+{
+    size_t na = 0, nb = 0;
+    for (size_t i = 0; i < b->n; i++)
+        nb += b->params[i].has_tried;
+    for (size_t i = 0; i < a->n; i++) {
+        const vb_hist_param *p = &a->params[i];
+        /* A parameter never tried has nothing to remember, and is not saved. */
+        if (!p->has_tried)
+            continue;
+        na++;
+        const vb_hist_param *q = vb_hist_param_get(b, p->name);
+        if (!q || !q->has_tried || p->last_tried != q->last_tried || p->has_seen != q->has_seen ||
+            (p->has_seen && p->last_seen != q->last_seen) || p->bytes != q->bytes)
+            return 0;
+    }
+    return na == nb;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    lua_State *S = vb_lua_state(T->L);
+    vb_hist_json(T->L, (const char *)data, size);
+    lua_settop(S, 0);
+
+    vb_err err;
+    char path[128];
+    snprintf(path, sizeof path, "%s/ALMA/metadata.json", T->dir);
+    if (vb_write_atomic(path, data, size, &err))
+        return 0;
+    vb_hist_station st, again;
+    if (vb_hist_station_load(&st, T->dir, "ALMA", T->L, &err) == 0) {
+        /* What history saves, it must read back as it was, or a rerun would not resume. */
+        if (vb_hist_save(&st, &err) == 0) {
+            if (vb_hist_station_load(&again, T->dir, "ALMA", T->L, &err) != 0 ||
+                !same(&st, &again)) {
+                fprintf(stderr, "fuzz_history: metadata.json did not read back as it was saved\n");
+                __builtin_trap();
+            }
+            vb_hist_station_free(&again);
+        }
+    }
+    vb_hist_station_free(&st);
+    lua_settop(S, 0);
+    lua_gc(S, LUA_GCCOLLECT);
+    return 0;
+}
