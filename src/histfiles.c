@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <lauxlib.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -54,10 +55,13 @@ vb_hist_param *vb_hist_param_get(vb_hist_station *st, const char *name)
     return p;
 }
 
-/* An integral JSON number field of the table on top of the stack. */
+/*
+ * An integral JSON number field of the table on top of the stack. One out
+ * of range (1e300) counts as absent: converting it would be undefined.
+ */
 static int int_field(lua_State *S, const char *key, long long *out)
 {
-    int ok = lua_getfield(S, -1, key) == LUA_TNUMBER;
+    int ok = lua_getfield(S, -1, key) == LUA_TNUMBER && fabs(lua_tonumber(S, -1)) < 9e15;
     if (ok)
         *out = (long long)lua_tonumber(S, -1);
     lua_pop(S, 1);
@@ -82,7 +86,9 @@ static int read_meta(vb_hist_station *st, vb_lua *L, vb_err *err)
     }
     lua_pushnil(S);
     while (lua_next(S, -2)) {
-        if (lua_type(S, -2) == LUA_TSTRING && lua_istable(S, -1)) {
+        /* vb_hist_save writes names unescaped: only identifiers (all history asks for) are kept. */
+        if (lua_type(S, -2) == LUA_TSTRING && vb_is_identifier(lua_tostring(S, -2)) &&
+            lua_istable(S, -1)) {
             vb_hist_param *p = vb_hist_param_get(st, lua_tostring(S, -2));
             if (!p) {
                 lua_pop(S, 3);
@@ -169,7 +175,9 @@ int vb_hist_save(const vb_hist_station *st, vb_err *err)
     vb_hist_param *sorted = malloc((st->n ? st->n : 1) * sizeof *sorted);
     if (!sorted)
         return vb_fail(err, "out of memory");
-    memcpy(sorted, st->params, st->n * sizeof *sorted);
+    /* params is NULL while nothing is recorded; memcpy from NULL is undefined, even of 0 bytes. */
+    if (st->n)
+        memcpy(sorted, st->params, st->n * sizeof *sorted);
     qsort(sorted, st->n, sizeof *sorted, by_name);
     vb_buf j = {0};
     int bad = vb_buf_puts(&j, "{");
