@@ -19,9 +19,10 @@ typedef struct vb_app {
     char *server_host;      /* host part of server_url, for secrets and the state file */
     vb_strlist stations;
     const char *datadir;
-    char *secrets;    /* path, "~" expanded */
-    char *masterlist; /* path actually used */
-    char *root;       /* holds lua/, transformers/, migrations/, scripts/ */
+    char *secrets;           /* path, "~" expanded */
+    int insecure_secrets_ok; /* --insecure-secrets-ok: use a secrets file others may read */
+    char *masterlist;        /* path actually used */
+    char *root;              /* holds lua/, transformers/, migrations/, scripts/ */
     vb_masterlist ml;
     int ml_loaded;
 } vb_app;

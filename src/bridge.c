@@ -684,7 +684,8 @@ static int setup(bridge *b, const char *start, int wal, const char *transformers
             return vb_fail(err, "%s: %s", b->sqlitedb, sqlite3_errmsg(vb_store_db(b->store)));
         vb_store_set_masterlist(b->store, ml);
     }
-    if (vb_secrets_load(app->secrets, &b->secrets, err))
+    if (vb_secrets_load_private(app->secrets, app->insecure_secrets_ok, &app->log, &b->secrets,
+                                err))
         return -1;
     const vb_cred *cred = vb_secrets_find(&b->secrets, app->server_host, err);
     if (!cred)

@@ -438,7 +438,8 @@ static int setup(run *r, vb_err *err)
 {
     if (!(r->ml = vb_app_masterlist(r->app, err)) || !(r->L = vb_lua_new(r->app, err)))
         return -1;
-    if (vb_secrets_load(r->app->secrets, &r->secrets, err))
+    if (vb_secrets_load_private(r->app->secrets, r->app->insecure_secrets_ok, &r->app->log,
+                                &r->secrets, err))
         return -1;
     const vb_cred *cred = vb_secrets_find(&r->secrets, r->app->server_host, err);
     if (!cred || vb_signals_open(&r->sig, err))

@@ -107,6 +107,8 @@ static int run(vb_app *app, int argc, char **argv)
          "file containing auth secrets, default ~/.vlbimonitor-secrets.yaml", 0},
         {"masterlist", 0, VB_OPT_STRING, &masterlist, "FILE",
          "parameter catalogue (default ./masterlist.json, then the installed copy)", 0},
+        {"insecure-secrets-ok", 0, VB_OPT_FLAG, &app->insecure_secrets_ok, NULL,
+         "use a secrets file that its group or others can read (a warning at every start)", 0},
     };
     char names[512] = "{", epilog[4096] = "commands:\n";
     for (size_t i = 0; i < NOPTS(commands); i++) {

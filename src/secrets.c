@@ -10,6 +10,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
 static const char *scalar(yaml_document_t *doc, yaml_node_t *n)
@@ -18,8 +19,8 @@ static const char *scalar(yaml_document_t *doc, yaml_node_t *n)
     return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
 }
 
-static int parse_cred(yaml_document_t *doc, yaml_node_t *val, const char *origin,
-                      const char *host, vb_cred *c, vb_err *err)
+static int parse_cred(yaml_document_t *doc, yaml_node_t *val, const char *origin, const char *host,
+                      vb_cred *c, vb_err *err)
 {
     if (val->type != YAML_MAPPING_NODE)
         return vb_fail(err, "%s:%zu: host %s: expected basicauth or digestauth", origin,
@@ -43,8 +44,8 @@ static int parse_cred(yaml_document_t *doc, yaml_node_t *val, const char *origin
             scalar(doc, yaml_document_get_node(doc, v->data.sequence.items.start[0]));
         const char *pw = scalar(doc, yaml_document_get_node(doc, v->data.sequence.items.start[1]));
         if (!user || !pw)
-            return vb_fail(err, "%s:%zu: host %s: user and password must be plain strings",
-                           origin, v->start_mark.line + 1, host);
+            return vb_fail(err, "%s:%zu: host %s: user and password must be plain strings", origin,
+                           v->start_mark.line + 1, host);
         if (c->kind != VB_AUTH_NONE)
             return vb_fail(err, "%s:%zu: host %s has both basicauth and digestauth", origin,
                            v->start_mark.line + 1, host);
@@ -57,8 +58,7 @@ static int parse_cred(yaml_document_t *doc, yaml_node_t *val, const char *origin
     return 0;
 }
 
-int vb_secrets_parse(const char *text, size_t len, const char *origin, vb_secrets *out,
-                     vb_err *err)
+int vb_secrets_parse(const char *text, size_t len, const char *origin, vb_secrets *out, vb_err *err)
 {
     memset(out, 0, sizeof *out);
     yaml_parser_t parser;
@@ -127,6 +127,30 @@ int vb_secrets_load(const char *path, vb_secrets *out, vb_err *err)
     int rc = vb_secrets_parse(text, len, path, out, err);
     free(text);
     return rc;
+}
+
+int vb_secrets_load_private(const char *path, int insecure_ok, const vb_log *log, vb_secrets *out,
+                            vb_err *err)
+{
+    struct stat st;
+    /* A missing or unreadable file is vb_secrets_load's error to report. */
+    if (stat(path, &st) == 0 && (st.st_mode & (S_IRGRP | S_IROTH))) {
+        const char *who = (st.st_mode & S_IRGRP) && (st.st_mode & S_IROTH) ? "its group and others"
+                          : st.st_mode & S_IRGRP                           ? "its group"
+                                                                           : "others";
+        if (!insecure_ok) {
+            memset(out, 0, sizeof *out);
+            return vb_fail(err,
+                           "secrets file %s is readable by %s (mode %04o) and holds a password; "
+                           "fix: chmod 600 %s (or pass --insecure-secrets-ok to use it anyway)",
+                           path, who, (unsigned)(st.st_mode & 07777), path);
+        }
+        vb_log_msg(log, VB_WARN,
+                   "secrets file %s is readable by %s (mode %04o); used anyway because of "
+                   "--insecure-secrets-ok (fix: chmod 600 %s)",
+                   path, who, (unsigned)(st.st_mode & 07777), path);
+    }
+    return vb_secrets_load(path, out, err);
 }
 
 const vb_cred *vb_secrets_find(const vb_secrets *s, const char *host, vb_err *err)

@@ -8,6 +8,7 @@
 #define VB_SECRETS_H
 
 #include <stddef.h>
+#include "log.h"
 #include "util.h"
 
 typedef enum { VB_AUTH_NONE, VB_AUTH_BASIC, VB_AUTH_DIGEST } vb_auth_kind;
@@ -26,6 +27,16 @@ typedef struct vb_secrets {
 } vb_secrets;
 
 int vb_secrets_load(const char *path, vb_secrets *out, vb_err *err);
+
+/*
+ * How the commands that use an account (bridge, history) load the file: it
+ * holds the vlbimon password, so one that its group or other users may read
+ * is refused, with the fix (chmod 600) in the message, unless insecure_ok
+ * (--insecure-secrets-ok), which logs one warning instead. The simulator
+ * reads its users with vb_secrets_load.
+ */
+int vb_secrets_load_private(const char *path, int insecure_ok, const vb_log *log, vb_secrets *out,
+                            vb_err *err);
 int vb_secrets_parse(const char *text, size_t len, const char *origin, vb_secrets *out,
                      vb_err *err);
 /* NULL with a message naming the file and the host when the host is absent. */
