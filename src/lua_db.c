@@ -5,12 +5,18 @@
  * left early (the generic for's closing value) or at the latest by the
  * garbage collector, so a script cannot leave a read transaction open and
  * block WAL checkpoints for the bridge.
+ *
+ * Every file a handle would write passes lua_host.c's sandbox check first
+ * (see there): the database unless opened read-only, a backup's DEST, and
+ * whatever ATTACH or VACUUM INTO names in SQL.
  */
 #include "lua_db.h"
 
 #include <lauxlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "lua_host.h"
 
 #define DB_MT "vlbimon.db"
 #define STMT_MT "vlbimon.stmt"
@@ -277,6 +283,7 @@ static int db_backup(lua_State *L)
 {
     ldb *d = check_db(L);
     const char *dest = luaL_checkstring(L, 2);
+    vb_lua_check_write(L, dest);
     if (access(dest, F_OK) == 0)
         return luaL_error(L, "%s exists; refusing to overwrite it", dest);
     sqlite3 *out = NULL;
@@ -401,6 +408,25 @@ void vb_lua_db_push(lua_State *L, sqlite3 *db)
     d->db = db;
 }
 
+/*
+ * ATTACH, and VACUUM INTO (which SQLite runs as an ATTACH), may create a
+ * file: only where the host lets Lua code write. In-memory and temporary
+ * databases are no file; URI names are refused rather than parsed, and so
+ * is a name only known when the statement runs (a bound parameter, NULL here).
+ */
+static int guard_attach(void *host, int action, const char *file, const char *a2, const char *a3,
+                        const char *a4)
+{
+    (void)a2, (void)a3, (void)a4;
+    if (action != SQLITE_ATTACH)
+        return SQLITE_OK;
+    if (!file)
+        return SQLITE_DENY;
+    if (!*file || strcmp(file, ":memory:") == 0)
+        return SQLITE_OK;
+    return strncmp(file, "file:", 5) != 0 && vb_lua_may_write(host, file) ? SQLITE_OK : SQLITE_DENY;
+}
+
 int vb_lua_db_open(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
@@ -412,6 +438,8 @@ int vb_lua_db_open(lua_State *L)
         create = lua_toboolean(L, -1);
         lua_pop(L, 2);
     }
+    if (!readonly)
+        vb_lua_check_write(L, path);
     if (!create && access(path, F_OK) != 0)
         return luaL_error(L, "%s: no such database file", path);
     ldb *d = new_db(L);
@@ -424,6 +452,7 @@ int vb_lua_db_open(lua_State *L)
         return lua_error(L);
     }
     d->owned = 1;
+    sqlite3_set_authorizer(d->db, guard_attach, vb_lua_host(L));
     /* Grafana and the bridge hold the same file; wait for them rather than fail. */
     sqlite3_busy_timeout(d->db, 5000);
     sqlite3_extended_result_codes(d->db, 1);

@@ -3,17 +3,28 @@
  *
  * The sandbox follows Redis's scripting model: scripts get the standard
  * library minus everything that reaches outside the process or the VM
- * (os.execute, os.exit, io.popen, native modules, debug, binary chunks).
- * File access through io.open stays, because reports and extracts write
- * files the user asked for.
+ * (os.execute, os.exit, io.popen, native modules, debug, binary chunks, and
+ * os.setlocale, which would change how the host itself reads numbers).
+ *
+ * Files may be read anywhere, but written only under the directories the
+ * host hands a state (vb_lua_allow_writes): every way the standard library
+ * and the vlbimon module create, change or remove a file checks its path
+ * first (io.open for writing, io.output, os.remove, os.rename, os.tmpname,
+ * vlbimon.open other than read-only, db:backup, and ATTACH / VACUUM INTO
+ * in SQL). A new state may write nowhere, which is what transformers get;
+ * a script gets the directories README "Reliability" lists.
  */
+#define _DEFAULT_SOURCE /* realpath */
 #include "lua_host.h"
 
 #include <lauxlib.h>
 #include <lua-cjson.h>
+#include <limits.h>
 #include <lualib.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "lua_db.h"
 
@@ -24,11 +35,17 @@ int luaopen_cjson_safe(lua_State *L);
 struct vb_lua {
     lua_State *L;
     vb_app *app;
+    char **write_dirs; /* resolved, without a trailing slash (but "/") */
+    size_t nwrite_dirs;
 };
 
 /* Registry keys: addresses of constants, never written. */
 static const char APP_KEY = 'a';
 static const char MASTERLIST_KEY = 'm';
+static const char HOST_KEY = 'h';
+
+/* Where os.tmpname makes its files (Lua's LUA_TMPNAMTEMPLATE). */
+#define TMPNAM_DIR "/tmp"
 
 vb_app *vb_lua_app(lua_State *L)
 {
@@ -260,6 +277,118 @@ static int l_dofile_text(lua_State *L)
     return lua_gettop(L) - 1;
 }
 
+vb_lua *vb_lua_host(lua_State *L)
+{
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &HOST_KEY);
+    vb_lua *h = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    return h;
+}
+
+/*
+ * The file path names once symlinks and ".." are resolved: the path itself
+ * when it exists, else its resolved directory and its last component. NULL
+ * when neither resolves (a write there would fail anyway).
+ */
+static char *resolve(const char *path)
+{
+    char buf[PATH_MAX];
+    if (realpath(path, buf))
+        return vb_strdup(buf);
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
+        return NULL;
+    char dir[PATH_MAX];
+    if (!slash)
+        strcpy(dir, ".");
+    else if (slash == path)
+        strcpy(dir, "/");
+    else if ((size_t)(slash - path) < sizeof dir)
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    else
+        return NULL;
+    if (!realpath(dir, buf))
+        return NULL;
+    vb_buf b = {0};
+    if (vb_buf_printf(&b, "%s%s%s", buf, strcmp(buf, "/") ? "/" : "", base))
+        return NULL;
+    return b.data;
+}
+
+int vb_lua_may_write(const vb_lua *h, const char *path)
+{
+    if (!h || !h->nwrite_dirs || !*path)
+        return 0;
+    char *real = resolve(path);
+    int ok = 0;
+    for (size_t i = 0; real && !ok && i < h->nwrite_dirs; i++) {
+        const char *d = h->write_dirs[i];
+        size_t n = strlen(d);
+        ok = strcmp(d, "/") == 0 || (strncmp(real, d, n) == 0 && (real[n] == '/' || !real[n]));
+    }
+    free(real);
+    return ok;
+}
+
+void vb_lua_check_write(lua_State *L, const char *path)
+{
+    vb_lua *h = vb_lua_host(L);
+    if (vb_lua_may_write(h, path))
+        return;
+    if (!h || !h->nwrite_dirs)
+        luaL_error(L, "%s: not allowed: this Lua code may not write files", path);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (size_t i = 0; i < h->nwrite_dirs; i++) {
+        luaL_addstring(&b, i ? ", " : "");
+        luaL_addstring(&b, h->write_dirs[i]);
+    }
+    luaL_pushresult(&b);
+    luaL_error(L, "%s: not allowed: this script may write only under %s", path,
+               lua_tostring(L, -1));
+}
+
+/* What each guarded function writes: which arguments are paths, and when. */
+enum { GUARD_OPEN, GUARD_OUTPUT, GUARD_PATHS, GUARD_TMPNAME };
+
+/* The original function (upvalue 1) behind a check of the paths it would write. */
+static int guarded(lua_State *L)
+{
+    int kind = (int)lua_tointeger(L, lua_upvalueindex(2));
+    int nargs = lua_gettop(L);
+    if (kind == GUARD_OPEN) {
+        const char *mode = luaL_optstring(L, 2, "r");
+        if (strcmp(mode, "r") != 0 && strcmp(mode, "rb") != 0)
+            vb_lua_check_write(L, luaL_checkstring(L, 1));
+    } else if (kind == GUARD_OUTPUT && lua_type(L, 1) == LUA_TSTRING) {
+        vb_lua_check_write(L, lua_tostring(L, 1));
+    } else if (kind == GUARD_PATHS) {
+        for (int i = 1; i <= nargs; i++)
+            vb_lua_check_write(L, luaL_checkstring(L, i));
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, nargs, LUA_MULTRET);
+    if (kind == GUARD_TMPNAME && lua_type(L, 1) == LUA_TSTRING &&
+        !vb_lua_may_write(vb_lua_host(L), lua_tostring(L, 1))) {
+        /* tmpname has made the file already: take it back before refusing. */
+        unlink(lua_tostring(L, 1));
+        vb_lua_check_write(L, lua_tostring(L, 1));
+    }
+    return lua_gettop(L);
+}
+
+static void guard(lua_State *L, const char *table, const char *field, int kind)
+{
+    lua_getglobal(L, table);
+    lua_getfield(L, -1, field);
+    lua_pushinteger(L, kind);
+    lua_pushcclosure(L, guarded, 2);
+    lua_setfield(L, -2, field);
+    lua_pop(L, 1);
+}
+
 static void remove_field(lua_State *L, const char *table, const char *field)
 {
     if (lua_getglobal(L, table) == LUA_TTABLE) {
@@ -275,7 +404,13 @@ static int sandbox(lua_State *L)
     remove_field(L, "os", "execute");
     remove_field(L, "os", "exit");
     remove_field(L, "io", "popen");
+    remove_field(L, "os", "setlocale");
     remove_field(L, "package", "loadlib");
+    guard(L, "io", "open", GUARD_OPEN);
+    guard(L, "io", "output", GUARD_OUTPUT);
+    guard(L, "os", "remove", GUARD_PATHS);
+    guard(L, "os", "rename", GUARD_PATHS);
+    guard(L, "os", "tmpname", GUARD_TMPNAME);
     lua_pushnil(L);
     lua_setglobal(L, "debug");
     lua_getglobal(L, "package");
@@ -331,6 +466,8 @@ vb_lua *vb_lua_new(vb_app *app, vb_err *err)
     h->app = app;
     lua_pushlightuserdata(h->L, app);
     lua_rawsetp(h->L, LUA_REGISTRYINDEX, &APP_KEY);
+    lua_pushlightuserdata(h->L, h);
+    lua_rawsetp(h->L, LUA_REGISTRYINDEX, &HOST_KEY);
     lua_pushcfunction(h->L, sandbox);
     if (lua_pcall(h->L, 0, 0, 0) != LUA_OK)
         goto fail;
@@ -351,7 +488,51 @@ void vb_lua_free(vb_lua *h)
     if (!h)
         return;
     lua_close(h->L);
+    for (size_t i = 0; i < h->nwrite_dirs; i++)
+        free(h->write_dirs[i]);
+    free(h->write_dirs);
     free(h);
+}
+
+int vb_lua_allow_writes(vb_lua *h, const char *dir, vb_err *err)
+{
+    char buf[PATH_MAX];
+    struct stat st;
+    if (!realpath(dir, buf) || stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
+        return vb_fail(err, "%s: not a directory", dir);
+    char **grown = realloc(h->write_dirs, (h->nwrite_dirs + 1) * sizeof *grown);
+    if (!grown)
+        return vb_fail(err, "out of memory");
+    h->write_dirs = grown;
+    if (!(h->write_dirs[h->nwrite_dirs] = vb_strdup(buf)))
+        return vb_fail(err, "out of memory");
+    h->nwrite_dirs++;
+    return 0;
+}
+
+/*
+ * A script may write where it runs (the current directory), in --datadir,
+ * where os.tmpname puts files, and where its arguments point: an argument
+ * that names a directory, or the directory of one that names a file there.
+ * Those are the paths the user handed it; the bundled scripts' commands
+ * hand theirs (--outdir, the database, a backup's DEST) as arguments too.
+ */
+static void allow_script_writes(vb_lua *h, int nargs, char **args)
+{
+    vb_lua_allow_writes(h, ".", NULL);
+    if (h->app->datadir)
+        vb_lua_allow_writes(h, h->app->datadir, NULL);
+    vb_lua_allow_writes(h, TMPNAM_DIR, NULL);
+    for (int i = 0; i < nargs; i++) {
+        if (vb_lua_allow_writes(h, args[i], NULL) == 0)
+            continue;
+        const char *slash = strrchr(args[i], '/');
+        if (slash && slash != args[i]) {
+            char dir[PATH_MAX];
+            snprintf(dir, sizeof dir, "%.*s", (int)(slash - args[i]), args[i]);
+            vb_lua_allow_writes(h, dir, NULL);
+        }
+    }
 }
 
 lua_State *vb_lua_state(vb_lua *h) { return h->L; }
@@ -433,6 +614,7 @@ static int prepend_path(lua_State *L)
 int vb_lua_run_script(vb_lua *h, const char *path, int nargs, char **args, vb_err *err)
 {
     lua_State *L = h->L;
+    allow_script_writes(h, nargs, args);
     /* Let a script require its neighbours, as `lua script.lua` would. */
     const char *slash = strrchr(path, '/');
     lua_pushcfunction(L, prepend_path);

@@ -39,7 +39,28 @@ int vb_lua_loadfile(vb_lua *L, const char *path, vb_err *err);
 /* require(name) and leave the module on the stack. */
 int vb_lua_require(vb_lua *L, const char *name, vb_err *err);
 
-/* Runs a script file with `arg` / `...` set to args, as `vlbimon_bridge run` does. */
+/*
+ * Lets Lua code in this state create, change and remove files under dir
+ * (an existing directory, resolved now, symlinks and all). A new state may
+ * write nowhere: transformers never get a directory.
+ */
+int vb_lua_allow_writes(vb_lua *L, const char *dir, vb_err *err);
+
+/* The host of a Lua state, for C functions that Lua calls. */
+vb_lua *vb_lua_host(lua_State *L);
+
+/* Whether Lua code of this host may write path (resolved as the write would resolve it). */
+int vb_lua_may_write(const vb_lua *L, const char *path);
+
+/* Raises a Lua error naming path and the rule unless Lua code may write it. */
+void vb_lua_check_write(lua_State *L, const char *path);
+
+/*
+ * Runs a script file with `arg` / `...` set to args, as `vlbimon_bridge run`
+ * does. The script may also write where README "Reliability" says: the
+ * current directory, --datadir, os.tmpname's directory, and where its
+ * arguments point.
+ */
 int vb_lua_run_script(vb_lua *L, const char *path, int nargs, char **args, vb_err *err);
 
 #endif
