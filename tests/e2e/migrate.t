@@ -160,7 +160,9 @@ for mode in wal delete; do
     touch r-$mode.release
     wait $pid
     is "$rc" 0 "$mode: fix succeeds while a reader holds a read transaction"
-    is "$(cat r-$mode.out)" "12	12	same snapshot	1" "$mode: the reader reads undisturbed, then sees the new schema"
+    is "$(cut -f 1-3 r-$mode.out)" "12	12	same snapshot" "$mode: the reader reads undisturbed"
+    # Only WAL orders this: fix committed before the reader ended its transaction.
+    [ $mode = wal ] && is "$(cut -f 4 r-$mode.out)" 1 "wal: the reader's next transaction sees the new schema"
     is "$(shape r-$mode.db)" "$want" "$mode: the schema is initdb's"
 done
 
