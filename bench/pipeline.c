@@ -90,6 +90,8 @@ typedef struct rows {
     int n, cap;
     char **tables;
     int ntables;
+    char (*status)[32]; /* stations with a status row */
+    int nstatus;
 } rows;
 
 static void collect(lua_State *S, int idx, rows *out)
@@ -137,12 +139,33 @@ static void collect(lua_State *S, int idx, rows *out)
         lua_pop(S, 5);
     }
     lua_pop(S, 1);
+    lua_getfield(S, idx, "status");
+    lua_Integer ns = luaL_len(S, -1);
+    out->status = calloc((size_t)ns + 1, sizeof *out->status);
+    for (lua_Integer i = 1; i <= ns; i++) {
+        lua_rawgeti(S, -1, i);
+        lua_getfield(S, -1, "station");
+        snprintf(out->status[out->nstatus++], sizeof out->status[0], "%s", lua_tostring(S, -1));
+        lua_pop(S, 2);
+    }
+    lua_pop(S, 1);
 }
 
-static double floor_run(sqlite3 *db, sqlite3_stmt **st, const rows *rs)
+/* The same writes as the bridge: the series rows, the status rows and the cursor. */
+static double floor_run(sqlite3 *db, sqlite3_stmt **st, sqlite3_stmt *status, sqlite3_stmt *state,
+                        const rows *rs, int run)
 {
     double t0 = cpu_now();
     sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    for (int i = 0; i < rs->nstatus; i++) {
+        sqlite3_bind_int64(status, 1, 1712836800 + 10 * run);
+        sqlite3_bind_text(status, 2, rs->status[i], -1, SQLITE_STATIC);
+        sqlite3_step(status);
+        sqlite3_reset(status);
+    }
+    sqlite3_bind_int64(state, 1, 1712836800 + 10 * run);
+    sqlite3_step(state);
+    sqlite3_reset(state);
     for (int i = 0; i < rs->n; i++) {
         const row *r = &rs->v[i];
         sqlite3_stmt *s = st[r->table];
@@ -239,13 +262,28 @@ int main(int argc, char **argv)
         if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st[t], NULL) != SQLITE_OK)
             st[t] = NULL;
     }
+    sqlite3_stmt *status = NULL, *state = NULL;
+    sqlite3_exec(db,
+                 "CREATE TABLE bridge_state (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL)",
+                 NULL, NULL, NULL);
+    sqlite3_prepare_v2(db,
+                       "INSERT OR REPLACE INTO bridge_stationStatus (time, station, source, "
+                       "onsource, mode, recording, tsys, tau225, scan) VALUES "
+                       "(?, ?, 'Sgr A*', 'on', 'VLBI', '1234', 60.5, 0.12, 'No0042')",
+                       -1, &status, NULL);
+    sqlite3_prepare_v2(db,
+                       "INSERT OR REPLACE INTO bridge_state (key, value) VALUES "
+                       "('snap_recvTime', ?)",
+                       -1, &state, NULL);
     for (int i = -5; i < runs; i++) {
-        double t = floor_run(db, st, &rs);
+        double t = floor_run(db, st, status, state, &rs, i);
         if (i >= 0)
             flr[i] = t;
     }
     for (int t = 0; t < rs.ntables; t++)
         sqlite3_finalize(st[t]);
+    sqlite3_finalize(status);
+    sqlite3_finalize(state);
     sqlite3_close(db);
 
     double bmed = quantile(bridge, runs, 0.5), bp99 = quantile(bridge, runs, 0.99);
@@ -267,6 +305,7 @@ int main(int argc, char **argv)
         free(rs.tables[t]);
     free(rs.v);
     free(rs.tables);
+    free(rs.status);
     free(st);
     free(bridge);
     free(flr);

@@ -224,17 +224,16 @@ static int open_session(bridge *b, vb_err *err)
     if (rc == 0) {
         lua_State *S = vb_lua_state(b->L);
         push_json(b, r.body.data, r.body.len);
-        if (lua_istable(S, -1) && lua_getfield(S, -1, "id") == LUA_TSTRING &&
-            cookie_value_ok(lua_tostring(S, -1))) {
-            if (replace_str(&b->session, lua_tostring(S, -1)))
-                rc = vb_fail(err, "out of memory");
-            lua_pop(S, 1);
-        } else {
-            if (lua_istable(S, -1))
-                lua_pop(S, 1);
+        if (lua_istable(S, -1))
+            lua_getfield(S, -1, "id");
+        else
+            lua_pushnil(S);
+        const char *id = lua_type(S, -1) == LUA_TSTRING ? lua_tostring(S, -1) : NULL;
+        if (!id || !cookie_value_ok(id))
             rc = vb_fail(err, "POST /session: the answer has no usable session id");
-        }
-        lua_pop(S, 1);
+        else if (replace_str(&b->session, id))
+            rc = vb_fail(err, "out of memory");
+        lua_pop(S, 2);
     }
     vb_http_resp_free(&r);
     return rc;
@@ -248,12 +247,11 @@ static int start_session(bridge *b)
     if (b->session) {
         vb_buf path = {0};
         char *id = vb_http_escape(b->http, b->session);
-        vb_http_resp r;
+        vb_http_resp r = {0};
         int alive = id && vb_buf_printf(&path, "/session/%s", id) == 0 &&
                     vb_http_request(b->http, "PATCH", path.data, NULL, &r, &err) == 0 &&
                     r.status >= 200 && r.status <= 299;
-        if (path.data)
-            vb_http_resp_free(&r);
+        vb_http_resp_free(&r);
         vb_buf_free(&path);
         free(id);
         if (alive) {
@@ -364,6 +362,7 @@ static int commit_result(bridge *b, const char *cursor, double deadline, vb_stor
 {
     lua_State *S = vb_lua_state(b->L);
     int idx = lua_gettop(S);
+    *st = (vb_store_stats){0};
     if (!b->store)
         return print_result(b, idx, st, err);
     for (;;) {
