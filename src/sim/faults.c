@@ -38,6 +38,39 @@ const sim_fault_def sim_faults[SIM_NFAULTS] = {
                               "rate of history answers with a point before startTime and a "
                               "trailing bogus 946684800 point",
                               SIM_SCOPE_HISTORY, 0},
+    [SIM_F_ARRAY] = {"fault-array", "array",
+                     "rate of snapshots sent as a JSON array holding the snapshot object",
+                     SIM_SCOPE_SNAPSHOT, 1},
+    [SIM_F_STATION_ARRAY] = {"fault-station-array", "station_array",
+                             "rate of snapshots with one station an array, not an object",
+                             SIM_SCOPE_SNAPSHOT, 0},
+    [SIM_F_DATA_ARRAY] = {"fault-data-array", "data_array",
+                          "rate of snapshots with one station's data an array, not an object",
+                          SIM_SCOPE_SNAPSHOT, 0},
+    [SIM_F_NO_DATA] = {"fault-no-data", "no_data",
+                       "rate of snapshots with one station without its data member",
+                       SIM_SCOPE_SNAPSHOT, 0},
+    [SIM_F_ENTRY_OBJECT] = {"fault-entry-object", "entry_object",
+                            "rate of snapshots with one point an object, not [recvTime, value]",
+                            SIM_SCOPE_SNAPSHOT, 0},
+    [SIM_F_TIME_STRING] = {"fault-time-string", "time_string",
+                           "rate of snapshots with one recvTime a string", SIM_SCOPE_SNAPSHOT, 0},
+    [SIM_F_TIME_NULL] = {"fault-time-null", "time_null", "rate of snapshots with one recvTime null",
+                         SIM_SCOPE_SNAPSHOT, 0},
+    [SIM_F_TIME_NEGATIVE] = {"fault-time-negative", "time_negative",
+                             "rate of snapshots with one recvTime before 1970 (negative)",
+                             SIM_SCOPE_SNAPSHOT, 0},
+    [SIM_F_TIME_HUGE] = {"fault-time-huge", "time_huge",
+                         "rate of snapshots with one recvTime of 1e300", SIM_SCOPE_SNAPSHOT, 0},
+    [SIM_F_LONG_NAME] = {"fault-long-name", "long_name",
+                         "rate of snapshots with one more point, its parameter name 10 kB long",
+                         SIM_SCOPE_SNAPSHOT, 0},
+    [SIM_F_LONG_VALUE] = {"fault-long-value", "long_value",
+                          "rate of snapshots with one string value 1 MB long", SIM_SCOPE_SNAPSHOT,
+                          0},
+    [SIM_F_BRIDGE_STATION] = {"fault-bridge-station", "bridge_station",
+                              "rate of snapshots with data from a station named bridge",
+                              SIM_SCOPE_SNAPSHOT, 0},
 };
 
 void sim_faults_plan(const double *rates, uint64_t seed, uint64_t serial, unsigned scope,
@@ -53,7 +86,7 @@ void sim_faults_plan(const double *rates, uint64_t seed, uint64_t serial, unsign
         if (sim_unit(sim_hash(seed, serial, scope, (uint64_t)i + 1)) >= rates[i])
             continue;
         if (!sim_faults[i].answer)
-            out->content |= 1u << i;
+            out->content |= (uint32_t)1 << i;
         else if (out->answer < 0)
             out->answer = i;
     }

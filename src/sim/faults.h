@@ -25,8 +25,26 @@ typedef enum {
     SIM_F_NAN,
     SIM_F_NONUTF8,
     SIM_F_HISTORY_QUIRKS,
+    /*
+     * Wrong shapes and hostile sizes (README "Bad input"): the points they
+     * spoil are not data, so they stay out of the served-points log.
+     */
+    SIM_F_ARRAY,
+    SIM_F_STATION_ARRAY,
+    SIM_F_DATA_ARRAY,
+    SIM_F_NO_DATA,
+    SIM_F_ENTRY_OBJECT,
+    SIM_F_TIME_STRING,
+    SIM_F_TIME_NULL,
+    SIM_F_TIME_NEGATIVE,
+    SIM_F_TIME_HUGE,
+    SIM_F_LONG_NAME,
+    SIM_F_LONG_VALUE,
+    SIM_F_BRIDGE_STATION,
     SIM_NFAULTS
 } sim_fault_id;
+
+_Static_assert(SIM_NFAULTS <= 32, "a plan's content faults are a 32-bit mask");
 
 enum { SIM_SCOPE_SNAPSHOT = 1, SIM_SCOPE_HISTORY = 2 };
 
@@ -42,7 +60,7 @@ extern const sim_fault_def sim_faults[SIM_NFAULTS];
 
 typedef struct sim_fault_plan {
     int answer;       /* the answer fault, or -1 */
-    unsigned content; /* bit i: content fault i applies */
+    uint32_t content; /* bit i: content fault i applies */
     uint64_t draw;    /* extra randomness for choosing what to corrupt */
 } sim_fault_plan;
 

@@ -26,6 +26,10 @@
 #define BOGUS_Y2K 946684800
 #define MAX_HISTORY_POINTS 1000000
 #define MAX_QUERY_VALUES 1024
+#define LONG_NAME_BYTES 10240
+#define LONG_VALUE_BYTES (1024 * 1024)
+/* Where --fault-time-negative puts a point: a year before 1970. */
+#define PRE_1970_MS (-365LL * 86400 * 1000)
 
 static const char *const bad_names[] = {"x; DROP TABLE y", "bad name", "\"quoted\"",
                                         "../../etc/passwd"};
@@ -266,6 +270,19 @@ static int body_fault(sim_server *srv, const sim_fault_plan *plan, reply *r)
     case SIM_F_STALL:
         sim_state_pause(&srv->state, srv->cfg.stall_seconds);
         break;
+    case SIM_F_ARRAY: {
+        /* Valid JSON, the snapshot whole, in the wrong container. */
+        vb_buf wrapped = {0};
+        int rc = vb_buf_puts(&wrapped, "[") || vb_buf_append(&wrapped, r->body.data, r->body.len) ||
+                 vb_buf_puts(&wrapped, "]\n");
+        if (!rc) {
+            vb_buf_free(&r->body);
+            r->body = wrapped;
+        } else {
+            vb_buf_free(&wrapped);
+        }
+        return rc;
+    }
     default:
         break;
     }
@@ -288,12 +305,39 @@ typedef struct point {
     const char *param;
     int64_t recv_ms;
     sim_value v;
+    /* What the shape faults did to it; a spoilt point is not data and is not logged as served. */
+    int spoilt;
+    int as_object;        /* {"recvTime": t, "value": v} instead of [t, v] */
+    char time_json[40];   /* the recvTime as sent, when not the number */
+    const char *big_text; /* the value as sent, when longer than v.text holds */
 } point;
 
 typedef struct points {
     point *v;
     size_t n, cap;
+    /* Station-level shape faults: the station each one hits, or -1. */
+    long station_array, data_array, no_data;
+    int bridge_station;
+    char *long_name, *long_value; /* what the size faults send */
 } points;
+
+static void points_free(points *ps)
+{
+    free(ps->v);
+    free(ps->long_name);
+    free(ps->long_value);
+}
+
+/* A buffer of n copies of c, NUL-terminated. */
+static char *filled(char c, size_t n)
+{
+    char *s = malloc(n + 1);
+    if (s) {
+        memset(s, c, n);
+        s[n] = '\0';
+    }
+    return s;
+}
 
 static point *points_add(points *ps)
 {
@@ -317,6 +361,77 @@ static point *find_kind(points *ps, size_t start, sim_kind kind)
             return p;
     }
     return NULL;
+}
+
+/* An independent draw for each shape fault, so that they combine without choosing alike. */
+static uint64_t draw_for(const sim_fault_plan *plan, sim_fault_id f)
+{
+    return sim_hash(plan->draw, (uint64_t)f, 0x5a, 0);
+}
+
+/* The point a per-point shape fault spoils, or NULL when there is none. */
+static point *victim(const sim_fault_plan *plan, sim_fault_id f, points *ps)
+{
+    if (!sim_fault_has(plan, f) || !ps->n)
+        return NULL;
+    point *p = &ps->v[draw_for(plan, f) % ps->n];
+    p->spoilt = 1;
+    return p;
+}
+
+/* The station a station-level shape fault hits, its points spoilt; -1 when none. */
+static long station_victim(sim_server *srv, const sim_fault_plan *plan, sim_fault_id f, points *ps)
+{
+    if (!sim_fault_has(plan, f) || !srv->ml->nstations)
+        return -1;
+    size_t s = (size_t)(draw_for(plan, f) % srv->ml->nstations);
+    for (size_t i = 0; i < ps->n; i++)
+        if (ps->v[i].station == s)
+            ps->v[i].spoilt = 1;
+    return (long)s;
+}
+
+/* The shape and size faults (README "Bad input"); each spoils what the bridge must not store. */
+static int spoil(sim_server *srv, const sim_fault_plan *plan, int64_t now_ms, points *ps)
+{
+    point *p;
+    if ((p = victim(plan, SIM_F_ENTRY_OBJECT, ps)))
+        p->as_object = 1;
+    if ((p = victim(plan, SIM_F_TIME_STRING, ps))) {
+        char t[32];
+        sim_ms_text(p->recv_ms, t);
+        snprintf(p->time_json, sizeof p->time_json, "\"%s\"", t);
+    }
+    if ((p = victim(plan, SIM_F_TIME_NULL, ps)))
+        strcpy(p->time_json, "null");
+    if ((p = victim(plan, SIM_F_TIME_NEGATIVE, ps)))
+        sim_ms_text(PRE_1970_MS + p->recv_ms % 1000, p->time_json);
+    if ((p = victim(plan, SIM_F_TIME_HUGE, ps)))
+        strcpy(p->time_json, "1e300");
+    if (sim_fault_has(plan, SIM_F_LONG_VALUE) && ps->n &&
+        (p = find_kind(ps, (size_t)(draw_for(plan, SIM_F_LONG_VALUE) % ps->n), SIM_STR))) {
+        if (!(ps->long_value = filled('v', LONG_VALUE_BYTES)))
+            return -1;
+        p->big_text = ps->long_value;
+        p->spoilt = 1;
+    }
+    if (sim_fault_has(plan, SIM_F_LONG_NAME) && srv->ml->nstations) {
+        if (!(ps->long_name = filled('p', LONG_NAME_BYTES)) || !(p = points_add(ps)))
+            return -1;
+        *p = (point){(size_t)(draw_for(plan, SIM_F_LONG_NAME) % srv->ml->nstations),
+                     ps->long_name,
+                     now_ms - 1000,
+                     {SIM_NUM, "1"},
+                     1,
+                     0,
+                     "",
+                     NULL};
+    }
+    ps->station_array = station_victim(srv, plan, SIM_F_STATION_ARRAY, ps);
+    ps->data_array = station_victim(srv, plan, SIM_F_DATA_ARRAY, ps);
+    ps->no_data = station_victim(srv, plan, SIM_F_NO_DATA, ps);
+    ps->bridge_station = sim_fault_has(plan, SIM_F_BRIDGE_STATION);
+    return 0;
 }
 
 static int corrupt(sim_server *srv, const sim_fault_plan *plan, int64_t now_ms, points *ps)
@@ -345,7 +460,25 @@ static int corrupt(sim_server *srv, const sim_fault_plan *plan, int64_t now_ms, 
         p->v.kind = SIM_NUM;
         snprintf(p->v.text, sizeof p->v.text, "%d", (int)((d >> 48) % 100));
     }
-    return 0;
+    return spoil(srv, plan, now_ms, ps);
+}
+
+/*
+ * One point of a station's data: "param": [t, v] in an object, ["param", t,
+ * v] in an array (the shape faults' arrays), or with --fault-entry-object
+ * "param": {"recvTime": t, "value": v}.
+ */
+static int point_json(vb_buf *b, const point *p, int in_array)
+{
+    char t[32];
+    sim_ms_text(p->recv_ms, t);
+    const char *time = p->time_json[0] ? p->time_json : t;
+    int rc = in_array ? vb_buf_puts(b, "[") || sim_json_str(b, p->param) || vb_buf_puts(b, ", ")
+                      : sim_json_str(b, p->param) || vb_buf_puts(b, ": ");
+    rc = rc || vb_buf_printf(b, p->as_object ? "{\"recvTime\": %s, \"value\": " : "[%s, ", time) ||
+         (p->big_text ? sim_json_str(b, p->big_text) : sim_json_value(b, &p->v)) ||
+         vb_buf_puts(b, p->as_object ? "}" : "]");
+    return rc || (in_array && vb_buf_puts(b, "]"));
 }
 
 static int snapshot_json(sim_server *srv, const points *ps, int64_t now_ms, vb_buf *b)
@@ -354,25 +487,44 @@ static int snapshot_json(sim_server *srv, const points *ps, int64_t now_ms, vb_b
     int rc = vb_buf_puts(b, "{");
     for (size_t s = 0; s < srv->ml->nstations && !rc; s++) {
         const char *name = srv->ml->stations[s];
+        int as_array = ps->station_array == (long)s;
+        int no_data = !as_array && ps->no_data == (long)s;
+        int data_array = !as_array && !no_data && ps->data_array == (long)s;
         rc = vb_buf_puts(b, s ? ",\n" : "\n") || sim_json_str(b, name) ||
-             vb_buf_puts(b, ": {\"data\": {");
+             vb_buf_puts(b, as_array     ? ": ["
+                            : no_data    ? ": {"
+                            : data_array ? ": {\"data\": ["
+                                         : ": {\"data\": {");
         int first = 1;
-        for (size_t i = 0; i < ps->n && !rc; i++) {
+        for (size_t i = 0; i < ps->n && !rc && !no_data; i++) {
             const point *p = &ps->v[i];
             if (p->station != s)
                 continue;
-            sim_ms_text(p->recv_ms, t);
-            rc = vb_buf_puts(b, first ? "" : ", ") || sim_json_str(b, p->param) ||
-                 vb_buf_printf(b, ": [%s, ", t) || sim_json_value(b, &p->v) || vb_buf_puts(b, "]");
+            rc = vb_buf_puts(b, first ? "" : ", ") || point_json(b, p, as_array || data_array);
             first = 0;
+        }
+        if (as_array) {
+            rc = rc || vb_buf_puts(b, "]");
+            continue;
         }
         /* Each station's monitoring client checks in every few seconds. */
         uint64_t h = sim_hash(srv->gen.seed, srv->gen.station_hash[s], (uint64_t)now_ms / 10000, 4);
         sim_ms_text(now_ms - (int64_t)(h % 10000), t);
-        rc = rc || vb_buf_puts(b, "}, \"clients\": {") ||
+        rc = rc ||
+             vb_buf_puts(b, no_data      ? "\"clients\": {"
+                            : data_array ? "], \"clients\": {"
+                                         : "}, \"clients\": {") ||
              vb_buf_printf(b, "\"%s-monitor\": {\"recvTime\": %s, \"version\": \"2.%d.%d\"}}}",
                            name, t, (int)(srv->gen.station_hash[s] % 5),
                            (int)((srv->gen.station_hash[s] >> 8) % 10));
+    }
+    if (ps->bridge_station) {
+        /* A feed that tries to forge the bridge's own metrics. */
+        sim_ms_text(now_ms - 1000, t);
+        rc = rc || vb_buf_printf(b,
+                                 "%s\"bridge\": {\"data\": {\"bridge_points\": [%s, 999999], "
+                                 "\"bridge_totalLag\": [%s, -1]}}",
+                                 srv->ml->nstations ? ",\n" : "\n", t, t);
     }
     sim_ms_text(srv->cfg.start_ms, t);
     rc = rc || vb_buf_printf(b,
@@ -391,6 +543,8 @@ static int log_served(sim_server *srv, const points *ps, const char *cursor, vb_
     int rc = 0;
     for (size_t i = 0; i < ps->n && !rc; i++) {
         const point *p = &ps->v[i];
+        if (p->spoilt)
+            continue;
         line.len = 0;
         rc = sim_csv_field(&line, srv->ml->stations[p->station]) || vb_buf_puts(&line, ",") ||
              sim_csv_field(&line, p->param) ||
@@ -429,7 +583,7 @@ static int snapshot(sim_server *srv, struct MHD_Connection *c, reply *r)
     if (rc)
         return rc < 0 ? -1 : 0;
 
-    points ps = {0};
+    points ps = {.station_array = -1, .data_array = -1, .no_data = -1};
     for (size_t s = 0; s < srv->ml->nstations; s++) {
         for (size_t p = 0; p < srv->ml->nparams; p++) {
             int64_t slot, recv;
@@ -437,18 +591,18 @@ static int snapshot(sim_server *srv, struct MHD_Connection *c, reply *r)
                 continue;
             point *pt = points_add(&ps);
             if (!pt) {
-                free(ps.v);
+                points_free(&ps);
                 return -1;
             }
-            *pt = (point){s, srv->ml->params[p].name, recv, {SIM_NUM, ""}};
+            *pt = (point){s, srv->ml->params[p].name, recv, {SIM_NUM, ""}, 0, 0, "", NULL};
             sim_gen_value(&srv->gen, s, p, slot, recv, &pt->v);
         }
     }
     vb_err err;
     char cursor[32];
     sim_ms_text(now_ms, cursor);
-    int broken =
-        plan.answer == SIM_F_TRUNCATE || plan.answer == SIM_F_BADJSON || plan.answer == SIM_F_DROP;
+    int broken = plan.answer == SIM_F_TRUNCATE || plan.answer == SIM_F_BADJSON ||
+                 plan.answer == SIM_F_DROP || plan.answer == SIM_F_ARRAY;
     rc = corrupt(srv, &plan, now_ms, &ps) || snapshot_json(srv, &ps, now_ms, &r->body);
     if (!rc) {
         /* Recorded before sending, so a client that comes straight back finds its cursor. */
@@ -459,7 +613,7 @@ static int snapshot(sim_server *srv, struct MHD_Connection *c, reply *r)
         if (rc)
             vb_log_msg(&srv->log, VB_ERROR, "%s", err.msg);
     }
-    free(ps.v);
+    points_free(&ps);
     if (rc)
         return -1;
     r->status = 200;
