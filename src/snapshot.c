@@ -18,6 +18,8 @@
 
 /* Nesting deeper than this in skipped values is refused, not recursed into. */
 #define MAX_DEPTH 200
+/* A longer string value is dropped: no reading is that long, and a table cell would carry it. */
+#define MAX_VALUE_BYTES 65536
 
 typedef struct parser {
     lua_State *L;
@@ -27,12 +29,31 @@ typedef struct parser {
     const char *error;
 } parser;
 
-enum { BAD_NAME, BAD_TIME, BAD_VALUE, NBAD };
+/* What a point or a station can be dropped for: one warning per kind and snapshot. */
+enum {
+    BAD_NAME,
+    BAD_TIME,
+    BAD_VALUE,
+    BAD_SHAPE,
+    BAD_EPOCH,
+    BAD_LONG,
+    BAD_POINT_KINDS,
+    BAD_DATA = BAD_POINT_KINDS, /* station-level from here on */
+    BAD_NO_DATA,
+    BAD_STATION_KINDS,
+    KEPT_FUTURE = BAD_STATION_KINDS, /* points kept, but worth a line */
+    KEPT_NOT_UTF8,
+    NBAD
+};
+
+/* A point this far ahead of the wall clock is kept but reported (LMT once sent 2033). */
+#define FUTURE_SLACK_S 3600
 
 /* The columns being filled, and what to report. */
 typedef struct sink {
     int station, param, time, value; /* stack indexes of the column tables */
     lua_Integer n;
+    double now; /* the wall clock, for the far-future report; 0: none */
     long bad[NBAD];
     char example[NBAD][128];
 } sink;
@@ -346,7 +367,10 @@ static int skip(parser *ps, int depth)
     }
 }
 
-/* Pushes a scalar value (0), or skips a null/array/object/non-finite number (1); -1 on bad JSON. */
+/*
+ * Pushes a scalar value (0), or skips a null/array/object/non-finite number
+ * (1) or a string longer than MAX_VALUE_BYTES (2); -1 on bad JSON.
+ */
 static int push_value(parser *ps)
 {
     ws(ps);
@@ -360,6 +384,8 @@ static int push_value(parser *ps)
     case '"':
         if (string(ps, &s, &len))
             return -1;
+        if (len > MAX_VALUE_BYTES)
+            return 2;
         lua_pushlstring(ps->L, s, len);
         return 0;
     case 't':
@@ -392,8 +418,35 @@ static int push_value(parser *ps)
 static void bad(sink *k, int kind, const char *station, const char *param, size_t plen)
 {
     if (k->bad[kind]++ == 0)
-        snprintf(k->example[kind], sizeof k->example[kind], "%s %.*s", station,
-                 (int)(plen > 60 ? 60 : plen), param);
+        snprintf(k->example[kind], sizeof k->example[kind], "%.40s%s%.*s", station,
+                 param ? " " : "", (int)(plen > 60 ? 60 : plen), param ? param : "");
+}
+
+/* Whether s is well-formed UTF-8: no stray continuation bytes, overlong forms, surrogates. */
+static int utf8_ok(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        size_t len = c < 0x80             ? 1
+                     : (c & 0xE0) == 0xC0 ? 2
+                     : (c & 0xF0) == 0xE0 ? 3
+                     : (c & 0xF8) == 0xF0 ? 4
+                                          : 0;
+        if (!len || i + len > n)
+            return 0;
+        unsigned cp = len == 1 ? c : c & (0x7F >> len);
+        for (size_t j = 1; j < len; j++) {
+            if ((s[i + j] & 0xC0) != 0x80)
+                return 0;
+            cp = cp << 6 | (s[i + j] & 0x3F);
+        }
+        static const unsigned min[] = {0, 0, 0x80, 0x800, 0x10000};
+        if (cp < min[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp < 0xE000))
+            return 0;
+        i += len;
+    }
+    return 1;
 }
 
 static int is_name(const char *s, size_t len)
@@ -419,7 +472,7 @@ static int entry(parser *ps, sink *k, int st, const char *param, size_t plen, lu
     if (ps->p >= ps->end || *ps->p != '[') {
         if (skip(ps, 1))
             return -1;
-        bad(k, good_name ? BAD_TIME : BAD_NAME, station, param, plen);
+        bad(k, good_name ? BAD_SHAPE : BAD_NAME, station, param, plen);
         return 0;
     }
     ps->p++;
@@ -453,11 +506,25 @@ static int entry(parser *ps, sink *k, int st, const char *param, size_t plen, lu
     }
     if (expect(ps, ']'))
         return -1;
-    if (!good_name || !time_ok || v != 0) {
+    /* No vlbimon point predates 1970; one that claims to is garbage, not history. */
+    int epoch_ok = !time_ok || d >= 0;
+    if (!good_name || !time_ok || !epoch_ok || v != 0) {
         lua_pop(L, (good_name ? 1 : 0) + (v == 0 ? 1 : 0));
-        bad(k, !good_name ? BAD_NAME : !time_ok ? BAD_TIME : BAD_VALUE, station, param, plen);
+        bad(k,
+            !good_name  ? BAD_NAME
+            : !time_ok  ? BAD_TIME
+            : !epoch_ok ? BAD_EPOCH
+            : v == 2    ? BAD_LONG
+                        : BAD_VALUE,
+            station, param, plen);
         return 0;
     }
+    if (k->now > 0 && d > k->now + FUTURE_SLACK_S)
+        bad(k, KEPT_FUTURE, station, param, plen);
+    size_t vlen;
+    const char *vs = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &vlen) : NULL;
+    if (vs && !utf8_ok((const unsigned char *)vs, vlen))
+        bad(k, KEPT_NOT_UTF8, station, param, plen);
     *t = (lua_Integer)floor(d);
     k->n++;
     lua_rawseti(L, k->value, k->n);
@@ -473,8 +540,10 @@ static int entry(parser *ps, sink *k, int st, const char *param, size_t plen, lu
 static int data(parser *ps, sink *k, int st, long *count, lua_Integer *newest, int *have)
 {
     ws(ps);
-    if (ps->p >= ps->end || *ps->p != '{')
+    if (ps->p >= ps->end || *ps->p != '{') {
+        bad(k, BAD_DATA, lua_tostring(ps->L, st), NULL, 0);
         return skip(ps, 1);
+    }
     ps->p++;
     ws(ps);
     if (ps->p < ps->end && *ps->p == '}') {
@@ -519,29 +588,35 @@ static int station(parser *ps, sink *k, int st, long *count, lua_Integer *newest
     }
     ps->p++;
     ws(ps);
+    int seen_data = 0;
     if (ps->p < ps->end && *ps->p == '}') {
         ps->p++;
-        return 0;
-    }
-    for (;;) {
-        ws(ps);
-        const char *key;
-        size_t len;
-        if (ps->p >= ps->end || *ps->p != '"')
-            return fail(ps, "object key expected");
-        if (string(ps, &key, &len) || expect(ps, ':'))
-            return -1;
-        int rc = len == 4 && memcmp(key, "data", 4) == 0 ? data(ps, k, st, count, newest, have)
-                                                         : skip(ps, 1);
-        if (rc)
-            return -1;
-        ws(ps);
-        if (ps->p < ps->end && *ps->p == ',') {
-            ps->p++;
-            continue;
+    } else {
+        for (;;) {
+            ws(ps);
+            const char *key;
+            size_t len;
+            if (ps->p >= ps->end || *ps->p != '"')
+                return fail(ps, "object key expected");
+            if (string(ps, &key, &len) || expect(ps, ':'))
+                return -1;
+            int is_data = len == 4 && memcmp(key, "data", 4) == 0;
+            seen_data |= is_data;
+            if (is_data ? data(ps, k, st, count, newest, have) : skip(ps, 1))
+                return -1;
+            ws(ps);
+            if (ps->p < ps->end && *ps->p == ',') {
+                ps->p++;
+                continue;
+            }
+            if (expect(ps, '}'))
+                return -1;
+            break;
         }
-        return expect(ps, '}');
     }
+    if (!seen_data)
+        bad(k, BAD_NO_DATA, lua_tostring(ps->L, st), NULL, 0);
+    return 0;
 }
 
 static int column(lua_State *L, int points, const char *name)
@@ -620,6 +695,7 @@ int vb_snapshot_flatten(lua_State *L)
     size_t len;
     const char *text = luaL_checklstring(L, 1, &len);
     luaL_checktype(L, 2, LUA_TTABLE);
+    double now = luaL_optnumber(L, 4, 0);
     int only = 3;
     lua_settop(L, 3);
     if (!lua_isnil(L, only))
@@ -627,6 +703,7 @@ int vb_snapshot_flatten(lua_State *L)
     lua_pushnil(L);
     parser ps = {L, text, text + len, NULL, lua_gettop(L), NULL};
     sink k = {0};
+    k.now = now;
     lua_getfield(L, 2, "n");
     k.n = lua_tointeger(L, -1);
     lua_pop(L, 1);
@@ -651,13 +728,25 @@ int vb_snapshot_flatten(lua_State *L)
         lua_pushfstring(L, "not a snapshot: %s at byte %d", ps.error, (int)(ps.p - text));
         return 2;
     }
-    static const char *const kinds[NBAD] = {"parameter name is not an SQL identifier",
-                                            "time is not a finite number",
-                                            "value is not a finite number, a string or a boolean"};
+    static const char *const kinds[NBAD] = {
+        [BAD_NAME] = "parameter name is not an SQL identifier",
+        [BAD_TIME] = "time is not a finite number",
+        [BAD_VALUE] = "value is not a finite number, a string or a boolean",
+        [BAD_SHAPE] = "entry is not a [recvTime, value] array",
+        [BAD_EPOCH] = "time is before 1970",
+        [BAD_LONG] = "value is longer than 65536 bytes",
+        [BAD_DATA] = "its data is not an object",
+        [BAD_NO_DATA] = "it has no data",
+        [KEPT_FUTURE] = "time is more than an hour ahead of the clock",
+        [KEPT_NOT_UTF8] = "value is not UTF-8",
+    };
     for (int i = 0; i < NBAD; i++)
         if (k.bad[i])
-            vb_log_msg(&vb_lua_app(L)->log, VB_WARN, "snapshot: %ld point(s) dropped: %s (e.g. %s)",
-                       k.bad[i], kinds[i], k.example[i]);
+            vb_log_msg(&vb_lua_app(L)->log, VB_WARN, "snapshot: %ld %s: %s (e.g. %s)", k.bad[i],
+                       i < BAD_POINT_KINDS     ? "point(s) dropped"
+                       : i < BAD_STATION_KINDS ? "station(s) ignored"
+                                               : "point(s) stored as sent, with a warning",
+                       kinds[i], k.example[i]);
     lua_pushvalue(L, counts);
     if (have)
         lua_pushinteger(L, newest);

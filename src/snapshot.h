@@ -10,13 +10,17 @@
 #include <lua.h>
 
 /*
- * Lua: flatten(text, points, only) -> counts, newest | nil, why.
+ * Lua: flatten(text, points, only [, now]) -> counts, newest | nil, why.
  * Appends (station, param, int(recvTime), value) for every data entry of
  * every station except `vexfiles` (and `bridge`, which would forge the
  * bridge's own metrics) to points.station/param/time/value, growing
  * points.n. `only` is nil or a set of station names to keep. Points whose
  * name is not an SQL identifier, whose time is not a finite number, or whose
- * value is not a finite number, string or boolean are dropped, one warning per kind.
+ * value is not a finite number, string or boolean are dropped, one warning per kind;
+ * so are points from before 1970, string values over 64 KiB, entries that are
+ * not arrays, and stations whose data is missing or not an object. Points
+ * more than an hour ahead of `now` and strings that are not UTF-8 are kept
+ * as sent, with a warning (README "Bad input").
  * counts lists the stations with points, in order, and maps each to its
  * number of points; newest is the newest point time (nil with no points).
  * Integral numbers come back as Lua integers.

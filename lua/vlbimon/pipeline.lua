@@ -23,7 +23,7 @@ local Pipeline = {}
 Pipeline.__index = Pipeline
 
 -- opts.isolate(fn, ...) -> true, results... | false, message;
--- opts.flatten(text, points, only) -> counts, newest | nil, why (only for run_json);
+-- opts.flatten(text, points, only, now) -> counts, newest | nil, why (only for run_json);
 -- opts.stations: only these stations (the --stations filter), or nil for all.
 function M.new(opts)
     assert(type(opts.isolate) == "function", "pipeline.new: opts.isolate is required")
@@ -253,7 +253,7 @@ end
 -- JSON text of a snapshot → result, or nil and why when it is not a snapshot.
 function Pipeline:run_json(text, now, fetch_seconds)
     self.points:clear()
-    local counts, newest = self.flatten(text, self.points, self.only)
+    local counts, newest = self.flatten(text, self.points, self.only, now)
     if not counts then
         self.points:clear()
         return nil, newest
