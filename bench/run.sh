@@ -60,10 +60,11 @@ start_sim() { # NAME SPEED START : sets URL
 stat() { curl -s "$1/sim/stats" | sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p"; }
 rss() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2> /dev/null; }
 
-# --- 3 and 4 together: memory over 24 simulated hours, load per simulated hour.
-# The load run is --dt 10 scaled: the simulator at 30x and --dt 1/3.
+# --- 3 and 4 together: memory over a simulated day (the simulator at 2880x,
+# so every poll is a full snapshot), and load per simulated hour: --dt 10
+# scaled, the simulator at 30x and --dt 1/3.
 t0=$(($(date +%s) - 3 * 86400))
-start_sim mem 1440 "$t0"
+start_sim mem 2880 "$t0"
 mem_url=$URL
 ./vlbimon_bridge initdb --sqlitedb "$B/mem.db"
 ./vlbimon_bridge --server "$mem_url" --secrets "$B/secrets.yaml" --datadir "$B/mem.data" \
@@ -76,7 +77,7 @@ s0=$(stat "$load_url" now)
 ./vlbimon_bridge --server "$load_url" --secrets "$B/secrets.yaml" --datadir "$B/load.data" \
     bridge --sqlitedb "$B/load.db" --dt 0.33333 --start "$t0" 2> "$B/load.log" &
 load_pid=$!
-sleep 2.5
+sleep 1.25
 rss_h1=$(rss $mem_pid VmRSS)
 anon_h1=$(rss $mem_pid RssAnon)
 sleep 34
@@ -99,8 +100,7 @@ done
 line "load on vlbimon, --dt 10 equivalent" \
     "$(awk -v n="$snaps" -v h="$hours" 'BEGIN { printf "%.0f", n / h }') snapshot requests per simulated hour (expected 360), $conns TCP connection(s) for the whole run (expected 1)"
 line "  bytes on the wire per simulated hour" \
-    "$(awk -v w="$wire" -v h="$hours" 'BEGIN { printf "%.1f MB", w / h / 1e6 }') with gzip; $(awk -v w="$wire" -v h="$hours" -v p="$plain" -v g="$gz" 'BEGIN { printf "%.1f MB", w / h * p / g / 1e6 }') without (x$(ratio "$plain" "$gz") from 10 snapshots fetched both ways)"
-sleep $((60 - 37))
+    "$(awk -v w="$wire" -v h="$hours" 'BEGIN { printf "%.1f MB", w / h / 1e6 }') with gzip; $(awk -v w="$wire" -v h="$hours" -v p="$plain" -v g="$gz" 'BEGIN { printf "%.1f MB", w / h * p / g / 1e6 }') without ($(ratio "$plain" "$gz") the gzip size, from 10 snapshots fetched both ways)"
 rss_h24=$(rss $mem_pid VmRSS)
 anon_h24=$(rss $mem_pid RssAnon)
 hwm=$(rss $mem_pid VmHWM)
