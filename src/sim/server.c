@@ -349,7 +349,10 @@ static point *points_add(points *ps)
         ps->v = grown;
         ps->cap = cap;
     }
-    return &ps->v[ps->n++];
+    /* Zeroed: a caller that sets only some fields leaves the shape faults' fields unset. */
+    point *p = &ps->v[ps->n++];
+    memset(p, 0, sizeof *p);
+    return p;
 }
 
 /* The first point of this kind at or after index start, wrapping round; NULL if none. */

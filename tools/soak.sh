@@ -1,0 +1,117 @@
+#!/bin/bash
+# soak.sh - what `make soak` runs (outside CI: minutes, not seconds): the
+# live bridge against the simulator for SOAK_DAYS (7) simulated days at
+# SOAK_SPEED (3000) simulated seconds per second, --dt 0.2, with every fault
+# the simulator has switched on at once and a SIGHUP (transformer reload)
+# every 20 s. Then it checks what README "Reliability" promises:
+#   - database == served points (compare_served.pl: every point of every
+#     acknowledged answer exactly once, nothing else, no broken cursor used);
+#   - resident memory flat: after the first tenth of the run (warm-up:
+#     SQLite's page cache, Lua's tables) RSS grows by at most 10 % + 4 MB;
+#   - open file descriptors flat: never more than after warm-up plus the one
+#     connection a sample may catch being replaced (after a dropped one);
+#   - the bridge ran to the end and exited 0 on PLEASE-EXIT, no error line.
+# and prints the figures.
+# Everything stays in build/soak/.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+DAYS=${SOAK_DAYS:-7}
+SPEED=${SOAK_SPEED:-3000}
+D=build/soak
+rm -rf "$D"
+mkdir -p "$D"
+real=$((DAYS * 86400 / SPEED))
+fail() { echo "soak: FAIL: $*" >&2; exit 1; }
+
+printf '127.0.0.1:\n  basicauth:\n  - Soak User\n  - soak pw\n' > "$D/secrets.yaml"
+chmod 600 "$D/secrets.yaml"
+# Four stations and the parameters the standard transformers read (telescope,
+# weather, first IF and recorder, observer messages): the kinds of data the
+# bridge handles, small enough for compare_served.pl to hold in memory.
+perl -MJSON::PP -0777 -e '
+    my $d = decode_json(<STDIN>);
+    my %out = map { $_ => $d->{$_} } qw(ALMA LMT SMA SPT);
+    my $def = $d->{default};
+    $out{default} = { map { $_ => $def->{$_} }
+        grep { /^(telescope_|weather_|if_1_|recorder_1_|observerMessages_)/ } keys %$def };
+    print JSON::PP->new->canonical->encode(\%out);
+' < share/masterlist.json > "$D/masterlist.json" || fail "cannot make the soak catalogue"
+
+FAULTS="--fault-500 0.02 --fault-503 0.005 --fault-429 0.005 --fault-401 0.02 --fault-truncate 0.02
+ --fault-badjson 0.02 --fault-stall 0.01 --fault-drop 0.02 --fault-future 0.05 --fault-badname 0.05
+ --fault-nan 0.05 --fault-nonutf8 0.05 --fault-array 0.02 --fault-station-array 0.03
+ --fault-data-array 0.03 --fault-no-data 0.03 --fault-entry-object 0.05 --fault-time-string 0.05
+ --fault-time-null 0.05 --fault-time-negative 0.05 --fault-time-huge 0.05 --fault-long-name 0.03
+ --fault-long-value 0.03 --fault-bridge-station 0.03"
+start=$(($(date +%s) - DAYS * 86400 - 600))
+# shellcheck disable=SC2086
+"${VB_BIN_DIR:-.}"/vlbimon_sim --listen 127.0.0.1:0 --users "$D/secrets.yaml" --masterlist "$D/masterlist.json" \
+    --speed "$SPEED" --start-time "$start" --seed 17 --stall-seconds 1 --served "$D/served.csv" \
+    $FAULTS > "$D/sim.out" 2> "$D/sim.log" &
+sim=$!
+bridge=
+trap 'kill $sim $bridge 2> /dev/null; wait 2> /dev/null' EXIT
+url=
+for _ in $(seq 100); do
+    url=$(sed -n 's/^listening on //p' "$D/sim.out")
+    [ -n "$url" ] && break
+    sleep 0.05
+done
+[ -n "$url" ] || fail "the simulator did not start: $(cat "$D/sim.log")"
+
+./vlbimon_bridge initdb --sqlitedb "$D/soak.db" || fail "initdb"
+./vlbimon_bridge -v --server "$url" --secrets "$D/secrets.yaml" --datadir "$D/data" \
+    bridge --sqlitedb "$D/soak.db" --dt 0.2 > "$D/bridge.out" 2> "$D/bridge.log" &
+bridge=$!
+echo "soak: $DAYS simulated days at ${SPEED}x (about ${real} s), every fault on; figures in $D/"
+
+# rss KiB and open fds of the bridge, one line per sample
+sample() {
+    local rss fds
+    rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$bridge/status" 2> /dev/null) || return 1
+    fds=$(ls "/proc/$bridge/fd" 2> /dev/null | wc -l)
+    [ -n "$rss" ] && echo "$1 $rss $fds" >> "$D/samples"
+}
+t0=$(date +%s)
+next_hup=20
+while :; do
+    now=$(($(date +%s) - t0))
+    [ "$now" -ge "$real" ] && break
+    kill -0 "$bridge" 2> /dev/null || fail "the bridge died after $now s: $(tail -n 5 "$D/bridge.log")"
+    sample "$now"
+    if [ "$now" -ge "$next_hup" ]; then
+        kill -HUP "$bridge"
+        next_hup=$((next_hup + 20))
+    fi
+    sleep 2
+done
+touch "$D/data/PLEASE-EXIT"
+for _ in $(seq 200); do kill -0 "$bridge" 2> /dev/null || break; sleep 0.1; done
+kill -0 "$bridge" 2> /dev/null && fail "the bridge did not stop on PLEASE-EXIT"
+wait "$bridge"
+rc=$?
+bridge=
+[ "$rc" -eq 0 ] || fail "the bridge exited with status $rc"
+
+curl -s "$url/sim/stats" > "$D/stats.json"
+res=$(perl tests/fixtures/bridge/compare_served.pl "$D/soak.db" "$D/served.csv" "$D/stats.json") ||
+    fail "database != served: $res"
+broken=$(perl -MJSON::PP -0777 -ne 'print decode_json($_)->{broken_acknowledged}' "$D/stats.json")
+[ "$broken" = 0 ] || fail "$broken broken answer(s) acknowledged"
+grep -q ' error: ' "$D/bridge.log" && fail "error lines in the log: $(grep -m 3 ' error: ' "$D/bridge.log")"
+
+# Warm-up is the first tenth; then RSS and fds must stay where they were.
+read -r warm_t warm_rss warm_fds < <(awk -v w=$((real / 10)) '$1 >= w { print; exit }' "$D/samples")
+read -r end_t end_rss end_fds < <(tail -n 1 "$D/samples")
+max_rss=$(awk -v w="$warm_t" '$1 >= w && $2 > m { m = $2 } END { print m }' "$D/samples")
+max_fds=$(awk -v w="$warm_t" '$1 >= w && $3 > m { m = $3 } END { print m }' "$D/samples")
+answers=$(grep -c 'info: snapshot:' "$D/bridge.log")
+faults=$(perl -MJSON::PP -0777 -ne 'my $f = decode_json($_)->{faults}; my $n = 0; $n += $_ for values %$f; print $n' "$D/stats.json")
+echo "soak: $(($(date +%s) - t0)) s, $answers answers stored, $faults faults injected, $(grep -c 'transformers reloaded' "$D/bridge.log") transformer reloads"
+echo "soak: $res"
+echo "soak: RSS $((warm_rss / 1024)) MiB after warm-up (${warm_t} s), at most $((max_rss / 1024)) MiB after, $((end_rss / 1024)) MiB at the end"
+echo "soak: open fds $warm_fds after warm-up, at most $max_fds after, $end_fds at the end"
+echo "soak: database $(($(stat -c %s "$D/soak.db") / 1048576)) MiB"
+[ "$max_rss" -le $((warm_rss * 11 / 10 + 4096)) ] || fail "RSS grew from $warm_rss KiB to $max_rss KiB"
+[ "$max_fds" -le $((warm_fds + 1)) ] || fail "open fds went from $warm_fds to $max_fds"
+echo "soak: PASS"
