@@ -142,10 +142,11 @@ fuzz: deps
 	tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
 # A mode's own copies of the binaries, in $(BUILD)/bin beside links to the
-# runtime tree (the binary finds lua/, transformers/, ... next to itself), so
+# runtime tree (the binary finds lua/, transformers/, ... next to itself, and
+# the Lua tests find tests/ under vlbimon.root()), so
 # the sanitizer pass leaves ./vlbimon_bridge as it is. tests/e2e/lib.sh runs
 # them when VB_BIN_DIR names that directory.
-RUNTIME_LINKS = $(addprefix $(BUILD)/bin/,lua transformers migrations scripts share)
+RUNTIME_LINKS = $(addprefix $(BUILD)/bin/,lua transformers migrations scripts share tests)
 
 $(RUNTIME_LINKS):
 	@mkdir -p $(dir $@)
