@@ -7,6 +7,7 @@
 #   BENCH_ROWS  rows of the insert benchmark's CSV tree (default 20000000)
 set -eu
 cd "$(dirname "$0")/.."
+. tools/simlib.sh
 B=${BENCH_DIR:-/tmp/vlbimon-bench}
 ROWS=${BENCH_ROWS:-20000000}
 BIN=build/rel/bench
@@ -48,12 +49,8 @@ start_sim() { # NAME SPEED START : sets URL
     ./vlbimon_sim --listen 127.0.0.1:0 --users "$B/secrets.yaml" --speed "$2" --start-time "$3" \
         > "$B/$1.out" 2> "$B/$1.err" &
     SIMS+=($!)
-    URL=
-    for _ in $(seq 100); do
-        URL=$(sed -n 's/^listening on //p' "$B/$1.out")
-        [ -n "$URL" ] && return 0
-        sleep 0.05
-    done
+    URL=$(sim_url "$B/$1.out")
+    [ -n "$URL" ] && return 0
     echo "bench: simulator $1 did not start" >&2
     exit 1
 }

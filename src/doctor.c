@@ -265,13 +265,14 @@ static void check_secrets_mode(doctor *d)
                "%s: %s; fix: create it as the README's \"The secrets file\" shows, then: chmod 600 "
                "%s",
                path, strerror(errno), path);
-    else if (st.st_mode & S_IRWXO)
+    else if (st.st_mode & (S_IRWXG | S_IRWXO))
         report(d, 0, "secrets",
-               "%s is open to other users (mode %04o): they can read the vlbimon password; fix: "
-               "chmod o-rwx %s",
+               "%s is open to its group or other users (mode %04o): they can read the vlbimon "
+               "password, and bridge and history refuse it unless --insecure-secrets-ok; fix: "
+               "chmod 600 %s",
                path, (unsigned)(st.st_mode & 07777), path);
     else
-        report(d, 1, "secrets", "%s is not readable by others (mode %04o)", path,
+        report(d, 1, "secrets", "%s is readable by its owner only (mode %04o)", path,
                (unsigned)(st.st_mode & 07777));
 }
 

@@ -6,6 +6,7 @@
 # Everything stays in ./demo/ for a look with sqlite3 or Grafana.
 set -eu
 cd "$(dirname "$0")/.."
+. tools/simlib.sh
 SECONDS_TO_RUN=${DEMO_SECONDS:-30}
 D=demo
 rm -rf "$D"
@@ -21,12 +22,7 @@ start=$(($(date +%s) - 60 * SECONDS_TO_RUN - 120))
     --served "$D/served.csv" > "$D/sim.out" 2> "$D/sim.log" &
 sim=$!
 trap 'kill $sim 2> /dev/null; wait $sim 2> /dev/null || true' EXIT
-url=
-for _ in $(seq 100); do
-    url=$(sed -n 's/^listening on //p' "$D/sim.out")
-    [ -n "$url" ] && break
-    sleep 0.05
-done
+url=$(sim_url "$D/sim.out")
 [ -n "$url" ] || { echo "demo: the simulator did not start: $(cat "$D/sim.log")" >&2; exit 1; }
 echo "simulator: $url"
 

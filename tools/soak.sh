@@ -15,6 +15,7 @@
 # Everything stays in build/soak/.
 set -u
 cd "$(dirname "$0")/.." || exit 1
+. tools/simlib.sh
 DAYS=${SOAK_DAYS:-7}
 SPEED=${SOAK_SPEED:-3000}
 D=build/soak
@@ -51,12 +52,7 @@ start=$(($(date +%s) - DAYS * 86400 - 600))
 sim=$!
 bridge=
 trap 'kill $sim $bridge 2> /dev/null; wait 2> /dev/null' EXIT
-url=
-for _ in $(seq 100); do
-    url=$(sed -n 's/^listening on //p' "$D/sim.out")
-    [ -n "$url" ] && break
-    sleep 0.05
-done
+url=$(sim_url "$D/sim.out")
 [ -n "$url" ] || fail "the simulator did not start: $(cat "$D/sim.log")"
 
 ./vlbimon_bridge initdb --sqlitedb "$D/soak.db" || fail "initdb"

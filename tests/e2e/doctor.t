@@ -153,8 +153,12 @@ rm live/live.db-shm
 
 chmod 644 secrets.yaml
 doctor
-broken secrets "secrets.yaml is open to other users \(mode 0644\): .*fix: chmod o-rwx secrets.yaml" \
+broken secrets "secrets.yaml is open to its group or other users \(mode 0644\): .*fix: chmod 600 secrets.yaml" \
     "secrets readable by others"
+chmod 640 secrets.yaml
+doctor
+broken secrets "secrets.yaml is open to its group or other users \(mode 0640\): .*--insecure-secrets-ok; fix: chmod 600 secrets.yaml" \
+    "secrets readable by the group (which bridge and history refuse too)"
 chmod 600 secrets.yaml
 
 SECRETS_FILE=missing.yaml doctor
