@@ -784,8 +784,14 @@ int cmd_bridge(vb_app *app, int argc, char **argv)
     vb_err err;
     rc = VB_EXIT_OK;
     if (setup(&b, start, (int)wal, transformers, &err)) {
-        vb_log_msg(&app->log, VB_ERROR, "bridge: %s", err.msg);
-        rc = VB_EXIT_FAIL;
+        /* Stopped while waiting for the server at start-up: asked for, not a failure. */
+        if (b.sig.stop) {
+            vb_log_msg(&app->log, VB_NOTICE, "bridge stopping on %s before its first cycle",
+                       b.sig.last == SIGINT ? "SIGINT" : "SIGTERM");
+        } else {
+            vb_log_msg(&app->log, VB_ERROR, "bridge: %s", err.msg);
+            rc = VB_EXIT_FAIL;
+        }
     } else {
         run(&b);
         vb_log_msg(&app->log, VB_NOTICE,

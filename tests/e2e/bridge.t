@@ -202,6 +202,15 @@ kill -TERM $BPID
 ok "SIGTERM during a stalled fetch exits within 2 s" wait_exit $BPID 2
 is "$WAIT_RC" 0 "with status 0"
 
+# --- SIGTERM while the server cannot be reached at start-up -------------------
+"$BRIDGE" initdb --sqlitedb down.db
+start_bridge down http://127.0.0.1:9 down.db --dt 1
+for _ in $(seq 100); do grep -q 'cannot open a session' down.log 2> /dev/null && break; sleep 0.05; done
+kill -TERM $BPID
+ok "SIGTERM while the server is unreachable at start-up exits within 2 s" wait_exit $BPID 2
+is "$WAIT_RC" 0 "with status 0: stopping was asked for"
+like "$(cat down.log)" "cannot open a session \(.*\); retrying in 10 s" "each failed attempt is one log line"
+
 # --- Digest accounts ---------------------------------------------------------
 start_sim dg --speed 120 --digest
 printf '127.0.0.1:\n  digestauth:\n  - Digest User\n  - d1gest\n' > digest.yaml
