@@ -503,9 +503,7 @@ int cmd_history(vb_app *app, int argc, char **argv)
                              opts,
                              NOPTS(opts),
                              0};
-    const char **pos;
-    size_t npos;
-    int rc = vb_app_parse(app, &spec, argc, argv, &pos, &npos);
+    int rc = vb_app_parse_options(app, &spec, argc, argv);
     if (rc >= 0) {
         vb_strlist_free(&params);
         return rc;
@@ -515,9 +513,7 @@ int cmd_history(vb_app *app, int argc, char **argv)
     double t_start = 0, t_end = vb_now();
     vb_err err;
     rc = VB_EXIT_USAGE;
-    if (npos)
-        fprintf(stderr, "%s: error: unrecognized arguments: %s\n", spec.prog, pos[0]);
-    else if (all + pub + priv != 1)
+    if (all + pub + priv != 1)
         fprintf(stderr, "%s: error: one of the arguments --all --public --private is required\n",
                 spec.prog);
     else if (!(sleep_s >= 0) || sleep_s > 3600)
@@ -532,7 +528,6 @@ int cmd_history(vb_app *app, int argc, char **argv)
                 end ? end : "(now)", start);
     else
         rc = -1;
-    free(pos);
     for (size_t i = 0; rc < 0 && i < params.n; i++) {
         const vb_masterlist *ml = vb_app_masterlist(app, &err);
         if (!ml) {
