@@ -32,6 +32,7 @@
 #include "lua_host.h"
 #include "pipeline.h"
 #include "secrets.h"
+#include "session.h"
 #include "signals.h"
 #include "state_file.h"
 #include "store.h"
@@ -160,27 +161,6 @@ static void write_state(bridge *b)
     vb_buf_free(&j);
 }
 
-/*
- * Decodes JSON text with cjson.safe and leaves the value (or nil) on the
- * stack; the one JSON parser of the project does the work.
- */
-static void push_json(bridge *b, const char *text, size_t len)
-{
-    lua_State *S = vb_lua_state(b->L);
-    vb_err err;
-    lua_getglobal(S, "require");
-    lua_pushliteral(S, "cjson.safe");
-    if (vb_lua_pcall(b->L, 1, 1, &err)) {
-        lua_pushnil(S);
-        return;
-    }
-    lua_getfield(S, -1, "decode");
-    lua_remove(S, -2);
-    lua_pushlstring(S, text, len);
-    if (vb_lua_pcall(b->L, 1, 1, &err))
-        lua_pushnil(S);
-}
-
 /* Reads <datadir>/<host>.json; a missing file is normal, a corrupt one is reported and ignored. */
 static void read_state(bridge *b, char **last_snap)
 {
@@ -222,18 +202,14 @@ static int open_session(bridge *b, vb_err *err)
     if (rc == 0 && (r.status < 200 || r.status > 299))
         rc = vb_fail(err, "POST /session: HTTP %ld", r.status);
     if (rc == 0) {
-        lua_State *S = vb_lua_state(b->L);
-        push_json(b, r.body.data, r.body.len);
-        if (lua_istable(S, -1))
-            lua_getfield(S, -1, "id");
-        else
-            lua_pushnil(S);
-        const char *id = lua_type(S, -1) == LUA_TSTRING ? lua_tostring(S, -1) : NULL;
-        if (!id || !cookie_value_ok(id))
+        char *id = NULL;
+        if (vb_session_id(b->L, r.body.data, r.body.len, &id, err) || !cookie_value_ok(id)) {
             rc = vb_fail(err, "POST /session: the answer has no usable session id");
-        else if (replace_str(&b->session, id))
-            rc = vb_fail(err, "out of memory");
-        lua_pop(S, 2);
+            free(id);
+        } else {
+            free(b->session);
+            b->session = id;
+        }
     }
     vb_http_resp_free(&r);
     return rc;

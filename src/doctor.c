@@ -23,6 +23,7 @@
 #include "http.h"
 #include "lua_host.h"
 #include "secrets.h"
+#include "session.h"
 
 #define NOPTS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -281,18 +282,9 @@ static int has_session_id(vb_app *app, const vb_buf *body)
 {
     vb_err err;
     vb_lua *L = vb_lua_new(app, &err);
-    if (!L)
-        return 0;
-    lua_State *S = vb_lua_state(L);
-    int found = 0;
-    if (vb_lua_require(L, "cjson.safe", &err) == 0) {
-        lua_getfield(S, -1, "decode");
-        lua_pushlstring(S, body->data ? body->data : "", body->len);
-        if (vb_lua_pcall(L, 1, 1, &err) == 0) {
-            found = lua_istable(S, -1) && lua_getfield(S, -1, "id") == LUA_TSTRING &&
-                    lua_rawlen(S, -1) > 0;
-        }
-    }
+    char *id = NULL;
+    int found = L && vb_session_id(L, body->data, body->len, &id, &err) == 0;
+    free(id);
     vb_lua_free(L);
     return found;
 }
