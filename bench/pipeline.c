@@ -22,6 +22,7 @@
 #include "app.h"
 #include "lua_host.h"
 #include "pipeline.h"
+#include "rows.h"
 #include "schema.h"
 #include "store.h"
 
@@ -96,19 +97,16 @@ typedef struct rows {
 
 static void collect(lua_State *S, int idx, rows *out)
 {
-    lua_getfield(S, idx, "series");
-    lua_Integer ng = luaL_len(S, -1);
-    out->tables = calloc((size_t)ng, sizeof *out->tables);
-    for (lua_Integer g = 1; g <= ng; g++) {
-        lua_rawgeti(S, -1, g);
-        lua_getfield(S, -1, "name");
-        int t = out->ntables++;
-        out->tables[t] = strdup(lua_tostring(S, -1));
-        lua_getfield(S, -2, "station");
-        lua_getfield(S, -3, "time");
-        lua_getfield(S, -4, "value");
-        lua_Integer n = luaL_len(S, -2);
-        for (lua_Integer i = 1; i <= n; i++) {
+    const vb_groups *g = vb_rows_groups(S, idx);
+    out->tables = calloc((size_t)g->ngroups, sizeof *out->tables);
+    lua_getfield(S, idx, "station");
+    lua_getfield(S, idx, "param");
+    lua_getfield(S, idx, "time");
+    lua_getfield(S, idx, "value");
+    int cols = lua_gettop(S) - 3;
+    for (int t = 0; t < g->ngroups; t++) {
+        out->ntables++;
+        for (int k = g->start[t]; k < g->start[t + 1]; k++) {
             if (out->n == out->cap) {
                 out->cap = out->cap ? out->cap * 2 : 1024;
                 out->v = realloc(out->v, (size_t)out->cap * sizeof *out->v);
@@ -116,11 +114,12 @@ static void collect(lua_State *S, int idx, rows *out)
             row *r = &out->v[out->n++];
             memset(r, 0, sizeof *r);
             r->table = t;
-            lua_rawgeti(S, -3, i);
-            snprintf(r->station, sizeof r->station, "%s", lua_tostring(S, -1));
-            lua_rawgeti(S, -3, i);
-            r->time = (sqlite3_int64)lua_tonumber(S, -1);
-            lua_rawgeti(S, -3, i);
+            for (int c = 0; c < 4; c++)
+                lua_rawgeti(S, cols + c, g->row[k]);
+            snprintf(r->station, sizeof r->station, "%s", lua_tostring(S, -4));
+            if (!out->tables[t])
+                out->tables[t] = strdup(lua_tostring(S, -3));
+            r->time = (sqlite3_int64)lua_tonumber(S, -2);
             if (lua_isinteger(S, -1)) {
                 r->kind = 0;
                 r->i = lua_tointeger(S, -1);
@@ -134,11 +133,10 @@ static void collect(lua_State *S, int idx, rows *out)
                 r->kind = 2;
                 r->text = strdup(lua_tostring(S, -1));
             }
-            lua_pop(S, 3);
+            lua_pop(S, 4);
         }
-        lua_pop(S, 5);
     }
-    lua_pop(S, 1);
+    lua_pop(S, 4);
     lua_getfield(S, idx, "status");
     lua_Integer ns = luaL_len(S, -1);
     out->status = calloc((size_t)ns + 1, sizeof *out->status);

@@ -31,6 +31,7 @@
 #include "http.h"
 #include "lua_host.h"
 #include "pipeline.h"
+#include "rows.h"
 #include "secrets.h"
 #include "session.h"
 #include "signals.h"
@@ -280,29 +281,24 @@ static int print_result(bridge *b, int idx, vb_store_stats *st, vb_err *err)
     lua_State *S = vb_lua_state(b->L);
     vb_buf out = {0};
     int rc = 0;
-    lua_getfield(S, idx, "series");
-    lua_Integer ng = luaL_len(S, -1);
-    for (lua_Integer g = 1; rc == 0 && g <= ng; g++) {
-        lua_rawgeti(S, -1, g);
-        lua_getfield(S, -1, "name");
-        lua_getfield(S, -2, "station");
-        lua_getfield(S, -3, "time");
-        lua_getfield(S, -4, "value");
-        lua_Integer n = luaL_len(S, -2);
-        for (lua_Integer i = 1; rc == 0 && i <= n; i++) {
-            lua_rawgeti(S, -3, i);
-            lua_rawgeti(S, -3, i);
-            lua_rawgeti(S, -3, i);
-            rc = vb_buf_printf(&out, "ts_param_%s,", lua_tostring(S, -7)) ||
-                 put_lua_value(&out, S, -3) || vb_buf_puts(&out, ",") ||
-                 put_lua_value(&out, S, -2) || vb_buf_puts(&out, ",") ||
-                 put_lua_value(&out, S, -1) || vb_buf_puts(&out, "\n");
-            lua_pop(S, 3);
-            st->rows++;
-        }
-        lua_pop(S, 5);
+    const vb_groups *g = vb_rows_groups(S, idx);
+    if (!g)
+        return vb_fail(err, "pipeline result without its grouping by table");
+    lua_getfield(S, idx, "station");
+    lua_getfield(S, idx, "param");
+    lua_getfield(S, idx, "time");
+    lua_getfield(S, idx, "value");
+    int col0 = lua_gettop(S) - 3;
+    for (int k = 0; rc == 0 && k < g->nrows; k++) {
+        for (int c = 0; c < 4; c++)
+            lua_rawgeti(S, col0 + c, g->row[k]);
+        rc = vb_buf_printf(&out, "ts_param_%s,", lua_tostring(S, -3)) ||
+             put_lua_value(&out, S, -4) || vb_buf_puts(&out, ",") || put_lua_value(&out, S, -2) ||
+             vb_buf_puts(&out, ",") || put_lua_value(&out, S, -1) || vb_buf_puts(&out, "\n");
+        lua_pop(S, 4);
+        st->rows++;
     }
-    lua_pop(S, 1);
+    lua_pop(S, 4);
     lua_getfield(S, idx, "status");
     lua_Integer ns = luaL_len(S, -1);
     static const char *const cols[] = {"time",      "station", "source", "onsource", "mode",

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "lua_db.h"
+#include "rows.h"
 #include "snapshot.h"
 
 typedef struct file_sig {
@@ -122,7 +123,9 @@ static int scan(const char *dir, file_sig **out, size_t *nout, vb_err *err)
         free_sigs(f, n);
         return -1;
     }
-    qsort(f, n, sizeof *f, by_name);
+    /* An empty directory is a valid set of no transformers, and qsort must not see its NULL. */
+    if (n > 1)
+        qsort(f, n, sizeof *f, by_name);
     *out = f;
     *nout = n;
     return 0;
@@ -142,16 +145,19 @@ static void push_method(vb_pipeline *p, const char *method)
     lua_insert(S, -2);
 }
 
-/* Runs under pcall: (module, stations) -> pipeline.new{isolate =, flatten =, stations =}. */
+/* Runs under pcall: (module, stations) -> pipeline.new{isolate =, flatten =, group =, stations =}.
+ */
 static int l_new(lua_State *S)
 {
     const vb_strlist *stations = lua_touserdata(S, 2);
     lua_getfield(S, 1, "new");
-    lua_createtable(S, 0, 3);
+    lua_createtable(S, 0, 4);
     lua_pushcfunction(S, l_isolate);
     lua_setfield(S, -2, "isolate");
     lua_pushcfunction(S, vb_snapshot_flatten);
     lua_setfield(S, -2, "flatten");
+    lua_pushcfunction(S, vb_rows_group);
+    lua_setfield(S, -2, "group");
     lua_createtable(S, (int)stations->n, 0);
     for (size_t i = 0; i < stations->n; i++) {
         lua_pushstring(S, stations->v[i]);

@@ -18,6 +18,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "rows.h"
 #include "schema.h"
 
 typedef enum { COL_TEXT, COL_REAL, COL_INTEGER, COL_BOOLEAN } coltype;
@@ -460,36 +461,31 @@ static int to_time(lua_State *L, int idx, sqlite3_int64 *t)
     return 0;
 }
 
-static int insert_series(vb_store *s, lua_State *L, int grp, vb_store_stats *st, vb_err *err)
+/* One table's rows: row[0..n-1] index the columns station, param, time, value at cols..cols+3. */
+static int insert_series(vb_store *s, lua_State *L, int cols, const int *row, int n,
+                         vb_store_stats *st, vb_err *err)
 {
-    lua_getfield(L, grp, "station");
-    lua_getfield(L, grp, "time");
-    lua_getfield(L, grp, "value");
-    int ist = lua_gettop(L) - 2, itm = ist + 1, ival = ist + 2;
-    lua_Integer n = lua_istable(L, itm) ? (lua_Integer)luaL_len(L, itm) : 0;
-    if (lua_getfield(L, grp, "name") != LUA_TSTRING || !lua_istable(L, ist) ||
-        !lua_istable(L, ival)) {
-        st->skipped += n;
-        lua_pop(L, 4);
-        return 0;
-    }
-    lua_rawgeti(L, ival, 1);
-    entry *e = lookup(s, lua_tostring(L, -2), L, lua_gettop(L), err);
-    lua_pop(L, 2);
-    if (!e) {
-        lua_pop(L, 3);
+    int ist = cols, ipar = cols + 1, itm = cols + 2, ival = cols + 3;
+    lua_rawgeti(L, ipar, row[0]);
+    lua_rawgeti(L, ival, row[0]);
+    size_t len;
+    const char *name = lua_tolstring(L, -2, &len);
+    entry *e = NULL;
+    /* A NUL inside the name would make C see another table's name. */
+    if (name && strlen(name) == len && !(e = lookup(s, name, L, lua_gettop(L), err))) {
+        lua_pop(L, 2);
         return -1;
     }
-    if (!e->stmt) {
+    lua_pop(L, 2);
+    if (!e || !e->stmt) {
         st->skipped += n;
-        lua_pop(L, 3);
         return 0;
     }
     long bad = 0;
-    for (lua_Integer i = 1; i <= n; i++) {
-        lua_rawgeti(L, ist, i);
-        lua_rawgeti(L, itm, i);
-        lua_rawgeti(L, ival, i);
+    for (int k = 0; k < n; k++) {
+        lua_rawgeti(L, ist, row[k]);
+        lua_rawgeti(L, itm, row[k]);
+        lua_rawgeti(L, ival, row[k]);
         sqlite3_int64 t;
         size_t slen;
         const char *station = lua_type(L, -3) == LUA_TSTRING ? lua_tolstring(L, -3, &slen) : NULL;
@@ -503,13 +499,10 @@ static int insert_series(vb_store *s, lua_State *L, int grp, vb_store_stats *st,
         int rc = sqlite3_step(e->stmt);
         sqlite3_reset(e->stmt);
         lua_pop(L, 3);
-        if (rc != SQLITE_DONE) {
-            lua_pop(L, 3);
+        if (rc != SQLITE_DONE)
             return vb_fail(err, "insert into ts_param_%s: %s", e->name, sqlite3_errmsg(s->db));
-        }
         st->rows++;
     }
-    lua_pop(L, 3);
     if (bad) {
         st->skipped += bad;
         vb_log_msg(s->log, e->warned ? VB_DEBUG : VB_WARN,
@@ -569,17 +562,20 @@ int vb_store_insert_result(vb_store *s, lua_State *L, int idx, vb_store_stats *s
     idx = lua_absindex(L, idx);
     if (!lua_checkstack(L, 16))
         return vb_fail(err, "Lua stack exhausted");
-    int rc = 0;
-    if (lua_getfield(L, idx, "series") == LUA_TTABLE) {
-        int series = lua_gettop(L);
-        lua_Integer n = (lua_Integer)luaL_len(L, series);
-        for (lua_Integer i = 1; rc == 0 && i <= n; i++) {
-            if (lua_rawgeti(L, series, i) == LUA_TTABLE)
-                rc = insert_series(s, L, lua_gettop(L), stats, err);
-            lua_pop(L, 1);
+    const vb_groups *g = vb_rows_groups(L, idx);
+    if (!g)
+        return vb_fail(err, "pipeline result without its grouping by table");
+    static const char *const cols[] = {"station", "param", "time", "value"};
+    for (int c = 0; c < 4; c++)
+        if (lua_getfield(L, idx, cols[c]) != LUA_TTABLE) {
+            lua_pop(L, c + 1);
+            return vb_fail(err, "pipeline result without its %s column", cols[c]);
         }
-    }
-    lua_pop(L, 1);
+    int rc = 0;
+    for (int t = 0; rc == 0 && t < g->ngroups; t++)
+        rc = insert_series(s, L, lua_gettop(L) - 3, g->row + g->start[t],
+                           g->start[t + 1] - g->start[t], stats, err);
+    lua_pop(L, 4);
     if (rc == 0 && lua_getfield(L, idx, "status") == LUA_TTABLE) {
         int status = lua_gettop(L);
         lua_Integer n = (lua_Integer)luaL_len(L, status);

@@ -4,15 +4,17 @@
  * cached prepared statements, grouped by table.
  *
  * The pipeline's result (a Lua table) has this shape:
- *   { series = { {name = "weather_tau225", n = K,
- *                 station = {...}, time = {...}, value = {...}}, ... },
+ *   { n = N, station = {...}, param = {...}, time = {...}, value = {...},
+ *     groups = <the rows grouped by table, see rows.h>,
  *     status = { {time=, station=, source=, onsource=, mode=, recording=,
  *                 tsys=, tau225=, scan=}, ... } }
- * `name` is the series without its ts_param_ prefix. Values are coerced to
- * the column's declared type (BOOLEAN 0/1, REAL, INTEGER, TEXT); a value
- * that does not convert is skipped and counted. A series the database lacks
- * gets its table (see vb_store_set_masterlist); a name that is not an SQL
- * identifier is logged and skipped.
+ * Row i is station[i], param[i], time[i], value[i], for i = 1..n; param is
+ * the series without its ts_param_ prefix. Rows go in table by table, in the
+ * order of groups. Values are coerced to the column's declared type
+ * (BOOLEAN 0/1, REAL, INTEGER, TEXT); a value that does not convert is
+ * skipped and counted. A series the database lacks gets its table (see
+ * vb_store_set_masterlist); a name that is not an SQL identifier is logged
+ * and skipped. A result without groups is refused.
  */
 #ifndef VB_STORE_H
 #define VB_STORE_H

@@ -2,10 +2,10 @@
 -- flatten, the bridge's own metrics, the transformers in file-name order,
 -- then the rows grouped by table plus the changed station status rows (the
 -- result shape is in src/store.h). Driven by src/pipeline.c, which passes
--- two C helpers: `flatten`, which decodes a snapshot's JSON straight into the
--- point columns (src/snapshot.c: a generic JSON decoder alone would take the
--- whole CPU budget), and `isolate`, which runs a transformer under pcall with
--- an instruction limit.
+-- three C helpers: `flatten`, which decodes a snapshot's JSON straight into
+-- the point columns (src/snapshot.c: a generic JSON decoder alone would take
+-- the whole CPU budget), `isolate`, which runs a transformer under pcall with
+-- an instruction limit, and `group` (src/rows.c), which groups the rows.
 --
 -- The bridge metrics are part of the pipeline, not a transformer: they
 -- describe the raw fetch, so they are computed before any transformer runs
@@ -24,6 +24,8 @@ Pipeline.__index = Pipeline
 
 -- opts.isolate(fn, ...) -> true, results... | false, message;
 -- opts.flatten(text, points, only, now) -> counts, newest | nil, why (only for run_json);
+-- opts.group(result): stores result.groups, the rows grouped by table (the
+-- host's; without it a result has only its columns);
 -- opts.stations: only these stations (the --stations filter), or nil for all.
 function M.new(opts)
     assert(type(opts.isolate) == "function", "pipeline.new: opts.isolate is required")
@@ -31,15 +33,13 @@ function M.new(opts)
     local self = setmetatable({
         isolate = opts.isolate,
         flatten = opts.flatten,
-        groups = {},
-        last_used = {},
+        group = opts.group,
         masterlist = ml,
         status = status.new(ml.stations),
         points = points.new(),
         transformers = {},
         pending_status = {},
         npending = 0,
-        order = {},
     }, Pipeline)
     if opts.stations and #opts.stations > 0 then
         self.only = {}
@@ -191,62 +191,18 @@ function Pipeline:run_transformers(now)
     end
 end
 
--- Points → one group per table, groups in name order (kept sorted across
--- snapshots, so sorting only happens when a new name shows up). Groups and
--- their columns are reused from one snapshot to the next, so that filling
--- them does not allocate: the result is only valid until the next run.
-function Pipeline:group()
-    local pts = self.points
-    local station, param, time, value = pts.station, pts.param, pts.time, pts.value
-    local groups, used, nused = self.groups, {}, 0
-    for _, g in ipairs(self.last_used) do
-        g.n = 0
-    end
-    for i = 1, pts.n do
-        local p = param[i]
-        local g = groups[p]
-        if not g then
-            g = { name = p, n = 0, station = {}, time = {}, value = {} }
-            groups[p] = g
-            self.order[#self.order + 1] = p
-            self.fresh = true
-        end
-        local k = g.n + 1
-        if k == 1 then
-            nused = nused + 1
-            used[nused] = g
-        end
-        g.n = k
-        g.station[k], g.time[k], g.value[k] = station[i], time[i], value[i]
-    end
-    -- Whatever a group held beyond this snapshot's rows must go, or the
-    -- host would read stale rows as part of its arrays.
-    for _, g in ipairs(self.last_used) do
-        local gs, gt, gv = g.station, g.time, g.value
-        for k = g.n + 1, #gt do
-            gs[k], gt[k], gv[k] = nil, nil, nil
-        end
-    end
-    self.last_used = used
-    if self.fresh then
-        table.sort(self.order)
-        self.fresh = false
-    end
-    local series, n = {}, 0
-    for _, name in ipairs(self.order) do
-        local g = groups[name]
-        if g.n > 0 then
-            n = n + 1
-            series[n] = g
-        end
-    end
-    return series
-end
-
+-- The rows are the point columns themselves, handed over without a copy:
+-- the result is only valid until the next run. The host groups them by
+-- table in C (opts.group, src/rows.c), where that costs a fraction of a
+-- loop here.
 function Pipeline:finish(now)
     self:run_transformers(now)
-    local result = { series = self:group(), status = self.status:take_changed() }
-    self.points:clear()
+    local pts = self.points
+    local result = { n = pts.n, station = pts.station, param = pts.param, time = pts.time,
+        value = pts.value, status = self.status:take_changed() }
+    if self.group then
+        self.group(result)
+    end
     return result
 end
 
@@ -287,27 +243,27 @@ function Pipeline:run_points(list, now)
     return self:finish(now)
 end
 
--- The result's series rows sorted by table, then time, then station (then
--- value, so that equal keys still print in one order): for `transform`.
+-- The result's rows as {station, param, time, value}, sorted by table, then
+-- time, then station (then value, so that equal keys still print in one
+-- order): for `transform`.
 function M.sorted_rows(result)
     local rows = {}
-    for _, g in ipairs(result.series) do
-        local first = #rows + 1
-        for k = 1, g.n do
-            rows[#rows + 1] = { g.station[k], g.name, g.time[k], g.value[k] }
-        end
-        local sub = table.move(rows, first, #rows, 1, {})
-        table.sort(sub, function(a, b)
-            if a[3] ~= b[3] then
-                return a[3] < b[3]
-            end
-            if a[1] ~= b[1] then
-                return a[1] < b[1]
-            end
-            return tostring(a[4]) < tostring(b[4])
-        end)
-        table.move(sub, 1, #sub, first, rows)
+    local station, param, time, value = result.station, result.param, result.time, result.value
+    for i = 1, result.n do
+        rows[i] = { station[i], param[i], time[i], value[i] }
     end
+    table.sort(rows, function(a, b)
+        if a[2] ~= b[2] then
+            return a[2] < b[2]
+        end
+        if a[3] ~= b[3] then
+            return a[3] < b[3]
+        end
+        if a[1] ~= b[1] then
+            return a[1] < b[1]
+        end
+        return tostring(a[4]) < tostring(b[4])
+    end)
     return rows
 end
 

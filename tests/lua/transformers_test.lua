@@ -17,18 +17,29 @@ local function new(files)
     return p
 end
 
--- Rows of one series as {station, time, value} lists.
+-- Rows of one series as {station, time, value} lists, in the result's order.
 local function series(result, name)
-    for _, g in ipairs(result.series) do
-        if g.name == name then
-            local rows = {}
-            for k = 1, g.n do
-                rows[k] = { g.station[k], g.time[k], g.value[k] }
-            end
-            return rows
+    local rows = {}
+    for i = 1, result.n do
+        if result.param[i] == name then
+            rows[#rows + 1] = { result.station[i], result.time[i], result.value[i] }
         end
     end
-    return {}
+    return rows
+end
+
+-- The result's series names, each once, sorted.
+local function names(result)
+    local seen, out = {}, {}
+    for i = 1, result.n do
+        local p = result.param[i]
+        if not seen[p] then
+            seen[p] = true
+            out[#out + 1] = p
+        end
+    end
+    table.sort(out)
+    return out
 end
 
 local function events(result)
@@ -209,16 +220,13 @@ do
     end }]])
     local p = new({ bad, garbage, badadd, edit })
     local r = p:run_points({ { "SMA", "weather_tau225", 10, 0.5 }, { "SMA", "weather_windSpeed", 10, 7 } }, NOW)
-    local names = {}
-    for i, g in ipairs(r.series) do
-        names[i] = g.name
-    end
-    T.eq(names, { "bridge_avgWindSpeed", "weather_tau225" }, "failed transformers leave nothing; groups sorted by name")
+    T.eq(names(r), { "bridge_avgWindSpeed", "weather_tau225" }, "failed transformers leave nothing")
     T.eq(series(r, "weather_tau225"), { { "SMA", 10, 1.0 } }, "set changes a value")
     T.eq(series(r, "bridge_avgWindSpeed"), { { "SMA", NOW, 3 } }, "add appends, with ctx.now the wall clock")
     r = p:run_points({ { "SMA", "weather_tau225", 11, 0.25 } }, NOW)
-    T.eq(#r.series, 2, "the next snapshot runs normally")
-    T.eq(series(r, "weather_tau225"), { { "SMA", 11, 0.5 } }, "reused groups hold only this snapshot's rows")
+    T.eq(names(r), { "bridge_avgWindSpeed", "weather_tau225" }, "the next snapshot runs normally")
+    T.eq(series(r, "weather_tau225"), { { "SMA", 11, 0.5 } }, "the reused columns hold only this snapshot's rows")
+    T.eq({ r.n, #r.station, #r.param, #r.time, #r.value }, { 2, 2, 2, 2, 2 }, "and nothing beyond them")
 end
 
 -- hot reload: state kept by name, a broken set keeps the old one
@@ -256,8 +264,8 @@ end
 do
     local r = new({}):run_points({ { "SMA", "bad name", 1, 1 }, { "SMA", "ok_name", 0 / 0, 1 }, { "bridge", "bridge_points", 1, 1 },
         { "SMA", "ok_name", 2.9, "v" } }, NOW)
-    T.eq(r.series[1] and { r.series[1].name, r.series[1].time[1] }, { "ok_name", 2 }, "bad names, times and the bridge station are dropped; times are int")
-    T.eq(#r.series, 1, "only the good point is left")
+    T.eq(series(r, "ok_name"), { { "SMA", 2, "v" } }, "bad names, times and the bridge station are dropped; times are int")
+    T.eq(r.n, 1, "only the good point is left")
 end
 
 T.done()

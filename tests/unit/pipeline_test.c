@@ -1,7 +1,7 @@
 /*
  * pipeline_test.c - the C API the bridge and insert use: a full snapshot,
  * not-a-snapshot, the instruction limit, hot reload (good and broken), change
- * detection and the status restore.
+ * detection, the status restore, and storing a result table by table.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +14,8 @@
 #include <lauxlib.h>
 
 #include "pipeline.h"
+#include "rows.h"
+#include "store.h"
 
 typedef struct fixture {
     vb_app app;
@@ -64,20 +66,42 @@ static int teardown(void **state)
 /* Rows of series `name` in the result on top of the stack (0 when absent). */
 static lua_Integer rows_of(lua_State *S, const char *name)
 {
-    lua_getfield(S, -1, "series");
-    lua_Integer n = luaL_len(S, -1), rows = 0;
+    lua_getfield(S, -1, "n");
+    lua_Integer n = lua_tointeger(S, -1), rows = 0;
+    lua_getfield(S, -2, "param");
     for (lua_Integer i = 1; i <= n; i++) {
         lua_rawgeti(S, -1, i);
-        lua_getfield(S, -1, "name");
-        if (strcmp(lua_tostring(S, -1), name) == 0) {
-            lua_getfield(S, -2, "time");
-            rows = luaL_len(S, -1);
-            lua_pop(S, 1);
-        }
-        lua_pop(S, 2);
+        rows += strcmp(lua_tostring(S, -1), name) == 0;
+        lua_pop(S, 1);
     }
-    lua_pop(S, 1);
+    lua_pop(S, 2);
     return rows;
+}
+
+/* The result on top of the stack carries a grouping that holds each row once, table by table. */
+static void assert_grouped(lua_State *S)
+{
+    const vb_groups *g = vb_rows_groups(S, -1);
+    assert_non_null(g);
+    lua_getfield(S, -1, "n");
+    assert_int_equal(g->nrows, lua_tointeger(S, -1));
+    lua_getfield(S, -2, "param");
+    char *seen = calloc((size_t)g->nrows + 1, 1);
+    assert_int_equal(g->start[0], 0);
+    assert_int_equal(g->start[g->ngroups], g->nrows);
+    for (int t = 0; t < g->ngroups; t++) {
+        assert_true(g->start[t] < g->start[t + 1]);
+        for (int k = g->start[t]; k < g->start[t + 1]; k++) {
+            assert_false(seen[g->row[k]]);
+            seen[g->row[k]] = 1;
+            lua_rawgeti(S, -1, g->row[k]);
+            lua_rawgeti(S, -2, g->row[g->start[t]]);
+            assert_string_equal(lua_tostring(S, -2), lua_tostring(S, -1));
+            lua_pop(S, 2);
+        }
+    }
+    free(seen);
+    lua_pop(S, 2);
 }
 
 static void test_full_snapshot(void **state)
@@ -92,14 +116,16 @@ static void test_full_snapshot(void **state)
     assert_non_null(json);
     assert_int_equal(vb_pipeline_run_json(p, json, len, 1712836800.5, 0.25, &err), 0);
     assert_int_equal(lua_gettop(S), 1);
+    assert_grouped(S);
     assert_int_equal(rows_of(S, "bridge_points"), 12);
     assert_int_equal(rows_of(S, "telescope_azimuthElevation_az"), 11);
     assert_true(rows_of(S, "bridge_events") > 0);
     lua_getfield(S, -1, "status");
     assert_int_equal(luaL_len(S, -1), 11);
     lua_pop(S, 2);
-    /* The same snapshot again: every event deduplicated, the groups reused. */
+    /* The same snapshot again: every event deduplicated, the columns reused. */
     assert_int_equal(vb_pipeline_run_json(p, json, len, 1712836810.5, 0.25, &err), 0);
+    assert_grouped(S);
     assert_int_equal(rows_of(S, "bridge_events"), 0);
     assert_int_equal(rows_of(S, "bridge_points"), 12);
     lua_pop(S, 1);
@@ -127,12 +153,11 @@ static lua_Integer run_counter(vb_pipeline *p, lua_State *S)
     vb_err err;
     lua_newtable(S);
     assert_int_equal(vb_pipeline_run_points(p, 100, &err), 0);
-    lua_getfield(S, -1, "series");
-    lua_rawgeti(S, -1, 1);
+    assert_int_equal(rows_of(S, "bridge_points"), 1);
     lua_getfield(S, -1, "value");
     lua_rawgeti(S, -1, 1);
     lua_Integer v = lua_tointeger(S, -1);
-    lua_pop(S, 5);
+    lua_pop(S, 3);
     assert_int_equal(lua_gettop(S), 0);
     return v;
 }
@@ -226,6 +251,57 @@ static void test_restore_status(void **state)
     sqlite3_close(db);
 }
 
+/* Every row of a result goes in through its grouping; a result without one is refused. */
+static void test_store_result(void **state)
+{
+    fixture *fx = *state;
+    lua_State *S = vb_lua_state(fx->L);
+    char path[128];
+    snprintf(path, sizeof path, "%s/live.db", fx->dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "CREATE TABLE bridge_stationStatus (time INTEGER NOT NULL, "
+                                  "station TEXT NOT NULL PRIMARY KEY, source TEXT NOT NULL, "
+                                  "onsource TEXT NOT NULL, mode TEXT NOT NULL, recording TEXT "
+                                  "NOT NULL, tsys REAL, tau225 REAL, scan TEXT NOT NULL)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    vb_err err;
+    vb_pipeline *p = vb_pipeline_new(fx->L, fx->dir, &err);
+    assert_non_null(p);
+    vb_store *store = vb_store_open(path, 0, &fx->app.log, &err);
+    assert_non_null(store);
+    const char *snap = "{\"KP\": {\"data\": {\"weather_tau225\": [10, 0.5], "
+                       "\"if_1_systemTemp\": [11, 80]}}, "
+                       "\"SMA\": {\"data\": {\"weather_tau225\": [12, 0.25]}}}";
+    assert_int_equal(vb_pipeline_run_json(p, snap, strlen(snap), 1000, 0, &err), 0);
+    vb_store_stats st = {0};
+    assert_int_equal(vb_store_begin(store, &err), 0);
+    assert_int_equal(vb_store_insert_result(store, S, -1, &st, &err), 0);
+    assert_int_equal(vb_store_commit(store, &err), 0);
+    /* 3 points, bridge_points for KP, SMA and the total, the two lags. */
+    assert_int_equal(st.rows, 8);
+    assert_int_equal(st.skipped, 0);
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT group_concat(station || '=' || value, ' ') FROM "
+                                        "(SELECT * FROM ts_param_weather_tau225 ORDER BY time)",
+                                        -1, &q, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(q, 0), "KP=0.5 SMA=0.25");
+    sqlite3_finalize(q);
+    lua_pushnil(S);
+    lua_setfield(S, -2, "groups");
+    assert_int_equal(vb_store_insert_result(store, S, -1, &st, &err), -1);
+    assert_string_equal(err.msg, "pipeline result without its grouping by table");
+    lua_pop(S, 1);
+    vb_store_close(store);
+    vb_pipeline_free(p);
+    sqlite3_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -233,6 +309,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_endless_loop_is_stopped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_status, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_result, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
