@@ -162,8 +162,8 @@ int vb_cli_parse(const vb_cmdspec *spec, int argc, char **argv, const char ***po
                     goto done;
                 }
             } else if (eq) {
-                vb_fail(err, "%s: error: argument --%s: ignored explicit argument '%s'",
-                        spec->prog, o->lname, eq + 1);
+                vb_fail(err, "%s: error: argument --%s: ignored explicit argument '%s'", spec->prog,
+                        o->lname, eq + 1);
                 rc = VB_CLI_ERROR;
                 goto done;
             }

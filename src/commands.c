@@ -60,9 +60,13 @@ int cmd_initdb(vb_app *app, int argc, char **argv)
          "stdout",
          0},
     };
-    const vb_cmdspec spec = {"vlbimon_bridge initdb", NULL,
-                             "initialize a sqlite database from the masterlist", NULL, opts,
-                             NOPTS(opts), 0};
+    const vb_cmdspec spec = {"vlbimon_bridge initdb",
+                             NULL,
+                             "initialize a sqlite database from the masterlist",
+                             NULL,
+                             opts,
+                             NOPTS(opts),
+                             0};
     int rc = vb_app_parse_options(app, &spec, argc, argv);
     if (rc >= 0)
         return rc;
@@ -97,9 +101,13 @@ int cmd_masterlist(vb_app *app, int argc, char **argv)
         {"output", 'o', VB_OPT_STRING, &output, "FILE",
          "where to write it (default ./masterlist.json)", 0},
     };
-    const vb_cmdspec spec = {"vlbimon_bridge masterlist", NULL,
-                             "download the server's masterlist.json (no account needed)", NULL,
-                             opts, NOPTS(opts), 0};
+    const vb_cmdspec spec = {"vlbimon_bridge masterlist",
+                             NULL,
+                             "download the server's masterlist.json (no account needed)",
+                             NULL,
+                             opts,
+                             NOPTS(opts),
+                             0};
     int rc = vb_app_parse_options(app, &spec, argc, argv);
     if (rc >= 0)
         return rc;
@@ -110,7 +118,8 @@ int cmd_masterlist(vb_app *app, int argc, char **argv)
     vb_err err;
     rc = VB_EXIT_FAIL;
     /* Parse before writing: a proxy's error page must not replace a good catalogue. */
-    if (vb_http_fetch(url, &body, 60, &err) || vb_masterlist_parse(body.data, body.len, url, &ml, &err)) {
+    if (vb_http_fetch(url, &body, 60, &err) ||
+        vb_masterlist_parse(body.data, body.len, url, &ml, &err)) {
         vb_log_msg(&app->log, VB_ERROR, "masterlist: %s", err.msg);
         goto out;
     }
@@ -129,8 +138,12 @@ out:
 
 int cmd_run(vb_app *app, int argc, char **argv)
 {
-    const vb_cmdspec spec = {"vlbimon_bridge run", "SCRIPT.lua [ARGS ...]",
-                             "run a Lua script with the vlbimon API (see README)", NULL, NULL, 0,
+    const vb_cmdspec spec = {"vlbimon_bridge run",
+                             "SCRIPT.lua [ARGS ...]",
+                             "run a Lua script with the vlbimon API (see README)",
+                             NULL,
+                             NULL,
+                             0,
                              1};
     const char **pos;
     size_t npos;
@@ -138,8 +151,7 @@ int cmd_run(vb_app *app, int argc, char **argv)
     if (rc >= 0)
         return rc;
     if (npos == 0) {
-        fprintf(stderr, "%s: error: the following arguments are required: SCRIPT.lua\n",
-                spec.prog);
+        fprintf(stderr, "%s: error: the following arguments are required: SCRIPT.lua\n", spec.prog);
         free(pos);
         return VB_EXIT_USAGE;
     }

@@ -72,8 +72,7 @@ int vb_lua_db_bind(lua_State *L, sqlite3_stmt *stmt, int idx, int n)
             break;
         }
         default:
-            lua_pushfstring(L, "cannot bind a %s value (parameter %d)", luaL_typename(L, a),
-                            i + 1);
+            lua_pushfstring(L, "cannot bind a %s value (parameter %d)", luaL_typename(L, a), i + 1);
             return -1;
         }
         if (rc != SQLITE_OK) {
@@ -377,11 +376,16 @@ static void push_metatables(lua_State *L)
     lua_pop(L, 1);
     if (luaL_newmetatable(L, DB_MT)) {
         static const luaL_Reg methods[] = {
-            {"exec", db_exec},       {"rows", db_rows},
-            {"first", db_first},     {"tables", db_tables},
-            {"transaction", db_transaction}, {"backup", db_backup},
-            {"checkpoint", db_checkpoint},   {"path", db_path},
-            {"close", db_close},     {NULL, NULL},
+            {"exec", db_exec},
+            {"rows", db_rows},
+            {"first", db_first},
+            {"tables", db_tables},
+            {"transaction", db_transaction},
+            {"backup", db_backup},
+            {"checkpoint", db_checkpoint},
+            {"path", db_path},
+            {"close", db_close},
+            {NULL, NULL},
         };
         luaL_newlib(L, methods);
         lua_setfield(L, -2, "__index");
@@ -443,8 +447,8 @@ int vb_lua_db_open(lua_State *L)
     if (!create && access(path, F_OK) != 0)
         return luaL_error(L, "%s: no such database file", path);
     ldb *d = new_db(L);
-    int flags = readonly ? SQLITE_OPEN_READONLY
-                         : SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+    int flags =
+        readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
     if (sqlite3_open_v2(path, &d->db, flags, NULL) != SQLITE_OK) {
         lua_pushfstring(L, "%s: %s", path, d->db ? sqlite3_errmsg(d->db) : "cannot open");
         sqlite3_close(d->db);

@@ -535,7 +535,10 @@ static void allow_script_writes(vb_lua *h, int nargs, char **args)
     }
 }
 
-lua_State *vb_lua_state(vb_lua *h) { return h->L; }
+lua_State *vb_lua_state(vb_lua *h)
+{
+    return h->L;
+}
 
 static int msgh(lua_State *L)
 {
@@ -578,7 +581,8 @@ static void count_hook(lua_State *L, lua_Debug *ar)
 int vb_lua_pcall_limited(vb_lua *h, int nargs, int nresults, long limit, vb_err *err)
 {
     if (limit > 0)
-        lua_sethook(h->L, count_hook, LUA_MASKCOUNT, (int)(limit > 0x7fffffff ? 0x7fffffff : limit));
+        lua_sethook(h->L, count_hook, LUA_MASKCOUNT,
+                    (int)(limit > 0x7fffffff ? 0x7fffffff : limit));
     int rc = vb_lua_pcall(h, nargs, nresults, err);
     lua_sethook(h->L, NULL, 0, 0);
     return rc;

@@ -115,15 +115,18 @@ static int run(vb_app *app, int argc, char **argv)
         size_t l = strlen(names);
         snprintf(names + l, sizeof names - l, "%s%s", i ? "," : "", commands[i].name);
         l = strlen(epilog);
-        snprintf(epilog + l, sizeof epilog - l, "  %-21s %s\n", commands[i].name,
-                 commands[i].help);
+        snprintf(epilog + l, sizeof epilog - l, "  %-21s %s\n", commands[i].name, commands[i].help);
     }
     strcat(names, "} ...");
     strcat(epilog, "\nRun 'vlbimon_bridge COMMAND -h' for a command's options.");
-    const vb_cmdspec spec = {"vlbimon_bridge", names,
+    const vb_cmdspec spec = {"vlbimon_bridge",
+                             names,
                              "Copy EHT VLBI monitor (vlbimon) data into a SQLite database for "
                              "Grafana.",
-                             epilog, opts, NOPTS(opts), 1};
+                             epilog,
+                             opts,
+                             NOPTS(opts),
+                             1};
     const char **pos;
     size_t npos;
     int rc = vb_app_parse(app, &spec, argc, argv, &pos, &npos);
@@ -138,8 +141,9 @@ static int run(vb_app *app, int argc, char **argv)
         if (strcmp(commands[i].name, pos[0]) == 0)
             cmd = &commands[i];
     if (!cmd) {
-        fprintf(stderr, "vlbimon_bridge: error: argument command: invalid choice: '%s' (choose "
-                        "from %.*s)\n",
+        fprintf(stderr,
+                "vlbimon_bridge: error: argument command: invalid choice: '%s' (choose "
+                "from %.*s)\n",
                 pos[0], (int)(strlen(names) - 4), names);
         free(pos);
         return VB_EXIT_USAGE;
@@ -152,9 +156,9 @@ static int run(vb_app *app, int argc, char **argv)
     if (!app->datadir)
         app->datadir = "data";
     vb_err err;
-    app->server_url = server ? server
-                             : app->use_vlbimon1 ? "https://vlbimon1.science.ru.nl"
-                                                 : "https://vlbimon2.science.ru.nl";
+    app->server_url = server              ? server
+                      : app->use_vlbimon1 ? "https://vlbimon1.science.ru.nl"
+                                          : "https://vlbimon2.science.ru.nl";
     size_t ul = strlen(app->server_url);
     while (ul > 0 && app->server_url[ul - 1] == '/')
         ul--;
@@ -167,7 +171,8 @@ static int run(vb_app *app, int argc, char **argv)
         return VB_EXIT_FAIL;
     }
     if (!url || !app->secrets || vb_server_check(url, &app->server_host, &err)) {
-        fprintf(stderr, "vlbimon_bridge: error: %s\n", url && app->secrets ? err.msg : "out of memory");
+        fprintf(stderr, "vlbimon_bridge: error: %s\n",
+                url && app->secrets ? err.msg : "out of memory");
         free(url);
         free(pos);
         return VB_EXIT_USAGE;

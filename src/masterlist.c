@@ -15,11 +15,16 @@ static const struct {
     const char *name;
     vb_datatype type;
 } datatypes[] = {
-    {"AzElCoordinates", VB_DT_AZEL}, {"CelestialCoordinates", VB_DT_CELESTIAL},
-    {"Coordinates", VB_DT_COORDINATES}, {"boolean", VB_DT_BOOLEAN},
-    {"document", VB_DT_DOCUMENT}, {"float", VB_DT_FLOAT},
-    {"int", VB_DT_INT}, {"none", VB_DT_NONE},
-    {"number", VB_DT_NUMBER}, {"string", VB_DT_STRING},
+    {"AzElCoordinates", VB_DT_AZEL},
+    {"CelestialCoordinates", VB_DT_CELESTIAL},
+    {"Coordinates", VB_DT_COORDINATES},
+    {"boolean", VB_DT_BOOLEAN},
+    {"document", VB_DT_DOCUMENT},
+    {"float", VB_DT_FLOAT},
+    {"int", VB_DT_INT},
+    {"none", VB_DT_NONE},
+    {"number", VB_DT_NUMBER},
+    {"string", VB_DT_STRING},
 };
 
 const char *vb_datatype_name(vb_datatype t)
@@ -79,9 +84,8 @@ static int cadence_field(lua_State *L, int cad, const char *key, const char *ori
 }
 
 /* The parameters of one top-level object (default or a station's extras). */
-static int add_params(lua_State *L, int obj, const char *origin, const char *section,
-                      uint64_t mask, vb_masterlist *ml, size_t *cap, const regex_t *recfix,
-                      vb_err *err)
+static int add_params(lua_State *L, int obj, const char *origin, const char *section, uint64_t mask,
+                      vb_masterlist *ml, size_t *cap, const regex_t *recfix, vb_err *err)
 {
     lua_pushnil(L);
     while (lua_next(L, obj)) {
@@ -203,8 +207,8 @@ static int parse_decoded(lua_State *L, const char *origin, vb_masterlist *ml, vb
     for (size_t i = 0; rc == 0 && i < ml->nstations; i++) {
         int t = lua_getfield(L, root, ml->stations[i]);
         if (t == LUA_TTABLE)
-            rc = add_params(L, lua_gettop(L), origin, ml->stations[i], (uint64_t)1 << i, ml,
-                            &pcap, &recfix, err);
+            rc = add_params(L, lua_gettop(L), origin, ml->stations[i], (uint64_t)1 << i, ml, &pcap,
+                            &recfix, err);
         else if (t != LUA_TNIL)
             rc = vb_fail(err, "%s: station %s is not an object", origin, ml->stations[i]);
         lua_pop(L, 1);
@@ -269,9 +273,9 @@ const vb_param *vb_masterlist_find(const vb_masterlist *ml, const char *name)
 
 int vb_masterlist_station_index(const vb_masterlist *ml, const char *station)
 {
-    char **hit =
-        ml->nstations ? bsearch(&station, ml->stations, ml->nstations, sizeof(char *), cmp_str)
-                      : NULL;
+    char **hit = ml->nstations
+                     ? bsearch(&station, ml->stations, ml->nstations, sizeof(char *), cmp_str)
+                     : NULL;
     return hit ? (int)(hit - ml->stations) : -1;
 }
 

@@ -14,9 +14,9 @@ static const struct {
     const char *name;
     const char *type;
 } bridge_series[] = {
-    {"bridge_events", "TEXT"},          {"bridge_points", "INTEGER"},
-    {"bridge_totalLag", "REAL"},        {"bridge_bridgeLag", "REAL"},
-    {"bridge_forecastTau225", "REAL"},  {"bridge_avgWindSpeed", "REAL"},
+    {"bridge_events", "TEXT"},         {"bridge_points", "INTEGER"},
+    {"bridge_totalLag", "REAL"},       {"bridge_bridgeLag", "REAL"},
+    {"bridge_forecastTau225", "REAL"}, {"bridge_avgWindSpeed", "REAL"},
     {"bridge_windGust", "REAL"},
 };
 

@@ -52,7 +52,10 @@ int vb_buf_append(vb_buf *b, const void *p, size_t n)
     return 0;
 }
 
-int vb_buf_puts(vb_buf *b, const char *s) { return vb_buf_append(b, s, strlen(s)); }
+int vb_buf_puts(vb_buf *b, const char *s)
+{
+    return vb_buf_append(b, s, strlen(s));
+}
 
 int vb_buf_printf(vb_buf *b, const char *fmt, ...)
 {

@@ -42,9 +42,13 @@ static int parse(opts *o, int argc, char **argv, const char ***pos, size_t *npos
     return rc;
 }
 
-#define ARGV(...) (char *[]){__VA_ARGS__}
+#define ARGV(...)                                                                                  \
+    (char *[])                                                                                     \
+    {                                                                                              \
+        __VA_ARGS__                                                                                \
+    }
 #define ARGC(...) ((int)(sizeof((char *[]){__VA_ARGS__}) / sizeof(char *)))
-#define PARSE(o, pos, npos, err, ...)                                                          \
+#define PARSE(o, pos, npos, err, ...)                                                              \
     parse(o, ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), pos, npos, err, 0)
 
 static void test_prefixes_and_values(void **state)
@@ -160,9 +164,12 @@ static void test_double_dash(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_prefixes_and_values), cmocka_unit_test(test_later_const_wins),
-        cmocka_unit_test(test_ambiguous_prefix),    cmocka_unit_test(test_errors_are_one_line),
-        cmocka_unit_test(test_help),                cmocka_unit_test(test_stop_at_positional),
+        cmocka_unit_test(test_prefixes_and_values),
+        cmocka_unit_test(test_later_const_wins),
+        cmocka_unit_test(test_ambiguous_prefix),
+        cmocka_unit_test(test_errors_are_one_line),
+        cmocka_unit_test(test_help),
+        cmocka_unit_test(test_stop_at_positional),
         cmocka_unit_test(test_double_dash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -76,8 +76,8 @@ static void test_sandbox(void **state)
     lua_pop(vb_lua_state(L), 1);
     assert_int_equal(run_chunk(L, "=s", "return require('debug')", &err), -1);
     assert_non_null(strstr(err.msg, "module 'debug' not found"));
-    assert_int_equal(
-        run_chunk(L, "=s", "return load(string.dump(function() return 1 end))", &err), 0);
+    assert_int_equal(run_chunk(L, "=s", "return load(string.dump(function() return 1 end))", &err),
+                     0);
     assert_true(lua_isnil(vb_lua_state(L), -1));
     lua_pop(vb_lua_state(L), 1);
     assert_int_equal(run_chunk(L, "=s", "local f = load('return 7'); return f()", &err), 0);
@@ -107,20 +107,19 @@ static void test_vlbimon_module(void **state)
 {
     vb_lua *L = *state;
     vb_err err;
-    assert_int_equal(
-        run_chunk(L, "=s",
-                  "local v = require 'vlbimon'\n"
-                  "local ml = v.masterlist()\n"
-                  "assert(#ml.stations == 11, 'stations')\n"
-                  "assert(ml.params.weather_tau225.sqltype == 'REAL')\n"
-                  "assert(ml.params.weather_tau225.cadence.public == 60)\n"
-                  "assert(v.is_identifier('a_b') and not v.is_identifier('a b'))\n"
-                  "assert(v.series_sql('x', 'REAL'):find('CREATE TABLE ts_param_x'))\n"
-                  "assert(not pcall(v.series_sql, 'x y', 'REAL'))\n"
-                  "assert(v.iso8601(0) == '1970-01-01T00:00:00Z')\n"
-                  "return v.now() > 1.7e9",
-                  &err),
-        0);
+    assert_int_equal(run_chunk(L, "=s",
+                               "local v = require 'vlbimon'\n"
+                               "local ml = v.masterlist()\n"
+                               "assert(#ml.stations == 11, 'stations')\n"
+                               "assert(ml.params.weather_tau225.sqltype == 'REAL')\n"
+                               "assert(ml.params.weather_tau225.cadence.public == 60)\n"
+                               "assert(v.is_identifier('a_b') and not v.is_identifier('a b'))\n"
+                               "assert(v.series_sql('x', 'REAL'):find('CREATE TABLE ts_param_x'))\n"
+                               "assert(not pcall(v.series_sql, 'x y', 'REAL'))\n"
+                               "assert(v.iso8601(0) == '1970-01-01T00:00:00Z')\n"
+                               "return v.now() > 1.7e9",
+                               &err),
+                     0);
     assert_true(lua_toboolean(vb_lua_state(L), -1));
     lua_pop(vb_lua_state(L), 1);
 }

@@ -12,7 +12,8 @@
 
 static const char sample[] =
     "{\"default\": {"
-    " \"weather_tau225\": {\"datatype\": \"float\", \"cadence\": {\"public\": 60, \"private\": 10}},"
+    " \"weather_tau225\": {\"datatype\": \"float\", \"cadence\": {\"public\": 60, \"private\": "
+    "10}},"
     " \"telescope_azimuthElevation\": {\"datatype\": \"AzElCoordinates\", \"cadence\": "
     "{\"private\": 5}},"
     " \"observatory_name\": {\"datatype\": \"string\", \"partype\": \"static\"},"
@@ -104,8 +105,7 @@ static void test_fixture_catalogue(void **state)
     /* one per line of tests/fixtures/vlbimon_types.csv */
     assert_int_equal(ml.nparams, 534);
     assert_int_equal(vb_masterlist_find(&ml, "telescope_azimuthElevation")->type, VB_DT_AZEL);
-    assert_int_equal(vb_masterlist_find(&ml, "telescope_raDecTargetJ2000")->type,
-                     VB_DT_CELESTIAL);
+    assert_int_equal(vb_masterlist_find(&ml, "telescope_raDecTargetJ2000")->type, VB_DT_CELESTIAL);
     assert_int_equal(vb_masterlist_find(&ml, "recorder_4_groupdDatarate")->type, VB_DT_FLOAT);
     vb_masterlist_free(&ml);
 }
