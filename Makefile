@@ -183,7 +183,7 @@ install: all
 	install -m 0644 share/masterlist.json $(DESTDIR)$(SHAREDIR)/masterlist.json
 
 format:
-	clang-format -i src/*.c src/*.h $(wildcard src/sim/*.[ch]) tests/unit/*.c tests/fuzz/*.[ch]
+	clang-format -i src/*.c src/*.h $(wildcard src/sim/*.[ch]) tests/unit/*.c tests/fuzz/*.[ch] bench/*.c
 
 clean:
 	rm -rf build vlbimon_bridge vlbimon_sim
