@@ -145,8 +145,7 @@ static void push_method(vb_pipeline *p, const char *method)
     lua_insert(S, -2);
 }
 
-/* Runs under pcall: (module, stations) -> pipeline.new{isolate =, flatten =, group =, stations =}.
- */
+/* Runs under pcall: (module, stations) -> pipeline.new{isolate, flatten, group, stations}. */
 static int l_new(lua_State *S)
 {
     const vb_strlist *stations = lua_touserdata(S, 2);
