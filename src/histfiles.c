@@ -12,6 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "csv.h"
+#include "csvtree.h"
+
 int vb_hist_json(vb_lua *L, const char *text, size_t len)
 {
     lua_State *S = vb_lua_state(L);
@@ -32,6 +35,74 @@ int vb_hist_json(vb_lua *L, const char *text, size_t len)
 static int by_name(const void *a, const void *b)
 {
     return strcmp(((const vb_hist_param *)a)->name, ((const vb_hist_param *)b)->name);
+}
+
+/* History answers sometimes end with this bogus point (2000-01-01). */
+#define BOGUS_Y2K 946684800LL
+
+int vb_hist_answer_lines(lua_State *S, const char *station, const char *param, long long a,
+                         long long b, vb_buf *out, vb_hist_answer *ans, vb_err *err)
+{
+    *ans = (vb_hist_answer){.newest = -1};
+    if (!lua_istable(S, -1))
+        return 0;
+    if (lua_getfield(S, -1, station) == LUA_TNIL) {
+        lua_pop(S, 1);
+        return 1;
+    }
+    int found = lua_istable(S, -1) ? lua_getfield(S, -1, param) : LUA_TNONE;
+    if (found == LUA_TNONE || (found != LUA_TNIL && found != LUA_TTABLE)) {
+        lua_pop(S, found == LUA_TNONE ? 1 : 2);
+        return 0;
+    }
+    lua_Integer n = found == LUA_TTABLE ? (lua_Integer)luaL_len(S, -1) : 0;
+    for (lua_Integer i = 1; i <= n; i++) {
+        /* Each point is [time, value]; anything else counts as unusable. Stack: point, value. */
+        int ok = 0;
+        double t = 0;
+        if (lua_rawgeti(S, -1, i) == LUA_TTABLE) {
+            ok = lua_rawgeti(S, -1, 1) == LUA_TNUMBER;
+            t = lua_tonumber(S, -1);
+            lua_pop(S, 1);
+            lua_rawgeti(S, -1, 2);
+        } else {
+            lua_pushnil(S);
+        }
+        int vt = lua_type(S, -1);
+        ok = ok && isfinite(t) && fabs(t) < 9e15;
+        long long ts = ok ? (long long)floor(t) : 0;
+        if (ok && i == n && ts == BOGUS_Y2K) {
+            /* The bogus final point of some answers. */
+        } else if (ok && ts < a) {
+            ans->early++; /* the point-before-start quirk: outside this window, maybe saved */
+        } else if (ok && ts > b) {
+            ans->late++; /* the next window asks for it */
+        } else if (!ok || !(vt == LUA_TSTRING || vt == LUA_TBOOLEAN ||
+                            (vt == LUA_TNUMBER && isfinite(lua_tonumber(S, -1))))) {
+            ans->unusable++;
+        } else {
+            int bad = vb_csv_put_number(out, t) || vb_buf_puts(out, ",");
+            if (!bad && vt == LUA_TSTRING) {
+                size_t len;
+                const char *v = lua_tolstring(S, -1, &len);
+                bad = vb_csv_put_field(out, v, len);
+            } else if (!bad && vt == LUA_TBOOLEAN) {
+                bad = vb_buf_puts(out, lua_toboolean(S, -1) ? "true" : "false");
+            } else if (!bad) {
+                bad = vb_csv_put_number(out, lua_tonumber(S, -1));
+            }
+            if (bad || vb_buf_puts(out, "\n")) {
+                lua_pop(S, 4);
+                return vb_fail(err, "out of memory");
+            }
+            ans->points++;
+            if (ts > ans->newest)
+                ans->newest = ts;
+        }
+        lua_pop(S, 2);
+    }
+    lua_pop(S, 2);
+    return 1;
 }
 
 vb_hist_param *vb_hist_param_get(vb_hist_station *st, const char *name)

@@ -1,13 +1,12 @@
 /*
- * histfiles.h - one station's downloaded history on disk: the <param>.csv
- * files, only ever appended to (and fsynced), and metadata.json, which says
- * per parameter how far the download got (`last_tried`, the end of the last
- * window asked for), the newest point seen (`last_seen`) and how long the
- * CSV was then (`bytes`). metadata.json is replaced atomically after the
- * CSV data it describes is on disk, so a CSV longer than its `bytes` holds
- * lines of a window that was never recorded (the process died in between):
- * they are cut off before the download resumes, and so no line is ever
- * written twice.
+ * histfiles.h - one station's downloaded history on disk: the CSV lines a
+ * history answer becomes, the <param>.csv files, only ever appended to (and
+ * fsynced), and metadata.json, which says per parameter how far the
+ * download got (`last_tried`, the end of the last window asked for), the
+ * newest point seen (`last_seen`) and how long the CSV was then (`bytes`). metadata.json is
+ * replaced atomically after the CSV data it describes is on disk, so a CSV longer than its `bytes`
+ * holds lines of a window that was never recorded (the process died in between): they are cut off
+ * before the download resumes, and so no line is ever written twice.
  */
 #ifndef VB_HISTFILES_H
 #define VB_HISTFILES_H
@@ -36,6 +35,24 @@ typedef struct vb_hist_station {
  * whether it is an object or array.
  */
 int vb_hist_json(vb_lua *L, const char *text, size_t len);
+
+/* What one history answer held for a window, besides the lines kept. */
+typedef struct vb_hist_answer {
+    long points;      /* CSV lines appended */
+    long long newest; /* the newest of their times, -1 when none */
+    long early, late; /* points before or after the window, dropped */
+    long unusable;    /* points without a time or a storable value, skipped */
+} vb_hist_answer;
+
+/*
+ * Appends, as "time,value" CSV lines, the points of station's param in the
+ * decoded answer of GET /data/history on top of S's stack that lie in the
+ * window [a, b] (by whole seconds); the answer stays on the stack. Returns 1
+ * for a usable answer (points or none), 0 for one that is not a history
+ * answer at all, -1 when out of memory.
+ */
+int vb_hist_answer_lines(lua_State *S, const char *station, const char *param, long long a,
+                         long long b, vb_buf *out, vb_hist_answer *ans, vb_err *err);
 
 /* Reads <datadir>/<station>/metadata.json if there is one (JSON through L's cjson). */
 int vb_hist_station_load(vb_hist_station *st, const char *datadir, const char *station, vb_lua *L,

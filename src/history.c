@@ -27,8 +27,6 @@
 
 #define NOPTS(a) (sizeof(a) / sizeof((a)[0]))
 
-/* History answers sometimes end with this bogus point (2000-01-01). */
-#define BOGUS_Y2K 946684800LL
 /* The backoff after failed requests doubles up to this; a Retry-After may ask for more, up to
  * BACKOFF_RETRY_AFTER_MAX. */
 #define BACKOFF_MAX_S 60.0
@@ -147,85 +145,21 @@ static void progress(run *r, const job *j)
     r->line_shown = 1;
 }
 
-/*
- * Appends the answer's points that belong to window [a, b] as CSV lines.
- * Returns 1 for a usable answer (points or none), 0 for one that is not a
- * history answer at all. The answer is the table on top of the stack.
- */
-static int answer_lines(run *r, const job *j, long long a, long long b, vb_buf *out, long *npoints,
-                        long long *newest, vb_err *err)
+/* Tells the log what an answer held besides the points kept (answer as vb_hist_answer_lines). */
+static void log_answer(run *r, const job *j, long long a, long long b, const vb_hist_answer *ans)
 {
-    lua_State *S = vb_lua_state(r->L);
-    *npoints = 0;
-    *newest = -1;
-    if (!lua_istable(S, -1))
-        return 0;
-    if (lua_getfield(S, -1, r->stations[j->station]) == LUA_TNIL) {
-        lua_pop(S, 1);
-        return 1;
-    }
-    int found = lua_istable(S, -1) ? lua_getfield(S, -1, j->par->name) : LUA_TNONE;
-    if (found == LUA_TNONE || (found != LUA_TNIL && found != LUA_TTABLE)) {
-        lua_pop(S, found == LUA_TNONE ? 1 : 2);
-        return 0;
-    }
-    lua_Integer n = found == LUA_TTABLE ? (lua_Integer)luaL_len(S, -1) : 0;
-    long early = 0, late = 0, unusable = 0;
-    for (lua_Integer i = 1; i <= n; i++) {
-        lua_rawgeti(S, -1, i);
-        int ok = lua_istable(S, -1) && lua_rawgeti(S, -1, 1) == LUA_TNUMBER;
-        double t = ok ? lua_tonumber(S, -1) : 0;
-        if (lua_istable(S, -2))
-            lua_rawgeti(S, -2, 2);
-        else
-            lua_pushnil(S);
-        int vt = lua_type(S, -1);
-        ok = ok && isfinite(t) && fabs(t) < 9e15;
-        long long ts = ok ? (long long)floor(t) : 0;
-        if (ok && i == n && ts == BOGUS_Y2K) {
-            /* The bogus final point of some answers. */
-        } else if (ok && ts < a) {
-            early++; /* the point-before-start quirk: outside this window, maybe already saved */
-        } else if (ok && ts > b) {
-            late++; /* the next window asks for it */
-        } else if (!ok || !(vt == LUA_TSTRING || vt == LUA_TBOOLEAN ||
-                            (vt == LUA_TNUMBER && isfinite(lua_tonumber(S, -1))))) {
-            unusable++;
-        } else {
-            int bad = vb_csv_put_number(out, t) || vb_buf_puts(out, ",");
-            if (!bad && vt == LUA_TSTRING) {
-                size_t len;
-                const char *v = lua_tolstring(S, -1, &len);
-                bad = vb_csv_put_field(out, v, len);
-            } else if (!bad && vt == LUA_TBOOLEAN) {
-                bad = vb_buf_puts(out, lua_toboolean(S, -1) ? "true" : "false");
-            } else if (!bad) {
-                bad = vb_csv_put_number(out, lua_tonumber(S, -1));
-            }
-            if (bad || vb_buf_puts(out, "\n")) {
-                lua_pop(S, 5);
-                return vb_fail(err, "out of memory");
-            }
-            ++*npoints;
-            if (ts > *newest)
-                *newest = ts;
-        }
-        lua_pop(S, 3);
-    }
-    lua_pop(S, 2);
-    if (early || late)
+    if (ans->early || ans->late)
         vb_log_msg(&r->app->log, VB_DEBUG,
                    "history: %s %s [%lld, %lld]: %ld point(s) before and %ld after the window "
                    "dropped",
-                   r->stations[j->station], j->par->name, a, b, early, late);
-    if (unusable) {
+                   r->stations[j->station], j->par->name, a, b, ans->early, ans->late);
+    if (ans->unusable) {
         clear_line(r);
         vb_log_msg(&r->app->log, VB_WARN,
                    "history: %s %s [%lld, %lld]: %ld point(s) without a time or a storable value "
                    "(number, string or boolean) skipped",
-                   r->stations[j->station], j->par->name, a, b, unusable);
+                   r->stations[j->station], j->par->name, a, b, ans->unusable);
     }
-    return 1;
 }
 
 /*
@@ -268,10 +202,12 @@ static int fetch(run *r, const job *j, vb_hist_param *hp, long long a, long long
     vb_hist_json(r->L, resp.body.data, resp.body.len);
     vb_http_resp_free(&resp);
     vb_buf lines = {0};
-    long n;
-    long long newest;
-    int usable = answer_lines(r, j, a, b, &lines, &n, &newest, err);
+    vb_hist_answer ans;
+    int usable =
+        vb_hist_answer_lines(S, r->stations[j->station], j->par->name, a, b, &lines, &ans, err);
     lua_pop(S, 1);
+    if (usable > 0)
+        log_answer(r, j, a, b, &ans);
     if (usable <= 0) {
         vb_buf_free(&lines);
         if (usable < 0)
@@ -279,14 +215,14 @@ static int fetch(run *r, const job *j, vb_hist_param *hp, long long a, long long
         vb_fail(err, "the answer is not a history answer (bad or cut-off JSON)");
         return 1;
     }
-    rc = vb_hist_record(st, hp, &lines, b, n ? newest : -1, err);
+    rc = vb_hist_record(st, hp, &lines, b, ans.newest, err);
     vb_buf_free(&lines);
     if (rc)
         return -1;
-    r->points += n;
-    *outcome = n ? VB_WINDOW_FULL : VB_WINDOW_EMPTY;
+    r->points += ans.points;
+    *outcome = ans.points ? VB_WINDOW_FULL : VB_WINDOW_EMPTY;
     vb_log_msg(&r->app->log, VB_DEBUG, "history: %s %s [%lld, %lld]: %ld point(s)",
-               r->stations[j->station], j->par->name, a, b, n);
+               r->stations[j->station], j->par->name, a, b, ans.points);
     return 0;
 }
 

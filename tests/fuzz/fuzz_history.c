@@ -1,17 +1,24 @@
 /*
  * fuzz_history.c - what `history` reads: an answer of GET /data/history
- * through its JSON decoder, and a station's metadata.json (ours, or the
- * original's) through its loader, then saved and loaded again, which must
- * give the same records.
+ * through its JSON decoder and into the CSV lines it keeps, which `insert`
+ * must read back as that many "time,value" records inside the window; and a
+ * station's metadata.json (ours, or the original's) through its loader, then
+ * saved and loaded again, which must give the same records.
  */
 #include <lauxlib.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "csv.h"
 #include "fuzz.h"
 #include "histfiles.h"
+
+/* The window asked for; the corpus answers have points on both sides of it. */
+#define WINDOW_A 1712836790LL
+#define WINDOW_B 1712840400LL
 
 typedef struct target {
     vb_app app;
@@ -71,13 +78,54 @@ static int same(vb_hist_station *a, vb_hist_station *b)
     return na == nb;
 }
 
+/* The lines read back as CSV: ans->points records of a time in the window and a value. */
+static void check_lines(const vb_buf *lines, const vb_hist_answer *ans)
+{
+    if (!lines->len) {
+        if (ans->points)
+            __builtin_trap();
+        return;
+    }
+    FILE *f = fmemopen(lines->data, lines->len, "r");
+    if (!f)
+        return;
+    vb_csv_reader r;
+    vb_csv_reader_init(&r, f, 2);
+    vb_err err;
+    long n = 0;
+    int rc;
+    while ((rc = vb_csv_read(&r, &err)) == 1) {
+        double t;
+        if (r.nfields != 2 || vb_parse_double(vb_csv_field(&r, 0, NULL), &t) ||
+            (long long)floor(t) < WINDOW_A || (long long)floor(t) > WINDOW_B ||
+            (long long)floor(t) > ans->newest) {
+            fprintf(stderr, "fuzz_history: line %ld is not time,value in the window\n", n + 1);
+            __builtin_trap();
+        }
+        n++;
+    }
+    if (rc != 0 || n != ans->points) {
+        fprintf(stderr, "fuzz_history: %ld point(s) kept, %ld read back%s\n", ans->points, n,
+                rc ? " before an error" : "");
+        __builtin_trap();
+    }
+    vb_csv_reader_free(&r);
+    fclose(f);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     lua_State *S = vb_lua_state(T->L);
     vb_hist_json(T->L, (const char *)data, size);
+    vb_buf lines = {0};
+    vb_hist_answer ans;
+    vb_err err;
+    if (vb_hist_answer_lines(S, "ALMA", "weather_tau225", WINDOW_A, WINDOW_B, &lines, &ans, &err) ==
+        1)
+        check_lines(&lines, &ans);
+    vb_buf_free(&lines);
     lua_settop(S, 0);
 
-    vb_err err;
     char path[128];
     snprintf(path, sizeof path, "%s/ALMA/metadata.json", T->dir);
     if (vb_write_atomic(path, data, size, &err))

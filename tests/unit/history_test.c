@@ -1,13 +1,17 @@
 /*
  * history_test.c - the history window walk: cadence x 100, x1.5 after an
  * empty answer, reset after a full one, cadence 0 as 8640, and a failed
- * window asked for again rather than skipped.
+ * window asked for again rather than skipped; and what an answer's points
+ * become as CSV lines.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <lauxlib.h>
+#include <lualib.h>
 
+#include "histfiles.h"
 #include "history.h"
 
 static void expect_window(vb_window *w, long long a, long long b)
@@ -58,12 +62,55 @@ static void test_empty_range(void **state)
     expect_window(&w, 100, 100);
 }
 
+/* Runs the answer chunk and keeps window [100, 200] of ALMA's p; the answer stays on the stack. */
+static int lines_of(lua_State *S, const char *answer, vb_buf *out, vb_hist_answer *ans)
+{
+    assert_int_equal(luaL_dostring(S, answer), LUA_OK);
+    int top = lua_gettop(S);
+    vb_err err;
+    out->len = 0;
+    int rc = vb_hist_answer_lines(S, "ALMA", "p", 100, 200, out, ans, &err);
+    assert_int_equal(lua_gettop(S), top);
+    lua_pop(S, 1);
+    return rc;
+}
+
+static void test_answer_lines(void **state)
+{
+    (void)state;
+    lua_State *S = luaL_newstate();
+    vb_buf out = {0};
+    vb_hist_answer ans;
+    /* A point that is not a [time, value] pair must not unbalance the stack (it crashed once). */
+    assert_int_equal(lines_of(S,
+                              "return { ALMA = { p = { {99.5, 1}, {100.25, 2.5}, 150, "
+                              "{120, 'clear, \"windy\"\\n'}, {'130', 3}, {140}, {160, true}, "
+                              "{201, 4}, {180, 0/0}, {946684800, 0} } } }",
+                              &out, &ans),
+                     1);
+    assert_string_equal(out.data, "100.25,2.5\n120,\"clear, \"\"windy\"\"\n\"\n160,true\n");
+    assert_int_equal(ans.points, 3);
+    assert_int_equal(ans.newest, 160);
+    assert_int_equal(ans.early, 1);
+    assert_int_equal(ans.late, 1);
+    assert_int_equal(ans.unusable, 4);
+    assert_int_equal(lines_of(S, "return { SMA = {} }", &out, &ans), 1);
+    assert_int_equal(ans.points, 0);
+    assert_int_equal(ans.newest, -1);
+    assert_int_equal(lines_of(S, "return { ALMA = { p = 'nope' } }", &out, &ans), 0);
+    assert_int_equal(lines_of(S, "return { ALMA = 7 }", &out, &ans), 0);
+    assert_int_equal(lines_of(S, "return 'not an answer'", &out, &ans), 0);
+    vb_buf_free(&out);
+    lua_close(S);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_walk),
         cmocka_unit_test(test_reset_and_irregular),
         cmocka_unit_test(test_empty_range),
+        cmocka_unit_test(test_answer_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
