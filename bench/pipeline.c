@@ -99,11 +99,7 @@ static void collect(lua_State *S, int idx, rows *out)
 {
     const vb_groups *g = vb_rows_groups(S, idx);
     out->tables = calloc((size_t)g->ngroups, sizeof *out->tables);
-    lua_getfield(S, idx, "station");
-    lua_getfield(S, idx, "param");
-    lua_getfield(S, idx, "time");
-    lua_getfield(S, idx, "value");
-    int cols = lua_gettop(S) - 3;
+    int cols = vb_rows_push_columns(S, idx);
     for (int t = 0; t < g->ngroups; t++) {
         out->ntables++;
         for (int k = g->start[t]; k < g->start[t + 1]; k++) {

@@ -282,13 +282,9 @@ static int print_result(bridge *b, int idx, vb_store_stats *st, vb_err *err)
     vb_buf out = {0};
     int rc = 0;
     const vb_groups *g = vb_rows_groups(S, idx);
-    if (!g)
-        return vb_fail(err, "pipeline result without its grouping by table");
-    lua_getfield(S, idx, "station");
-    lua_getfield(S, idx, "param");
-    lua_getfield(S, idx, "time");
-    lua_getfield(S, idx, "value");
-    int col0 = lua_gettop(S) - 3;
+    int col0 = g ? vb_rows_push_columns(S, idx) : 0;
+    if (!col0)
+        return vb_fail(err, "pipeline result without its rows grouped by table");
     for (int k = 0; rc == 0 && k < g->nrows; k++) {
         for (int c = 0; c < 4; c++)
             lua_rawgeti(S, col0 + c, g->row[k]);

@@ -242,3 +242,15 @@ const vb_groups *vb_rows_groups(lua_State *L, int idx)
     lua_pop(L, 1);
     return g;
 }
+
+int vb_rows_push_columns(lua_State *L, int idx)
+{
+    static const char *const cols[] = {"station", "param", "time", "value"};
+    idx = lua_absindex(L, idx);
+    for (int c = 0; c < 4; c++)
+        if (lua_getfield(L, idx, cols[c]) != LUA_TTABLE) {
+            lua_pop(L, c + 1);
+            return 0;
+        }
+    return lua_gettop(L) - 3;
+}

@@ -33,4 +33,11 @@ int vb_rows_group(lua_State *L);
 /* The grouping stored in the result at idx, or NULL when it has none. */
 const vb_groups *vb_rows_groups(lua_State *L, int idx);
 
+/*
+ * Pushes the columns of the result at idx - station, param, time, value -
+ * and returns the stack index of the first; 0, pushing nothing, when one is
+ * not a table.
+ */
+int vb_rows_push_columns(lua_State *L, int idx);
+
 #endif

@@ -565,16 +565,13 @@ int vb_store_insert_result(vb_store *s, lua_State *L, int idx, vb_store_stats *s
     const vb_groups *g = vb_rows_groups(L, idx);
     if (!g)
         return vb_fail(err, "pipeline result without its grouping by table");
-    static const char *const cols[] = {"station", "param", "time", "value"};
-    for (int c = 0; c < 4; c++)
-        if (lua_getfield(L, idx, cols[c]) != LUA_TTABLE) {
-            lua_pop(L, c + 1);
-            return vb_fail(err, "pipeline result without its %s column", cols[c]);
-        }
+    int cols = vb_rows_push_columns(L, idx);
+    if (!cols)
+        return vb_fail(err, "pipeline result without its columns");
     int rc = 0;
     for (int t = 0; rc == 0 && t < g->ngroups; t++)
-        rc = insert_series(s, L, lua_gettop(L) - 3, g->row + g->start[t],
-                           g->start[t + 1] - g->start[t], stats, err);
+        rc = insert_series(s, L, cols, g->row + g->start[t], g->start[t + 1] - g->start[t], stats,
+                           err);
     lua_pop(L, 4);
     if (rc == 0 && lua_getfield(L, idx, "status") == LUA_TTABLE) {
         int status = lua_gettop(L);

@@ -1,4 +1,4 @@
-/* rows_test.c - grouping a pipeline result's rows by table (src/rows.c). */
+/* rows_test.c - grouping a pipeline result's rows by table, and reading them (src/rows.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -138,6 +138,23 @@ static void test_bad_results_raise(void **state)
     lua_gc(L, LUA_GCCOLLECT);
 }
 
+static void test_push_columns(void **state)
+{
+    lua_State *L = *state;
+    assert_int_equal(luaL_dostring(L, "return { station = {'S'}, param = {'p'}, time = {1}, "
+                                      "value = {2} }"),
+                     LUA_OK);
+    assert_int_equal(vb_rows_push_columns(L, -1), 2);
+    assert_int_equal(lua_gettop(L), 5);
+    lua_rawgeti(L, 3, 1);
+    assert_string_equal(lua_tostring(L, -1), "p");
+    lua_settop(L, 0);
+    assert_int_equal(luaL_dostring(L, "return { station = {}, param = {}, time = {} }"), LUA_OK);
+    assert_int_equal(vb_rows_push_columns(L, -1), 0);
+    assert_int_equal(lua_gettop(L), 1);
+    lua_pop(L, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -146,6 +163,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_many_tables, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_results_raise, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_push_columns, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
