@@ -650,6 +650,7 @@ static int setup(bridge *b, const char *start, int wal, const char *transformers
                                      NULL) != SQLITE_OK)
             return vb_fail(err, "%s: %s", b->sqlitedb, sqlite3_errmsg(vb_store_db(b->store)));
         vb_store_set_masterlist(b->store, ml);
+        vb_store_skip_broken_tables(b->store);
     }
     if (vb_secrets_load_private(app->secrets, app->insecure_secrets_ok, &app->log, &b->secrets,
                                 err))

@@ -39,6 +39,7 @@ struct vb_store {
     entry *slots;
     size_t nslots, used;
     size_t ncreated; /* entries with created set */
+    int skip_broken; /* a table whose insert cannot be compiled is skipped, not an error */
     sqlite3_stmt *status;
     sqlite3_stmt *get_state, *set_state;
 };
@@ -131,6 +132,11 @@ void vb_store_close(vb_store *s)
 void vb_store_set_masterlist(vb_store *s, const vb_masterlist *ml)
 {
     s->ml = ml;
+}
+
+void vb_store_skip_broken_tables(vb_store *s)
+{
+    s->skip_broken = 1;
 }
 
 int vb_store_state_init(vb_store *s, vb_err *err)
@@ -299,11 +305,15 @@ static int create_table(vb_store *s, entry *e, lua_State *L, int value, vb_err *
     return 1;
 }
 
-/* Fills e for a table seen for the first time: its insert statement and value type. */
+/*
+ * Fills e for a table seen for the first time: its insert statement and
+ * value type. Only an outcome that will not change by trying again (ready,
+ * not stored, broken) marks e probed: a busy or full database must not turn
+ * into a table skipped from then on.
+ */
 static int prepare_entry(vb_store *s, entry *e, lua_State *L, int value, vb_err *err)
 {
     char sql[512];
-    e->probed = 1;
     for (int attempt = 0; attempt < 2; attempt++) {
         snprintf(sql, sizeof sql,
                  "SELECT type FROM pragma_table_info('ts_param_%s') WHERE name = 'value'", e->name);
@@ -319,13 +329,27 @@ static int prepare_entry(vb_store *s, entry *e, lua_State *L, int value, vb_err 
         if (rc != SQLITE_DONE)
             return vb_fail(err, "ts_param_%s: %s", e->name, sqlite3_errmsg(s->db));
         int made = create_table(s, e, L, value, err);
-        if (made <= 0)
+        if (made <= 0) {
+            e->probed = made == 0;
             return made;
+        }
     }
     snprintf(sql, sizeof sql, "INSERT INTO ts_param_%s (time, station, value) VALUES (?,?,?)",
              e->name);
-    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &e->stmt, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &e->stmt, NULL) !=
+        SQLITE_OK) {
+        /* SQLITE_ERROR is the table's own schema (a column missing, say): retrying cannot help. */
+        if (s->skip_broken && sqlite3_errcode(s->db) == SQLITE_ERROR) {
+            e->probed = 1;
+            vb_log_msg(s->log, VB_ERROR,
+                       "ts_param_%s cannot be written (%s); its points are skipped until the "
+                       "table is repaired and the bridge restarted",
+                       e->name, sqlite3_errmsg(s->db));
+            return 0;
+        }
         return vb_fail(err, "ts_param_%s: %s", e->name, sqlite3_errmsg(s->db));
+    }
+    e->probed = 1;
     return 0;
 }
 
@@ -573,7 +597,9 @@ int vb_store_insert_result(vb_store *s, lua_State *L, int idx, vb_store_stats *s
         rc = insert_series(s, L, cols, g->row + g->start[t], g->start[t + 1] - g->start[t], stats,
                            err);
     lua_pop(L, 4);
-    if (rc == 0 && lua_getfield(L, idx, "status") == LUA_TTABLE) {
+    if (rc)
+        return rc;
+    if (lua_getfield(L, idx, "status") == LUA_TTABLE) {
         int status = lua_gettop(L);
         lua_Integer n = (lua_Integer)luaL_len(L, status);
         for (lua_Integer i = 1; rc == 0 && i <= n; i++) {

@@ -45,6 +45,15 @@ void vb_store_close(vb_store *s);
 void vb_store_set_masterlist(vb_store *s, const vb_masterlist *ml);
 
 /*
+ * For the live bridge: a series table whose insert cannot be compiled (its
+ * schema lacks a column, say) is logged once as an error and its values are
+ * skipped and counted, so that one broken table does not hold back every
+ * other series. Without this call such a table fails the transaction, which
+ * is right for a load that must be all or nothing.
+ */
+void vb_store_skip_broken_tables(vb_store *s);
+
+/*
  * bridge_state(key, value): what the live bridge must commit together with
  * the rows (its snapshot cursor), created on first use. Get returns
  * *value = NULL when the key is absent; set belongs inside a transaction.
