@@ -93,7 +93,10 @@ static int l_verbosity(lua_State *L)
 
 static int l_is_identifier(lua_State *L)
 {
-    lua_pushboolean(L, lua_type(L, 1) == LUA_TSTRING && vb_is_identifier(lua_tostring(L, 1)));
+    size_t len;
+    const char *s = lua_type(L, 1) == LUA_TSTRING ? lua_tolstring(L, 1, &len) : NULL;
+    /* C stops at a NUL that Lua keeps: "ok\0; DROP" must not pass as "ok". */
+    lua_pushboolean(L, s && strlen(s) == len && vb_is_identifier(s));
     return 1;
 }
 
@@ -115,10 +118,20 @@ static int l_parse_time(lua_State *L)
     return 1;
 }
 
+/* A string argument C can read whole: one with a NUL inside would reach C cut short. */
+static const char *check_text(lua_State *L, int arg)
+{
+    size_t len;
+    const char *s = luaL_checklstring(L, arg, &len);
+    if (strlen(s) != len)
+        luaL_argerror(L, arg, "contains a NUL byte");
+    return s;
+}
+
 static int l_series_sql(lua_State *L)
 {
-    const char *name = luaL_checkstring(L, 1);
-    const char *type = luaL_checkstring(L, 2);
+    const char *name = check_text(L, 1);
+    const char *type = check_text(L, 2);
     vb_buf b = {0};
     vb_err err;
     if (vb_series_sql(&b, name, type, &err)) {

@@ -114,8 +114,10 @@ static void test_vlbimon_module(void **state)
                                "assert(ml.params.weather_tau225.sqltype == 'REAL')\n"
                                "assert(ml.params.weather_tau225.cadence.public == 60)\n"
                                "assert(v.is_identifier('a_b') and not v.is_identifier('a b'))\n"
+                               "assert(not v.is_identifier('ok\\0; DROP TABLE x'))\n"
                                "assert(v.series_sql('x', 'REAL'):find('CREATE TABLE ts_param_x'))\n"
                                "assert(not pcall(v.series_sql, 'x y', 'REAL'))\n"
+                               "assert(not pcall(v.series_sql, 'x\\0y', 'REAL'))\n"
                                "assert(v.iso8601(0) == '1970-01-01T00:00:00Z')\n"
                                "return v.now() > 1.7e9",
                                &err),
