@@ -156,6 +156,8 @@ static int db_exec(lua_State *L)
 static int row_table(lua_State *L, sqlite3_stmt *s)
 {
     int nc = sqlite3_column_count(s);
+    /* The row table, then every column again as a result of its own: SELECT * can be wide. */
+    luaL_checkstack(L, nc + 2, "too many columns");
     lua_createtable(L, 0, nc);
     for (int i = 0; i < nc; i++) {
         push_column(L, s, i);

@@ -651,6 +651,11 @@ int vb_lua_run_script(vb_lua *h, const char *path, int nargs, char **args, vb_er
     lua_setglobal(L, "arg");
     if (vb_lua_loadfile(h, path, err))
         return -1;
+    /* The chunk gets its arguments as ... too, a stack slot each: `run s.lua *.csv` has many. */
+    if (!lua_checkstack(L, nargs + 2)) {
+        lua_pop(L, 1);
+        return vb_fail(err, "%s: too many arguments (%d)", path, nargs);
+    }
     for (int i = 0; i < nargs; i++)
         lua_pushstring(L, args[i]);
     return vb_lua_pcall(h, nargs, 0, err);

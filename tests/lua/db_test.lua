@@ -30,6 +30,15 @@ T.eq(seen, {
 }, "rows yields named and positional columns; values are bound, not spliced")
 
 T.eq(db:first("SELECT count(*) AS n FROM ts_param_weather_tau225").n, 3, "first returns one row")
+do
+    local cols = {}
+    for i = 1, 300 do
+        cols[i] = i .. " AS c" .. i
+    end
+    local sql = "SELECT " .. table.concat(cols, ", ")
+    T.eq({ select("#", db:first(sql)), db:first(sql).c300, select(301, db:first(sql)) }, { 301, 300, 300 },
+        "a row of 300 columns comes back whole, named and positional")
+end
 T.eq(db:first("SELECT * FROM ts_param_weather_tau225 WHERE time < 0"), nil, "first returns nil for no rows")
 
 for _ in db:rows("SELECT * FROM ts_param_weather_tau225") do
