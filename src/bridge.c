@@ -261,15 +261,26 @@ static void back_off(bridge *b, const vb_http_resp *r)
                r->status, wait);
 }
 
+/*
+ * A number, string or boolean as a CSV field; anything else (nil) as an
+ * empty one. A transformer can put any value in a column, and turning a
+ * table into text would run its __tostring outside any pcall.
+ */
 static int put_lua_value(vb_buf *out, lua_State *S, int idx)
 {
     if (lua_type(S, idx) == LUA_TBOOLEAN)
         return vb_buf_puts(out, lua_toboolean(S, idx) ? "true" : "false");
+    if (lua_type(S, idx) != LUA_TNUMBER && lua_type(S, idx) != LUA_TSTRING)
+        return 0;
     size_t len;
-    const char *s = luaL_tolstring(S, idx, &len);
-    int rc = vb_csv_put_field(out, s, len);
-    lua_pop(S, 1);
-    return rc;
+    const char *s = lua_tolstring(S, idx, &len);
+    return vb_csv_put_field(out, s, len);
+}
+
+static int is_scalar(lua_State *S, int idx)
+{
+    int t = lua_type(S, idx);
+    return t == LUA_TNUMBER || t == LUA_TSTRING || t == LUA_TBOOLEAN;
 }
 
 /*
@@ -288,6 +299,12 @@ static int print_result(bridge *b, int idx, vb_store_stats *st, vb_err *err)
     for (int k = 0; rc == 0 && k < g->nrows; k++) {
         for (int c = 0; c < 4; c++)
             lua_rawgeti(S, col0 + c, g->row[k]);
+        /* What the store would skip is skipped here too. */
+        if (lua_type(S, -4) != LUA_TSTRING || lua_type(S, -2) != LUA_TNUMBER || !is_scalar(S, -1)) {
+            lua_pop(S, 4);
+            st->skipped++;
+            continue;
+        }
         rc = vb_buf_printf(&out, "ts_param_%s,", lua_tostring(S, -3)) ||
              put_lua_value(&out, S, -4) || vb_buf_puts(&out, ",") || put_lua_value(&out, S, -2) ||
              vb_buf_puts(&out, ",") || put_lua_value(&out, S, -1) || vb_buf_puts(&out, "\n");

@@ -17,18 +17,10 @@
 
 int vb_hist_json(vb_lua *L, const char *text, size_t len)
 {
-    lua_State *S = vb_lua_state(L);
     vb_err err;
-    lua_getglobal(S, "require");
-    lua_pushliteral(S, "cjson.safe");
-    if (vb_lua_pcall(L, 1, 1, &err) == 0) {
-        lua_getfield(S, -1, "decode");
-        lua_replace(S, -2);
-        lua_pushlstring(S, text, len);
-        if (vb_lua_pcall(L, 1, 1, &err) == 0)
-            return lua_istable(S, -1);
-    }
-    lua_pushnil(S);
+    if (vb_lua_json_decode(L, text, len, &err) == 0)
+        return lua_istable(vb_lua_state(L), -1);
+    lua_pushnil(vb_lua_state(L));
     return 0;
 }
 

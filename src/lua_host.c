@@ -43,6 +43,7 @@ struct vb_lua {
 static const char APP_KEY = 'a';
 static const char MASTERLIST_KEY = 'm';
 static const char HOST_KEY = 'h';
+static const char JSON_DECODE_KEY = 'j';
 
 /* Where os.tmpname makes its files (Lua's LUA_TMPNAMTEMPLATE). */
 #define TMPNAM_DIR "/tmp"
@@ -468,6 +469,19 @@ static int set_path(lua_State *L)
     return 0;
 }
 
+/* Keeps cjson.safe.decode for the host before any Lua code can replace it. */
+static int keep_json_decode(lua_State *L)
+{
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "cjson.safe");
+    lua_call(L, 1, 1);
+    luaL_checktype(L, -1, LUA_TTABLE);
+    lua_getfield(L, -1, "decode");
+    luaL_checktype(L, -1, LUA_TFUNCTION);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &JSON_DECODE_KEY);
+    return 0;
+}
+
 vb_lua *vb_lua_new(vb_app *app, vb_err *err)
 {
     vb_lua *h = calloc(1, sizeof *h);
@@ -487,6 +501,9 @@ vb_lua *vb_lua_new(vb_app *app, vb_err *err)
     lua_pushcfunction(h->L, set_path);
     lua_pushlightuserdata(h->L, app->root);
     if (lua_pcall(h->L, 1, 0, 0) != LUA_OK)
+        goto fail;
+    lua_pushcfunction(h->L, keep_json_decode);
+    if (lua_pcall(h->L, 0, 0, 0) != LUA_OK)
         goto fail;
     return h;
 fail:
@@ -615,6 +632,13 @@ int vb_lua_require(vb_lua *h, const char *name, vb_err *err)
 {
     lua_getglobal(h->L, "require");
     lua_pushstring(h->L, name);
+    return vb_lua_pcall(h, 1, 1, err);
+}
+
+int vb_lua_json_decode(vb_lua *h, const char *text, size_t len, vb_err *err)
+{
+    lua_rawgetp(h->L, LUA_REGISTRYINDEX, &JSON_DECODE_KEY);
+    lua_pushlstring(h->L, text ? text : "", len);
     return vb_lua_pcall(h, 1, 1, err);
 }
 

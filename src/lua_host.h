@@ -40,6 +40,13 @@ int vb_lua_loadfile(vb_lua *L, const char *path, vb_err *err);
 int vb_lua_require(vb_lua *L, const char *name, vb_err *err);
 
 /*
+ * Decodes JSON text with cjson.safe's decode, as it was when the state was
+ * made (Lua code that replaces the module later cannot reach the host's
+ * decoding), and pushes the value, or nil when the text is not JSON.
+ */
+int vb_lua_json_decode(vb_lua *L, const char *text, size_t len, vb_err *err);
+
+/*
  * Lets Lua code in this state create, change and remove files under dir
  * (an existing directory, resolved now, symlinks and all). A new state may
  * write nowhere: transformers never get a directory.

@@ -309,3 +309,13 @@ int vb_pipeline_run_points(vb_pipeline *p, double now, vb_err *err)
         return -1;
     return take_result(S, err);
 }
+
+int vb_pipeline_sorted_rows(vb_pipeline *p, vb_err *err)
+{
+    lua_State *S = vb_lua_state(p->L);
+    if (!lua_checkstack(S, 4))
+        return vb_fail(err, "Lua stack exhausted");
+    push_method(p, "sorted_rows");
+    lua_pushvalue(S, -3);
+    return vb_lua_pcall(p->L, 2, 1, err);
+}

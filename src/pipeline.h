@@ -65,4 +65,11 @@ int vb_pipeline_run_json(vb_pipeline *p, const char *json, size_t len, double no
  */
 int vb_pipeline_run_points(vb_pipeline *p, double now, vb_err *err);
 
+/*
+ * The rows of the result on top of the stack as {station, param, time,
+ * value} arrays, sorted by table, time, station and value (what `transform`
+ * prints), pushed as one array after it.
+ */
+int vb_pipeline_sorted_rows(vb_pipeline *p, vb_err *err);
+
 #endif

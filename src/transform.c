@@ -73,14 +73,7 @@ static int put_row(vb_buf *b, lua_State *S, int idx, int n)
 static int print_series(run *r, vb_err *err)
 {
     lua_State *S = vb_lua_state(r->L);
-    lua_getglobal(S, "require");
-    lua_pushliteral(S, "vlbimon.pipeline");
-    if (vb_lua_pcall(r->L, 1, 1, err))
-        return -1;
-    lua_getfield(S, -1, "sorted_rows");
-    lua_remove(S, -2);
-    lua_pushvalue(S, -2);
-    if (vb_lua_pcall(r->L, 1, 1, err))
+    if (vb_pipeline_sorted_rows(r->p, err))
         return -1;
     lua_Integer n = luaL_len(S, -1);
     int rc = 0;

@@ -82,24 +82,29 @@ local function load_one(self, file, old_state, seen)
     if not ok then
         error("cannot load transformer " .. file .. ": " .. tostring(mod), 0)
     end
-    if type(mod) ~= "table" or type(mod.name) ~= "string" or mod.name == ""
-        or type(mod.transform) ~= "function" or (mod.init ~= nil and type(mod.init) ~= "function")
-        or (mod.wants ~= nil and type(mod.wants) ~= "function") then
+    -- rawget: a metatable's __index would run here, outside the instruction limit.
+    local name, transform, init, wants
+    if type(mod) == "table" then
+        name, transform = rawget(mod, "name"), rawget(mod, "transform")
+        init, wants = rawget(mod, "init"), rawget(mod, "wants")
+    end
+    if type(name) ~= "string" or name == "" or type(transform) ~= "function"
+        or (init ~= nil and type(init) ~= "function") or (wants ~= nil and type(wants) ~= "function") then
         error("cannot load transformer " .. file .. ": it must return a table with a name (a string), "
             .. "transform(points, ctx) and optionally init(ctx) and wants(param, ctx)", 0)
     end
-    if seen[mod.name] then
-        error(string.format("cannot load transformer %s: name %q is taken by %s", file, mod.name, seen[mod.name]), 0)
+    if seen[name] then
+        error(string.format("cannot load transformer %s: name %q is taken by %s", file, name, seen[name]), 0)
     end
-    seen[mod.name] = file
-    local ctx = self:new_ctx(mod.name, old_state[mod.name] or {})
-    if mod.init then
-        local iok, ierr = self.isolate(mod.init, ctx)
+    seen[name] = file
+    local ctx = self:new_ctx(name, old_state[name] or {})
+    if init then
+        local iok, ierr = self.isolate(init, ctx)
         if not iok then
             error("cannot load transformer " .. file .. ": init: " .. tostring(ierr), 0)
         end
     end
-    return { name = mod.name, file = file, transform = mod.transform, wants = mod.wants, ctx = ctx }
+    return { name = name, file = file, transform = transform, wants = wants, ctx = ctx }
 end
 
 -- Loads the transformer files, in the order given, as the new set. Raises,
@@ -169,7 +174,8 @@ function Pipeline:run_transformers(now)
         pts:begin()
         self.npending = 0
         local ok, ret = isolate(tr.transform, pts, tr.ctx)
-        if ok and ret ~= nil and ret ~= pts then
+        -- rawequal: a returned table's __eq would run outside the instruction limit.
+        if ok and ret ~= nil and not rawequal(ret, pts) then
             ok, ret = false, "transform returned a " .. type(ret) .. "; it must change points through "
                 .. "points:add/set/drop and return nothing"
         end
@@ -245,8 +251,9 @@ end
 
 -- The result's rows as {station, param, time, value}, sorted by table, then
 -- time, then station (then value, so that equal keys still print in one
--- order): for `transform`.
-function M.sorted_rows(result)
+-- order): for `transform`. A method, not a module function, because the
+-- module table is in package.loaded, where a transformer could replace it.
+function Pipeline:sorted_rows(result)
     local rows = {}
     local station, param, time, value = result.station, result.param, result.time, result.value
     for i = 1, result.n do
