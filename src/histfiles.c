@@ -149,10 +149,14 @@ static int read_meta(vb_hist_station *st, vb_lua *L, vb_err *err)
     }
     lua_pushnil(S);
     while (lua_next(S, -2)) {
-        /* vb_hist_save writes names unescaped: only identifiers (all history asks for) are kept. */
-        if (lua_type(S, -2) == LUA_TSTRING && vb_is_identifier(lua_tostring(S, -2)) &&
-            lua_istable(S, -1)) {
-            vb_hist_param *p = vb_hist_param_get(st, lua_tostring(S, -2));
+        /*
+         * vb_hist_save writes names unescaped: only identifiers (all history
+         * asks for) are kept, whole ("x\u0000y" is not x).
+         */
+        size_t klen = 0;
+        const char *key = lua_type(S, -2) == LUA_TSTRING ? lua_tolstring(S, -2, &klen) : NULL;
+        if (key && strlen(key) == klen && vb_is_identifier(key) && lua_istable(S, -1)) {
+            vb_hist_param *p = vb_hist_param_get(st, key);
             if (!p) {
                 lua_pop(S, 3);
                 return vb_fail(err, "out of memory");

@@ -249,11 +249,15 @@ static int db_tables(lua_State *L)
                               NULL);
     lua_newtable(L);
     lua_Integer i = 0;
-    while (sqlite3_step(s) == SQLITE_ROW) {
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         lua_pushstring(L, (const char *)sqlite3_column_text(s, 0));
         lua_rawseti(L, -2, ++i);
     }
     sqlite3_finalize(s);
+    /* A busy or broken schema must not pass for a shorter list of tables. */
+    if (rc != SQLITE_DONE)
+        return db_error(L, d->db, "db:tables()");
     return 1;
 }
 

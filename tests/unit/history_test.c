@@ -1,16 +1,21 @@
 /*
  * history_test.c - the history window walk: cadence x 100, x1.5 after an
  * empty answer, reset after a full one, cadence 0 as 8640, and a failed
- * window asked for again rather than skipped; and what an answer's points
- * become as CSV lines.
+ * window asked for again rather than skipped; what an answer's points
+ * become as CSV lines; and metadata.json keys taken whole.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include "app.h"
 #include "histfiles.h"
 #include "history.h"
 
@@ -104,6 +109,34 @@ static void test_answer_lines(void **state)
     lua_close(S);
 }
 
+/* metadata.json keys are parameter names whole: "x\u0000y" is not x's record. */
+static void test_metadata_key_with_nul(void **state)
+{
+    (void)state;
+    vb_app app = {.log = {.out = stderr}, .root = ".", .masterlist = "share/masterlist.json"};
+    vb_err err;
+    vb_lua *L = vb_lua_new(&app, &err);
+    assert_non_null(L);
+    char dir[] = "/tmp/vb-meta-XXXXXX", path[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/ALMA", dir);
+    assert_int_equal(vb_mkdir_p(path, &err), 0);
+    snprintf(path, sizeof path, "%s/ALMA/metadata.json", dir);
+    const char *meta = "{\"x\\u0000y\": {\"last_tried\": 5}, \"w\": {\"last_tried\": 7}}";
+    assert_int_equal(vb_write_atomic(path, meta, strlen(meta), &err), 0);
+    vb_hist_station st;
+    assert_int_equal(vb_hist_station_load(&st, dir, "ALMA", L, &err), 0);
+    assert_int_equal(st.n, 1);
+    assert_string_equal(st.params[0].name, "w");
+    assert_int_equal(st.params[0].last_tried, 7);
+    vb_hist_station_free(&st);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/ALMA", dir);
+    rmdir(path);
+    rmdir(dir);
+    vb_lua_free(L);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -111,6 +144,7 @@ int main(void)
         cmocka_unit_test(test_reset_and_irregular),
         cmocka_unit_test(test_empty_range),
         cmocka_unit_test(test_answer_lines),
+        cmocka_unit_test(test_metadata_key_with_nul),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
