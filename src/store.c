@@ -315,19 +315,26 @@ static int prepare_entry(vb_store *s, entry *e, lua_State *L, int value, vb_err 
 {
     char sql[512];
     for (int attempt = 0; attempt < 2; attempt++) {
+        /*
+         * One row whether or not the table exists: a table without a value
+         * column exists all the same, and must fail below as broken rather
+         * than be created again.
+         */
         snprintf(sql, sizeof sql,
-                 "SELECT type FROM pragma_table_info('ts_param_%s') WHERE name = 'value'", e->name);
+                 "SELECT count(*), max(CASE WHEN name = 'value' THEN type END) "
+                 "FROM pragma_table_info('ts_param_%s')",
+                 e->name);
         sqlite3_stmt *q;
         if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
             return vb_fail(err, "ts_param_%s: %s", e->name, sqlite3_errmsg(s->db));
-        int rc = sqlite3_step(q);
-        if (rc == SQLITE_ROW)
-            e->type = parse_coltype((const char *)sqlite3_column_text(q, 0));
+        int rc = sqlite3_step(q), exists = rc == SQLITE_ROW && sqlite3_column_int(q, 0) > 0;
+        if (exists)
+            e->type = parse_coltype((const char *)sqlite3_column_text(q, 1));
         sqlite3_finalize(q);
-        if (rc == SQLITE_ROW)
-            break;
-        if (rc != SQLITE_DONE)
+        if (rc != SQLITE_ROW)
             return vb_fail(err, "ts_param_%s: %s", e->name, sqlite3_errmsg(s->db));
+        if (exists)
+            break;
         int made = create_table(s, e, L, value, err);
         if (made <= 0) {
             e->probed = made == 0;

@@ -1,6 +1,6 @@
 #!/bin/bash
-# A series table nobody can insert into as SCHEMA.md says (here it lacks its
-# station column). The live bridge logs it once as an error, skips its
+# Series tables nobody can insert into as SCHEMA.md says (here one lacks
+# its station column, one its value column). The live bridge logs it once as an error, skips its
 # values and goes on storing every other series: one broken table must not
 # hold back the rest. insert and transform --sqlitedb, loads that are all or
 # nothing, fail naming the table and store nothing. Before, the failed
@@ -14,7 +14,9 @@ cd "$TMP" || exit 1
 BROKEN="table ts_param_weather_tau225 has no column named station"
 "$BRIDGE" initdb --sqlitedb template.db
 sqlite3 template.db "DROP TABLE ts_param_weather_tau225;
-    CREATE TABLE ts_param_weather_tau225 (time INTEGER NOT NULL, value REAL)"
+    CREATE TABLE ts_param_weather_tau225 (time INTEGER NOT NULL, value REAL);
+    DROP TABLE ts_param_if_1_systemTemp;
+    CREATE TABLE ts_param_if_1_systemTemp (time INTEGER NOT NULL, station TEXT NOT NULL)"
 
 # --- the live bridge ---------------------------------------------------------
 start_sim live --speed 120 --seed 3
@@ -27,12 +29,14 @@ is "$WAIT_RC" 0 "exit status 0"
 log=$(cat live.log)
 like "$log" "error: ts_param_weather_tau225 cannot be written \($BROKEN\); its points are skipped" \
     "the broken table is named, with SQLite's reason, as an error"
-is "$(grep -c 'cannot be written' live.log)" 1 "once, not once per snapshot"
+like "$log" "error: ts_param_if_1_systemTemp cannot be written \(table ts_param_if_1_systemTemp has no column named value\)" \
+    "so is one without its value column (not created again on top of itself)"
+is "$(grep -c 'cannot be written' live.log)" 2 "each once, not once per snapshot"
 unlike "$log" "PANIC|kept in memory" "no crash, and no answer held back for it"
 ok "the other series are stored" \
     test "$(sqlite3 live.db 'SELECT count(*) FROM ts_param_weather_windSpeed')" -gt 0
-is "$(sqlite3 live.db 'SELECT count(*) FROM ts_param_weather_tau225')" 0 \
-    "nothing goes into the broken table"
+is "$(sqlite3 live.db 'SELECT (SELECT count(*) FROM ts_param_weather_tau225) +
+    (SELECT count(*) FROM ts_param_if_1_systemTemp)')" 0 "nothing goes into the broken tables"
 like "$(grep 'info: snapshot:' live.log | tail -n 1)" ", [1-9][0-9]* skipped;" \
     "each snapshot's summary counts its values as skipped"
 
