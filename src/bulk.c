@@ -369,14 +369,29 @@ static int setup_table(vb_bulk *b, table *t, const char *sample, vb_err *err)
     if (query_text(b, sql, NULL, &decl, &found, err))
         return -1;
     if (!found) {
+        /* No value column may also mean a table that lost it: that one is broken, not missing. */
+        char *any;
+        int exists;
+        snprintf(sql, sizeof sql, "SELECT name FROM pragma_table_info('ts_param_%s') LIMIT 1",
+                 t->name);
+        if (query_text(b, sql, NULL, &any, &exists, err))
+            return -1;
+        free(any);
+        if (exists)
+            return vb_fail(err, "ts_param_%s has no value column (SCHEMA.md); repair the table",
+                           t->name);
         const char *sqltype = type_for(b, t->name, sample);
         vb_buf create = {0};
         if (vb_series_sql(&create, t->name, sqltype, err))
             return -1;
-        int rc = exec(b, create.data, err);
+        char *msg = NULL;
+        int rc = sqlite3_exec(b->db, create.data, NULL, NULL, &msg);
         vb_buf_free(&create);
-        if (rc)
+        if (rc != SQLITE_OK) {
+            vb_fail(err, "creating ts_param_%s: %s", t->name, msg ? msg : sqlite3_errstr(rc));
+            sqlite3_free(msg);
             return -1;
+        }
         vb_log_msg(b->log, VB_NOTICE,
                    "created table ts_param_%s (%s) with its indexes for a parameter the database "
                    "lacked",

@@ -50,6 +50,14 @@ is "$?" 1 "insert into a database with a broken table fails"
 like "$out" "error: insert: ts_param_weather_tau225: $BROKEN" "naming the table and why"
 is "$(sqlite3 ins.db 'SELECT count(*) FROM ts_param_weather_windSpeed')" 0 \
     "and stores nothing, not even the series that could be written"
+"$BRIDGE" initdb --sqlitedb novalue.db
+sqlite3 novalue.db "DROP TABLE ts_param_weather_windSpeed;
+    CREATE TABLE ts_param_weather_windSpeed (time INTEGER NOT NULL, station TEXT NOT NULL)"
+out=$("$BRIDGE" --datadir tree insert --sqlitedb novalue.db 2>&1)
+is "$?" 1 "insert into a table without its value column fails"
+is "$out" "$(printf '%s' "$out" | head -n 1)" "with a one-line error"
+like "$out" "error: insert: ts_param_weather_windSpeed has no value column \(SCHEMA.md\); repair the table" \
+    "that says so, rather than trying to create the table again"
 cp template.db tr.db
 out=$("$BRIDGE" transform --snapshot "$FIXTURES/snapshots/small.json" --sqlitedb tr.db 2>&1)
 is "$?" 1 "transform --sqlitedb fails the same way"
