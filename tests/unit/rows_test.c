@@ -39,6 +39,15 @@ static int run(lua_State *L, const char *chunk)
     return lua_pcall(L, 1, 0, 0);
 }
 
+/* run, which must succeed, and the grouping it left in the result (still on the stack). */
+static const vb_groups *grouped(lua_State *L, const char *chunk)
+{
+    assert_int_equal(run(L, chunk), LUA_OK);
+    const vb_groups *g = vb_rows_groups(L, -1);
+    assert_non_null(g);
+    return g;
+}
+
 /* "param:time" of the k-th row in grouped order, in buf. */
 static const char *row_at(lua_State *L, const vb_groups *g, int k, char *buf, size_t size)
 {
@@ -55,15 +64,13 @@ static void test_groups_in_name_order_rows_in_their_order(void **state)
 {
     lua_State *L = *state;
     /* Two equal names past Lua's 40-byte interning limit are distinct string objects. */
-    assert_int_equal(run(L, "local long1 = string.rep('a', 30) .. '_telescope_raDec_dec'\n"
-                            "local long2 = string.rep('a', 30) .. '_telescope_raDec_dec'\n"
-                            "assert(#long1 > 40)\n"
-                            "local p = { 'w', 'b', long1, 'w', 'b', long2, 'w' }\n"
-                            "local t = { 1, 2, 3, 4, 5, 6, 7 }\n"
-                            "return { n = 7, param = p, time = t, station = {}, value = {} }"),
-                     LUA_OK);
-    const vb_groups *g = vb_rows_groups(L, -1);
-    assert_non_null(g);
+    const vb_groups *g =
+        grouped(L, "local long1 = string.rep('a', 30) .. '_telescope_raDec_dec'\n"
+                   "local long2 = string.rep('a', 30) .. '_telescope_raDec_dec'\n"
+                   "assert(#long1 > 40)\n"
+                   "local p = { 'w', 'b', long1, 'w', 'b', long2, 'w' }\n"
+                   "local t = { 1, 2, 3, 4, 5, 6, 7 }\n"
+                   "return { n = 7, param = p, time = t, station = {}, value = {} }");
     assert_int_equal(g->ngroups, 3);
     assert_int_equal(g->nrows, 7);
     const char *want[] = {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa_telescope_raDec_dec:3",
@@ -86,13 +93,11 @@ static void test_groups_in_name_order_rows_in_their_order(void **state)
 static void test_many_tables(void **state)
 {
     lua_State *L = *state;
-    assert_int_equal(run(L, "local p, t = {}, {}\n"
-                            "for i = 1, 9000 do p[i] = string.format('s%05d', (i * 7919) % 3000); "
-                            "t[i] = i end\n"
-                            "return { n = 9000, param = p, time = t }"),
-                     LUA_OK);
-    const vb_groups *g = vb_rows_groups(L, -1);
-    assert_non_null(g);
+    const vb_groups *g =
+        grouped(L, "local p, t = {}, {}\n"
+                   "for i = 1, 9000 do p[i] = string.format('s%05d', (i * 7919) % 3000); "
+                   "t[i] = i end\n"
+                   "return { n = 9000, param = p, time = t }");
     assert_int_equal(g->ngroups, 3000);
     for (int t = 0; t < 3000; t++) {
         char name[16], buf[64];
@@ -110,9 +115,7 @@ static void test_many_tables(void **state)
 static void test_no_rows(void **state)
 {
     lua_State *L = *state;
-    assert_int_equal(run(L, "return { n = 0, param = {} }"), LUA_OK);
-    const vb_groups *g = vb_rows_groups(L, -1);
-    assert_non_null(g);
+    const vb_groups *g = grouped(L, "return { n = 0, param = {} }");
     assert_int_equal(g->ngroups, 0);
     assert_int_equal(g->nrows, 0);
     assert_int_equal(g->start[0], 0);
