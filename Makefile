@@ -37,8 +37,15 @@ BUILD = build/$(MODE)
 ALL_CFLAGS = $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Isrc -DVB_SHAREDIR='"$(SHAREDIR)"' -D_POSIX_C_SOURCE=200809L
 LIBS = $(PKG_LIBS) -lm
 
-LIB_SRC = $(filter-out src/main.c,$(wildcard src/*.c))
+# The layers of src/, bottom up (docs/architecture.md); src/sim/ is the simulator.
+LAYERS = core db host net hist cmd
+HDRS = $(wildcard src/*/*.h)
+LIB_SRC = $(filter-out src/cmd/main.c,$(wildcard $(LAYERS:%=src/%/*.c)))
 LIB_OBJ = $(LIB_SRC:src/%.c=$(BUILD)/%.o)
+# ar keeps members by file name: two layers' foo.c would replace each other in libvb.a.
+ifneq ($(words $(notdir $(LIB_SRC))),$(words $(sort $(notdir $(LIB_SRC)))))
+$(error two files in src/ share a name: $(sort $(notdir $(LIB_SRC))))
+endif
 SIM_SRC = $(wildcard src/sim/*.c)
 SIM_OBJ = $(SIM_SRC:src/sim/%.c=$(BUILD)/sim/%.o)
 UNIT_SRC = $(wildcard tests/unit/*_test.c)
@@ -70,11 +77,11 @@ build/mode: FORCE
 	@mkdir -p build
 	@echo '$(MODE)' | cmp -s - $@ || echo '$(MODE)' > $@
 
-$(BUILD)/%.o: src/%.c $(wildcard src/*.h) $(BUILD)/flags
+$(BUILD)/%.o: src/%.c $(HDRS) $(BUILD)/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -c $< -o $@
 
-$(BUILD)/sim/%.o: src/sim/%.c $(wildcard src/*.h src/sim/*.h) $(BUILD)/flags
+$(BUILD)/sim/%.o: src/sim/%.c $(HDRS) $(BUILD)/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags libmicrohttpd 2>/dev/null) -c $< -o $@
 
@@ -82,13 +89,13 @@ $(BUILD)/libvb.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-vlbimon_bridge: $(BUILD)/main.o $(BUILD)/libvb.a build/mode
-	$(CC) $(LDFLAGS) -o $@ $(BUILD)/main.o $(BUILD)/libvb.a $(LIBS)
+vlbimon_bridge: $(BUILD)/cmd/main.o $(BUILD)/libvb.a build/mode
+	$(CC) $(LDFLAGS) -o $@ $(BUILD)/cmd/main.o $(BUILD)/libvb.a $(LIBS)
 
 vlbimon_sim: $(SIM_OBJ) $(BUILD)/libvb.a build/mode
 	$(CC) $(LDFLAGS) -o $@ $(SIM_OBJ) $(BUILD)/libvb.a $(LIBS) $(shell pkg-config --libs libmicrohttpd 2>/dev/null) -lz
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libvb.a $(wildcard src/*.h) $(BUILD)/flags
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libvb.a $(HDRS) $(BUILD)/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libvb.a $(LIBS) -lcmocka
 
@@ -111,7 +118,7 @@ bench: deps
 	$(MAKE) SANITIZE= all build/rel/bench/pipeline build/rel/bench/gen_tree
 	bench/run.sh
 
-$(BUILD)/bench/pipeline: bench/pipeline.c $(BUILD)/libvb.a $(wildcard src/*.h) $(BUILD)/flags
+$(BUILD)/bench/pipeline: bench/pipeline.c $(BUILD)/libvb.a $(HDRS) $(BUILD)/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libvb.a $(LIBS)
 
@@ -119,14 +126,14 @@ $(BUILD)/bench/gen_tree: bench/gen_tree.c $(BUILD)/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
 
-# --- Hardening (README "Reliability"): fuzzing, the sanitizer pass, soak ---
+# --- Hardening (docs/reliability.md): fuzzing, the sanitizer pass, soak ---
 # Each tests/fuzz/fuzz_NAME.c is a libFuzzer target. With driver.c it is also
 # built as a plain program, $(BUILD)/fuzz/run_NAME, that runs files through the
 # same code: tests/fuzz/corpus.t replays the seed corpus and every regression
 # input with it in `make test`, without libFuzzer.
 FUZZ_NAMES = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_RUN = $(FUZZ_NAMES:%=$(BUILD)/fuzz/run_%)
-FUZZ_DEPS = tests/fuzz/common.c tests/fuzz/fuzz.h $(BUILD)/libvb.a $(wildcard src/*.h) $(BUILD)/flags
+FUZZ_DEPS = tests/fuzz/common.c tests/fuzz/fuzz.h $(BUILD)/libvb.a $(HDRS) $(BUILD)/flags
 FUZZ_SECONDS ?= 60
 
 $(BUILD)/fuzz/run_%: tests/fuzz/fuzz_%.c tests/fuzz/driver.c $(FUZZ_DEPS)
@@ -152,8 +159,8 @@ $(RUNTIME_LINKS):
 	@mkdir -p $(dir $@)
 	ln -sfn ../../../$(notdir $@) $@
 
-$(BUILD)/bin/vlbimon_bridge: $(BUILD)/main.o $(BUILD)/libvb.a $(RUNTIME_LINKS)
-	$(CC) $(LDFLAGS) -o $@ $(BUILD)/main.o $(BUILD)/libvb.a $(LIBS)
+$(BUILD)/bin/vlbimon_bridge: $(BUILD)/cmd/main.o $(BUILD)/libvb.a $(RUNTIME_LINKS)
+	$(CC) $(LDFLAGS) -o $@ $(BUILD)/cmd/main.o $(BUILD)/libvb.a $(LIBS)
 
 $(BUILD)/bin/vlbimon_sim: $(SIM_OBJ) $(BUILD)/libvb.a $(RUNTIME_LINKS)
 	$(CC) $(LDFLAGS) -o $@ $(SIM_OBJ) $(BUILD)/libvb.a $(LIBS) $(shell pkg-config --libs libmicrohttpd 2>/dev/null) -lz
@@ -171,7 +178,7 @@ ifneq ($(SANITIZE),1)
 	  prove -f tests/unit/run.t tests/fuzz/corpus.t $(wildcard $(SAN_E2E))
 endif
 
-# Seven simulated days with every fault (outside CI: it takes minutes); figures in README "Reliability".
+# Seven simulated days with every fault (outside CI: it takes minutes); figures in docs/reliability.md.
 soak: deps
 	$(MAKE) SANITIZE= all
 	tools/soak.sh
@@ -183,9 +190,9 @@ install: all
 	install -m 0644 share/masterlist.json $(DESTDIR)$(SHAREDIR)/masterlist.json
 
 format:
-	clang-format -i src/*.c src/*.h $(wildcard src/sim/*.[ch]) tests/unit/*.c tests/fuzz/*.[ch] bench/*.c
+	clang-format -i src/*/*.[ch] tests/unit/*.c tests/fuzz/*.[ch] bench/*.c
 
 clean:
 	rm -rf build vlbimon_bridge vlbimon_sim
 
--include $(wildcard $(BUILD)/*.d)
+-include $(wildcard $(BUILD)/*/*.d)

@@ -19,12 +19,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "app.h"
-#include "lua_host.h"
-#include "pipeline.h"
-#include "rows.h"
-#include "schema.h"
-#include "store.h"
+#include "core/app.h"
+#include "host/lua_host.h"
+#include "host/pipeline.h"
+#include "host/rows.h"
+#include "db/schema.h"
+#include "db/store.h"
 
 static double cpu_now(void)
 {
@@ -95,11 +95,11 @@ typedef struct rows {
     int nstatus;
 } rows;
 
-static void collect(lua_State *S, int idx, rows *out)
+static void collect(lua_State *L, int idx, rows *out)
 {
-    const vb_groups *g = vb_rows_groups(S, idx);
+    const vb_groups *g = vb_rows_groups(L, idx);
     out->tables = calloc((size_t)g->ngroups, sizeof *out->tables);
-    int cols = vb_rows_push_columns(S, idx);
+    int cols = vb_rows_push_columns(L, idx);
     for (int t = 0; t < g->ngroups; t++) {
         out->ntables++;
         for (int k = g->start[t]; k < g->start[t + 1]; k++) {
@@ -111,38 +111,38 @@ static void collect(lua_State *S, int idx, rows *out)
             memset(r, 0, sizeof *r);
             r->table = t;
             for (int c = 0; c < 4; c++)
-                lua_rawgeti(S, cols + c, g->row[k]);
-            snprintf(r->station, sizeof r->station, "%s", lua_tostring(S, -4));
+                lua_rawgeti(L, cols + c, g->row[k]);
+            snprintf(r->station, sizeof r->station, "%s", lua_tostring(L, -4));
             if (!out->tables[t])
-                out->tables[t] = strdup(lua_tostring(S, -3));
-            r->time = (sqlite3_int64)lua_tonumber(S, -2);
-            if (lua_isinteger(S, -1)) {
+                out->tables[t] = strdup(lua_tostring(L, -3));
+            r->time = (sqlite3_int64)lua_tonumber(L, -2);
+            if (lua_isinteger(L, -1)) {
                 r->kind = 0;
-                r->i = lua_tointeger(S, -1);
-            } else if (lua_type(S, -1) == LUA_TNUMBER) {
+                r->i = lua_tointeger(L, -1);
+            } else if (lua_type(L, -1) == LUA_TNUMBER) {
                 r->kind = 1;
-                r->d = lua_tonumber(S, -1);
-            } else if (lua_type(S, -1) == LUA_TBOOLEAN) {
+                r->d = lua_tonumber(L, -1);
+            } else if (lua_type(L, -1) == LUA_TBOOLEAN) {
                 r->kind = 0;
-                r->i = lua_toboolean(S, -1);
+                r->i = lua_toboolean(L, -1);
             } else {
                 r->kind = 2;
-                r->text = strdup(lua_tostring(S, -1));
+                r->text = strdup(lua_tostring(L, -1));
             }
-            lua_pop(S, 4);
+            lua_pop(L, 4);
         }
     }
-    lua_pop(S, 4);
-    lua_getfield(S, idx, "status");
-    lua_Integer ns = luaL_len(S, -1);
+    lua_pop(L, 4);
+    lua_getfield(L, idx, "status");
+    lua_Integer ns = luaL_len(L, -1);
     out->status = calloc((size_t)ns + 1, sizeof *out->status);
     for (lua_Integer i = 1; i <= ns; i++) {
-        lua_rawgeti(S, -1, i);
-        lua_getfield(S, -1, "station");
-        snprintf(out->status[out->nstatus++], sizeof out->status[0], "%s", lua_tostring(S, -1));
-        lua_pop(S, 2);
+        lua_rawgeti(L, -1, i);
+        lua_getfield(L, -1, "station");
+        snprintf(out->status[out->nstatus++], sizeof out->status[0], "%s", lua_tostring(L, -1));
+        lua_pop(L, 2);
     }
-    lua_pop(S, 1);
+    lua_pop(L, 1);
 }
 
 /* The same writes as the bridge: the series rows, the status rows and the cursor. */
@@ -197,18 +197,18 @@ int main(int argc, char **argv)
     char bridge_db[1024], floor_db[1024];
     snprintf(bridge_db, sizeof bridge_db, "%s/bridge.db", dir);
     snprintf(floor_db, sizeof floor_db, "%s/floor.db", dir);
-    vb_lua *L = NULL;
+    vb_lua *lua = NULL;
     vb_pipeline *p = NULL;
     vb_store *store = NULL;
     if (!json || make_db(bridge_db, &app, &err) || make_db(floor_db, &app, &err) ||
-        !(L = vb_lua_new(&app, &err)) || !(p = vb_pipeline_new(L, "transformers", &err)) ||
+        !(lua = vb_lua_new(&app, &err)) || !(p = vb_pipeline_new(lua, "transformers", &err)) ||
         !(store = vb_store_open(bridge_db, wal, &app.log, &err)) ||
         vb_store_state_init(store, &err)) {
         fprintf(stderr, "pipeline bench: %s\n", err.msg);
         return 1;
     }
     vb_store_set_masterlist(store, &app.ml);
-    lua_State *S = vb_lua_state(L);
+    lua_State *L = vb_lua_state(lua);
     double *bridge = calloc((size_t)runs, sizeof *bridge);
     double *flr = calloc((size_t)runs, sizeof *flr);
     double *pipe = calloc((size_t)runs, sizeof *pipe);
@@ -224,7 +224,7 @@ int main(int argc, char **argv)
         int rc = vb_pipeline_run_json(p, json, len, 1712836800.0 + 10 * i, 0.02, &err);
         if (i >= 0)
             pipe[i] = cpu_now() - t0;
-        if (rc || vb_store_begin(store, &err) || vb_store_insert_result(store, S, -1, &st, &err) ||
+        if (rc || vb_store_begin(store, &err) || vb_store_insert_result(store, L, -1, &st, &err) ||
             vb_store_state_set(store, "snap_recvTime", cursor, &err) ||
             vb_store_commit(store, &err)) {
             fprintf(stderr, "pipeline bench: %s\n", err.msg);
@@ -235,8 +235,8 @@ int main(int argc, char **argv)
             rowsum += st.rows + st.status_rows;
         }
         if (i == -1)
-            collect(S, lua_gettop(S), &rs);
-        lua_pop(S, 1);
+            collect(L, lua_gettop(L), &rs);
+        lua_pop(L, 1);
     }
     long long wbytes = written() - w0;
     vb_store_close(store);
@@ -290,7 +290,7 @@ int main(int argc, char **argv)
            quantile(pipe, runs, 0.99) * 1e3);
     printf("written_bytes_per_snapshot %lld\n", wbytes / runs);
     vb_pipeline_free(p);
-    vb_lua_free(L);
+    vb_lua_free(lua);
     vb_masterlist_free(&app.ml);
     free(json);
     for (int i = 0; i < rs.n; i++)

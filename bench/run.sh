@@ -1,5 +1,5 @@
 #!/bin/bash
-# run.sh - what `make bench` runs: every figure of the README's performance
+# run.sh - what `make bench` runs: every figure of docs/performance.md
 # section, each beside a reference measured in the same invocation, on this
 # machine. Under five minutes on two cores; nothing here is part of make test.
 #
@@ -128,7 +128,7 @@ line "Grafana query, 6 h of one station ($nrows rows)" \
     "$(timeq "$B/month.db" "$q") ms with the time index (dashboard form, +station); $(timeq "$B/month.db" "$qs") ms if SQLite picks the station index (target < 10 ms)"
 cp "$B/month.db" "$B/month-st.db"
 sqlite3 "$B/month-st.db" "CREATE INDEX idx_ts_param_weather_tau225_station_time ON ts_param_weather_tau225(station, time)"
-line "  with an index on (station, time)" "$(timeq "$B/month-st.db" "$qs") ms (the migration the README proposes)"
+line "  with an index on (station, time)" "$(timeq "$B/month-st.db" "$qs") ms (the migration docs/performance.md proposes)"
 
 # --- 2. insert of a CSV tree against sqlite3 .import ---------------------------
 ./vlbimon_bridge initdb --sqlitedb "$B/insert.db"

@@ -1,5 +1,5 @@
 -- 03-match-initdb: what the original's three migrations left different from
--- a database initdb makes (SCHEMA.md, "known leftovers"), so that dashboards
+-- a database initdb makes (docs/schema.md, "History"), so that dashboards
 -- and the bridge see one schema whatever the database's history.
 local migrate = require "vlbimon.migrate"
 

@@ -3,7 +3,7 @@
 # live bridge against the simulator for SOAK_DAYS (7) simulated days at
 # SOAK_SPEED (3000) simulated seconds per second, --dt 0.2, with every fault
 # the simulator has switched on at once and a SIGHUP (transformer reload)
-# every 20 s. Then it checks what README "Reliability" promises:
+# every 20 s. Then it checks what docs/reliability.md promises:
 #   - database == served points (compare_served.pl: every point of every
 #     acknowledged answer exactly once, nothing else, no broken cursor used);
 #   - resident memory flat: after the first tenth of the run (warm-up:

@@ -17,7 +17,7 @@ local vlbimon = require "vlbimon"
 local M = {}
 
 -- The table that records applied migrations. It is bookkeeping, not part of
--- the schema Grafana reads, so schema comparisons leave it out (README).
+-- the schema Grafana reads, so schema comparisons leave it out (docs/schema.md).
 M.RECORD_TABLE = "bridge_migrations"
 
 local SQL_TYPES = { TEXT = true, REAL = true, INTEGER = true, BOOLEAN = true }
@@ -533,7 +533,7 @@ end
 -- record. Any error rolls everything back and removes the backup, which then
 -- equals the database. The backup is taken before the transaction because
 -- SQLite's backup API cannot read from a connection that is writing; the
--- bridge should be stopped while migrating (README), so nothing is written
+-- bridge should be stopped while migrating (docs/commands.md), so nothing is written
 -- in between.
 function M.apply(db, m, opts)
     opts = opts or {}

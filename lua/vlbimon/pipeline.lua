@@ -1,11 +1,11 @@
 -- pipeline.lua - one snapshot from JSON text to rows for the host: decode,
 -- flatten, the bridge's own metrics, the transformers in file-name order,
 -- then the rows grouped by table plus the changed station status rows (the
--- result shape is in src/store.h). Driven by src/pipeline.c, which passes
+-- result shape is in src/db/store.h). Driven by src/host/pipeline.c, which passes
 -- three C helpers: `flatten`, which decodes a snapshot's JSON straight into
--- the point columns (src/snapshot.c: a generic JSON decoder alone would take
+-- the point columns (src/host/snapshot.c: a generic JSON decoder alone would take
 -- the whole CPU budget), `isolate`, which runs a transformer under pcall with
--- an instruction limit, and `group` (src/rows.c), which groups the rows.
+-- an instruction limit, and `group` (src/host/rows.c), which groups the rows.
 --
 -- The bridge metrics are part of the pipeline, not a transformer: they
 -- describe the raw fetch, so they are computed before any transformer runs
@@ -50,7 +50,7 @@ function M.new(opts)
     return self
 end
 
--- ctx is the whole API a transformer gets; see README "Transformers".
+-- ctx is the whole API a transformer gets; see docs/transformers.md.
 function Pipeline:new_ctx(name, state)
     local pipeline = self
     local prefix = "transformer " .. name .. ":"
@@ -199,7 +199,7 @@ end
 
 -- The rows are the point columns themselves, handed over without a copy:
 -- the result is only valid until the next run. The host groups them by
--- table in C (opts.group, src/rows.c), where that costs a fraction of a
+-- table in C (opts.group, src/host/rows.c), where that costs a fraction of a
 -- loop here.
 function Pipeline:finish(now)
     self:run_transformers(now)

@@ -3,6 +3,9 @@
  * can make it exactly as wrong as it wants), RFC 4180 CSV for the
  * served-points log, gzip for clients that ask for it, and millisecond times
  * as the decimal strings clients see.
+ *
+ * The simulator (docs/simulator.md): includes core/, net/secrets.h (its accounts)
+ * and sim/.
  */
 #ifndef SIM_EMIT_H
 #define SIM_EMIT_H
@@ -10,7 +13,7 @@
 #include <stdint.h>
 
 #include "sim/generator.h"
-#include "util.h"
+#include "core/util.h"
 
 /* A JSON string literal; bytes >= 0x80 pass through untouched. */
 int sim_json_str(vb_buf *b, const char *s);

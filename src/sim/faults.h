@@ -5,6 +5,9 @@
  *
  * "Answer" faults replace or spoil a whole answer (at most one per answer);
  * "content" faults each corrupt one value or add one point, and combine.
+ *
+ * The simulator (docs/simulator.md): includes core/, net/secrets.h (its accounts)
+ * and sim/.
  */
 #ifndef SIM_FAULTS_H
 #define SIM_FAULTS_H
@@ -26,7 +29,7 @@ typedef enum {
     SIM_F_NONUTF8,
     SIM_F_HISTORY_QUIRKS,
     /*
-     * Wrong shapes and hostile sizes (README "Bad input"): the points they
+     * Wrong shapes and hostile sizes (docs/reliability.md, "Bad input"): the points they
      * spoil are not data, so they stay out of the served-points log.
      */
     SIM_F_ARRAY,

@@ -243,8 +243,7 @@ static void observer_message(uint64_t h, int64_t slot, sim_value *out)
         break;
     case 2:
         snprintf(out->text, sizeof out->text, "status: \"%s\", tau %.2f",
-                 words[(x >> 8) % (sizeof words / sizeof *words)],
-                 0.05 + (double)((x >> 16) % 30) / 100.0);
+                 words[(x >> 8) % VB_COUNT(words)], 0.05 + (double)((x >> 16) % 30) / 100.0);
         break;
     default:
         snprintf(out->text, sizeof out->text, "snow on the dish,\r\nde-icing for %d min",
@@ -288,9 +287,9 @@ void sim_gen_value(const sim_gen *g, size_t s, size_t p, int64_t slot, int64_t r
         /* SMA blanks its source name whenever it leaves the source. */
         set_str(out, !on && strcmp(g->ml->stations[s], "SMA") == 0
                          ? " "
-                         : sources[scan % (sizeof sources / sizeof *sources)]);
+                         : sources[scan % VB_COUNT(sources)]);
     } else if (strcmp(name, "telescope_observingMode") == 0) {
-        set_str(out, modes[(scan >> 8) % (sizeof modes / sizeof *modes)]);
+        set_str(out, modes[(scan >> 8) % VB_COUNT(modes)]);
     } else if (strncmp(name, "recorder_", 9) == 0 && strcmp(name + 10, "_shouldRecord") == 0) {
         int n = name[9] - '0';
         set_bool(g, s, on && n <= (int)(g->station_hash[s] % 4) + 1, out);
@@ -319,7 +318,7 @@ void sim_gen_value(const sim_gen *g, size_t s, size_t p, int64_t slot, int64_t r
     } else {
         uint64_t x = sim_hash(h, (uint64_t)floor_div(recv_ms, 900000), 17, 0);
         out->kind = SIM_STR;
-        snprintf(out->text, sizeof out->text, "%s %u", words[x % (sizeof words / sizeof *words)],
+        snprintf(out->text, sizeof out->text, "%s %u", words[x % VB_COUNT(words)],
                  (unsigned)(x >> 32) % 100);
     }
 }

@@ -5,14 +5,17 @@
  *
  * Times are integer milliseconds so cursor comparisons never suffer from
  * floating-point rounding.
+ *
+ * The simulator (docs/simulator.md): includes core/, net/secrets.h (its accounts)
+ * and sim/.
  */
 #ifndef SIM_GENERATOR_H
 #define SIM_GENERATOR_H
 
 #include <stdint.h>
 
-#include "masterlist.h"
-#include "util.h"
+#include "core/masterlist.h"
+#include "core/util.h"
 
 typedef enum { SIM_NUM, SIM_BOOL, SIM_STR } sim_kind;
 

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "core/cli.h"
 #include "sim/server.h"
 
 #ifndef VB_SHAREDIR
@@ -50,44 +50,82 @@ static char *default_masterlist(void)
 static int parse_options(int argc, char **argv, options *o)
 {
     vb_opt opts[NFIXED + SIM_NFAULTS] = {
-        {"listen", 0, VB_OPT_STRING, &o->listen, "HOST:PORT",
-         "address to listen on (default 127.0.0.1:8080; port 0 picks a free one)", 0},
-        {"users", 0, VB_OPT_STRING, &o->users, "FILE",
-         "accounts: a YAML file in the secrets-file format; every credential in it is a user "
-         "(required)",
-         0},
-        {"digest", 0, VB_OPT_FLAG, &o->digest, NULL, "demand Digest auth instead of Basic", 0},
-        {"masterlist", 0, VB_OPT_STRING, &o->masterlist, "FILE",
-         "parameter catalogue to simulate and serve (default the bundled fixture catalogue)", 0},
-        {"seed", 0, VB_OPT_INT, &o->seed, "N",
-         "seed of the data and the faults (default 1): same seed, same answers", 0},
-        {"start-time", 0, VB_OPT_STRING, &o->start_time, "T",
-         "simulated time at start-up, unix seconds or ISO-8601 UTC (default now)", 0},
-        {"speed", 0, VB_OPT_DOUBLE, &o->speed, "X",
-         "simulated seconds per real second (default 1; 0 stops the clock)", 0},
-        {"session-ttl", 0, VB_OPT_DOUBLE, &o->ttl, "SECONDS",
-         "idle real seconds before a session expires (default 3600; 0 = never)", 0},
-        {"served", 0, VB_OPT_STRING, &o->served, "FILE",
-         "append every point of every good 200 snapshot as CSV station,param,time,value,cursor", 0},
-        {"stall-seconds", 0, VB_OPT_DOUBLE, &o->stall, "SECONDS",
-         "how long --fault-stall holds an answer (default 30)", 0},
-        {"verbose", 'v', VB_OPT_COUNT, &o->verbose, NULL,
-         "log every request (-v); -v -v adds libmicrohttpd's own errors", 0},
+        {.lname = "listen",
+         .kind = VB_OPT_STRING,
+         .dest = &o->listen,
+         .metavar = "HOST:PORT",
+         .help = "address to listen on (default 127.0.0.1:8080; port 0 picks a free one)"},
+        {.lname = "users",
+         .kind = VB_OPT_STRING,
+         .dest = &o->users,
+         .metavar = "FILE",
+         .help =
+             "accounts: a YAML file in the secrets-file format; every credential in it is a user "
+             "(required)"},
+        {.lname = "digest",
+         .kind = VB_OPT_FLAG,
+         .dest = &o->digest,
+         .help = "demand Digest auth instead of Basic"},
+        {.lname = "masterlist",
+         .kind = VB_OPT_STRING,
+         .dest = &o->masterlist,
+         .metavar = "FILE",
+         .help =
+             "parameter catalogue to simulate and serve (default the bundled fixture catalogue)"},
+        {.lname = "seed",
+         .kind = VB_OPT_INT,
+         .dest = &o->seed,
+         .metavar = "N",
+         .help = "seed of the data and the faults (default 1): same seed, same answers"},
+        {.lname = "start-time",
+         .kind = VB_OPT_STRING,
+         .dest = &o->start_time,
+         .metavar = "T",
+         .help = "simulated time at start-up, unix seconds or ISO-8601 UTC (default now)"},
+        {.lname = "speed",
+         .kind = VB_OPT_DOUBLE,
+         .dest = &o->speed,
+         .metavar = "X",
+         .help = "simulated seconds per real second (default 1; 0 stops the clock)"},
+        {.lname = "session-ttl",
+         .kind = VB_OPT_DOUBLE,
+         .dest = &o->ttl,
+         .metavar = "SECONDS",
+         .help = "idle real seconds before a session expires (default 3600; 0 = never)"},
+        {.lname = "served",
+         .kind = VB_OPT_STRING,
+         .dest = &o->served,
+         .metavar = "FILE",
+         .help = "append every point of every good 200 snapshot as CSV "
+                 "station,param,time,value,cursor"},
+        {.lname = "stall-seconds",
+         .kind = VB_OPT_DOUBLE,
+         .dest = &o->stall,
+         .metavar = "SECONDS",
+         .help = "how long --fault-stall holds an answer (default 30)"},
+        {.lname = "verbose",
+         .sname = 'v',
+         .kind = VB_OPT_COUNT,
+         .dest = &o->verbose,
+         .help = "log every request (-v); -v -v adds libmicrohttpd's own errors"},
     };
     for (int i = 0; i < SIM_NFAULTS; i++)
-        opts[NFIXED + i] = (vb_opt){sim_faults[i].option, 0, VB_OPT_DOUBLE, &o->rates[i], "RATE",
-                                    sim_faults[i].help,   0};
+        opts[NFIXED + i] = (vb_opt){.lname = sim_faults[i].option,
+                                    .kind = VB_OPT_DOUBLE,
+                                    .dest = &o->rates[i],
+                                    .metavar = "RATE",
+                                    .help = sim_faults[i].help};
     const vb_cmdspec spec = {
-        "vlbimon_sim",
-        NULL,
-        "Simulate a vlbimon server (the EHT VLBI monitor) for demos, tests and transformer "
-        "development: the real HTTP API with sessions, cursors, history, auth and injected "
-        "faults.",
-        "Fault rates are fractions of data requests (0 to 1), drawn from --seed. GET /sim/stats "
-        "reports connections, requests and which answers' cursors came back.",
-        opts,
-        sizeof opts / sizeof *opts,
-        0};
+        .prog = "vlbimon_sim",
+        .description =
+            "Simulate a vlbimon server (the EHT VLBI monitor) for demos, tests and transformer "
+            "development: the real HTTP API with sessions, cursors, history, auth and injected "
+            "faults.",
+        .epilog = "Fault rates are fractions of data requests (0 to 1), drawn from --seed. GET "
+                  "/sim/stats "
+                  "reports connections, requests and which answers' cursors came back.",
+        .opts = opts,
+        .nopts = VB_COUNT(opts)};
     const char **pos;
     size_t npos;
     vb_err err;

@@ -394,7 +394,8 @@ static long station_victim(sim_server *srv, const sim_fault_plan *plan, sim_faul
     return (long)s;
 }
 
-/* The shape and size faults (README "Bad input"); each spoils what the bridge must not store. */
+/* The shape and size faults (docs/reliability.md, "Bad input"); each spoils what the bridge must
+ * not store. */
 static int spoil(sim_server *srv, const sim_fault_plan *plan, int64_t now_ms, points *ps)
 {
     point *p;
@@ -446,7 +447,7 @@ static int corrupt(sim_server *srv, const sim_fault_plan *plan, int64_t now_ms, 
         point *p = find_kind(ps, (size_t)(d >> 8) % ps->n, SIM_NUM);
         if (p)
             snprintf(p->v.text, sizeof p->v.text, "%s",
-                     bad_numbers[(d >> 16) % (sizeof bad_numbers / sizeof *bad_numbers)]);
+                     bad_numbers[(d >> 16) % VB_COUNT(bad_numbers)]);
     }
     if (sim_fault_has(plan, SIM_F_NONUTF8) && ps->n) {
         point *p = find_kind(ps, (size_t)(d >> 24) % ps->n, SIM_STR);
@@ -458,7 +459,7 @@ static int corrupt(sim_server *srv, const sim_fault_plan *plan, int64_t now_ms, 
         if (!p)
             return -1;
         p->station = (size_t)(d >> 32) % srv->ml->nstations;
-        p->param = bad_names[(d >> 40) % (sizeof bad_names / sizeof *bad_names)];
+        p->param = bad_names[(d >> 40) % VB_COUNT(bad_names)];
         p->recv_ms = now_ms - 1000;
         p->v.kind = SIM_NUM;
         snprintf(p->v.text, sizeof p->v.text, "%d", (int)((d >> 48) % 100));

@@ -3,19 +3,22 @@
  * Digest auth, sessions, the snapshot cursor cookie, history answers, fault
  * injection and gzip. One connection thread per client so a stalled answer
  * never holds up the others.
+ *
+ * The simulator (docs/simulator.md): includes core/, net/secrets.h (its accounts)
+ * and sim/.
  */
 #ifndef SIM_SERVER_H
 #define SIM_SERVER_H
 
 #include <stdint.h>
 
-#include "log.h"
-#include "masterlist.h"
-#include "secrets.h"
+#include "core/log.h"
+#include "core/masterlist.h"
+#include "net/secrets.h"
 #include "sim/faults.h"
 #include "sim/generator.h"
 #include "sim/state.h"
-#include "util.h"
+#include "core/util.h"
 
 typedef struct sim_config {
     const char *listen;   /* HOST:PORT, [V6]:PORT */

@@ -3,6 +3,9 @@
  * mutex: sessions, the answers handed out (to see which cursors came back),
  * counters, the served-points log, and the stop signal that cuts stalls
  * short.
+ *
+ * The simulator (docs/simulator.md): includes core/, net/secrets.h (its accounts)
+ * and sim/.
  */
 #ifndef SIM_STATE_H
 #define SIM_STATE_H
@@ -12,7 +15,7 @@
 #include <stdio.h>
 
 #include "sim/faults.h"
-#include "util.h"
+#include "core/util.h"
 
 #define SIM_SESSION_ID_LEN 32
 

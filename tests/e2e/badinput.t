@@ -1,6 +1,6 @@
 #!/bin/bash
 # The bad-input corpus: the live bridge against the simulator sending, one
-# kind per run, every shape of bad input the README's "Bad input" lists.
+# kind per run, every shape of bad input docs/reliability.md's "Bad input" lists.
 # For each: a clear log line (one per snapshot, not one per point, and no
 # line longer than the logger's 4 kB), no crash (the bridge runs on and
 # exits 0 on PLEASE-EXIT), the valid rest of every answer stored exactly

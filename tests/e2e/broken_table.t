@@ -1,5 +1,5 @@
 #!/bin/bash
-# Series tables nobody can insert into as SCHEMA.md says (here one lacks
+# Series tables nobody can insert into as docs/schema.md says (here one lacks
 # its station column, one its value column). The live bridge logs it once as an error, skips its
 # values and goes on storing every other series: one broken table must not
 # hold back the rest. insert and transform --sqlitedb, loads that are all or
@@ -56,7 +56,7 @@ sqlite3 novalue.db "DROP TABLE ts_param_weather_windSpeed;
 out=$("$BRIDGE" --datadir tree insert --sqlitedb novalue.db 2>&1)
 is "$?" 1 "insert into a table without its value column fails"
 is "$out" "$(printf '%s' "$out" | head -n 1)" "with a one-line error"
-like "$out" "error: insert: ts_param_weather_windSpeed has no value column \(SCHEMA.md\); repair the table" \
+like "$out" "error: insert: ts_param_weather_windSpeed has no value column \(docs/schema.md\); repair the table" \
     "that says so, rather than trying to create the table again"
 cp template.db tr.db
 out=$("$BRIDGE" transform --snapshot "$FIXTURES/snapshots/small.json" --sqlitedb tr.db 2>&1)

@@ -62,7 +62,7 @@ like "$("$BRIDGE" doctor 2>&1)" "required: --sqlitedb" "--sqlitedb is required"
 doctor
 is "$RC" 0 "a good set-up: exit status 0"
 is "$(printf '%s\n' "$OUT" | sed 's/^OK   \([^:]*\):.*/\1/' | tr '\n' ' ')" "$CHECKS " \
-    "one OK line per check, in the README's order"
+    "one OK line per check, in docs/deployment.md's order"
 like "$OUT" "OK   user: $(id -un) is in group $GOOD" "the user is in the group"
 like "$OUT" "OK   wal files: no live/live.db-wal or -shm now" "no WAL files yet is fine"
 like "$OUT" "OK   server: http://127.0.0.1:[0-9]+ accepts user 'Test User' \(basic auth\)" \

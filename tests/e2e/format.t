@@ -3,7 +3,7 @@
 # format` fixes them): eleven files had drifted unnoticed before this check.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT" || exit 1
-for f in src/*.[ch] src/sim/*.[ch] tests/unit/*.c tests/fuzz/*.[ch] bench/*.c; do
+for f in src/*/*.[ch] tests/unit/*.c tests/fuzz/*.[ch] bench/*.c; do
     [ -e "$f" ] || continue
     out=$(clang-format --dry-run -Werror "$f" 2>&1)
     rc=$?

@@ -1,5 +1,5 @@
 #!/bin/bash
-# initdb creates the SCHEMA.md schema, refuses to overwrite, and its stdout
+# initdb creates the docs/schema.md schema, refuses to overwrite, and its stdout
 # SQL makes the same database through the sqlite3 CLI.
 source "$(dirname "$0")/lib.sh"
 cd "$TMP" || exit 1

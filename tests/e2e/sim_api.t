@@ -1,5 +1,5 @@
 #!/bin/bash
-# vlbimon_sim speaks the vlbimon API (PROTOCOL.md): every endpoint, Basic and
+# vlbimon_sim speaks the vlbimon API (docs/simulator.md): every endpoint, Basic and
 # Digest auth, the snapshot cursor cookie, session expiry, gzip, the
 # served-points log, connection counting, speed and a clean exit on SIGTERM.
 source "$(dirname "$0")/lib.sh"

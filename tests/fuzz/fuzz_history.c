@@ -12,9 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "csv.h"
+#include "core/csv.h"
 #include "fuzz.h"
-#include "histfiles.h"
+#include "hist/histfiles.h"
 
 /* The window asked for; the corpus answers have points on both sides of it. */
 #define WINDOW_A 1712836790LL
@@ -22,7 +22,7 @@
 
 typedef struct target {
     vb_app app;
-    vb_lua *L;
+    vb_lua *lua;
     char dir[64];
 } target;
 
@@ -43,7 +43,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     vb_err err;
     if (!(T = calloc(1, sizeof *T)) || fuzz_app_init(&T->app, &err) ||
-        !(T->L = vb_lua_new(&T->app, &err))) {
+        !(T->lua = vb_lua_new(&T->app, &err))) {
         fprintf(stderr, "fuzz_history: %s\n", T ? err.msg : "out of memory");
         exit(1);
     }
@@ -115,26 +115,26 @@ static void check_lines(const vb_buf *lines, const vb_hist_answer *ans)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    lua_State *S = vb_lua_state(T->L);
-    vb_hist_json(T->L, (const char *)data, size);
+    lua_State *L = vb_lua_state(T->lua);
+    vb_hist_json(T->lua, (const char *)data, size);
     vb_buf lines = {0};
     vb_hist_answer ans;
     vb_err err;
-    if (vb_hist_answer_lines(S, "ALMA", "weather_tau225", WINDOW_A, WINDOW_B, &lines, &ans, &err) ==
+    if (vb_hist_answer_lines(L, "ALMA", "weather_tau225", WINDOW_A, WINDOW_B, &lines, &ans, &err) ==
         1)
         check_lines(&lines, &ans);
     vb_buf_free(&lines);
-    lua_settop(S, 0);
+    lua_settop(L, 0);
 
     char path[128];
     snprintf(path, sizeof path, "%s/ALMA/metadata.json", T->dir);
     if (vb_write_atomic(path, data, size, &err))
         return 0;
     vb_hist_station st, again;
-    if (vb_hist_station_load(&st, T->dir, "ALMA", T->L, &err) == 0) {
+    if (vb_hist_station_load(&st, T->dir, "ALMA", T->lua, &err) == 0) {
         /* What history saves, it must read back as it was, or a rerun would not resume. */
         if (vb_hist_save(&st, &err) == 0) {
-            if (vb_hist_station_load(&again, T->dir, "ALMA", T->L, &err) != 0 ||
+            if (vb_hist_station_load(&again, T->dir, "ALMA", T->lua, &err) != 0 ||
                 !same(&st, &again)) {
                 fprintf(stderr, "fuzz_history: metadata.json did not read back as it was saved\n");
                 __builtin_trap();
@@ -143,7 +143,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     vb_hist_station_free(&st);
-    lua_settop(S, 0);
-    lua_gc(S, LUA_GCCOLLECT);
+    lua_settop(L, 0);
+    lua_gc(L, LUA_GCCOLLECT);
     return 0;
 }

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "schema.h"
+#include "db/schema.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "secrets.h"
+#include "net/secrets.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (vb_secrets_parse((const char *)data, size, "fuzz.yaml", &s, &err))
         return 0;
     const char *hosts[] = {"127.0.0.1", "vlbimon2.science.ru.nl", ""};
-    for (size_t i = 0; i < sizeof hosts / sizeof *hosts; i++) {
+    for (size_t i = 0; i < VB_COUNT(hosts); i++) {
         const vb_cred *c = vb_secrets_find(&s, hosts[i], &err);
         if (c && (!c->user || !c->password || strlen(c->host) > size))
             __builtin_trap();

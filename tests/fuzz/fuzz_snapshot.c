@@ -14,13 +14,13 @@
 #include <unistd.h>
 
 #include "fuzz.h"
-#include "pipeline.h"
-#include "schema.h"
-#include "store.h"
+#include "host/pipeline.h"
+#include "db/schema.h"
+#include "db/store.h"
 
 typedef struct target {
     vb_app app;
-    vb_lua *L;
+    vb_lua *lua;
     char db[64];
 } target;
 
@@ -59,7 +59,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     vb_err err;
     if (!(T = calloc(1, sizeof *T)) || fuzz_app_init(&T->app, &err) ||
-        !(T->L = vb_lua_new(&T->app, &err)) || make_db(T, &err)) {
+        !(T->lua = vb_lua_new(&T->app, &err)) || make_db(T, &err)) {
         fprintf(stderr, "fuzz_snapshot: %s\n", T ? err.msg : "out of memory");
         exit(1);
     }
@@ -67,7 +67,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 /* Stores the pipeline's result (on top of the stack) and rolls it back. */
-static void store(const vb_masterlist *ml, lua_State *S)
+static void store(const vb_masterlist *ml, lua_State *L)
 {
     vb_err err;
     vb_store *s = vb_store_open(T->db, 0, &T->app.log, &err);
@@ -76,7 +76,7 @@ static void store(const vb_masterlist *ml, lua_State *S)
     vb_store_set_masterlist(s, ml);
     vb_store_stats st = {0};
     if (vb_store_begin(s, &err) == 0) {
-        vb_store_insert_result(s, S, lua_gettop(S), &st, &err);
+        vb_store_insert_result(s, L, lua_gettop(L), &st, &err);
         vb_store_rollback(s);
     }
     vb_store_close(s);
@@ -85,16 +85,16 @@ static void store(const vb_masterlist *ml, lua_State *S)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     vb_err err;
-    lua_State *S = vb_lua_state(T->L);
-    vb_pipeline *p = vb_pipeline_new(T->L, "transformers", &err);
+    lua_State *L = vb_lua_state(T->lua);
+    vb_pipeline *p = vb_pipeline_new(T->lua, "transformers", &err);
     if (!p)
         return 0;
     if (vb_pipeline_run_json(p, (const char *)data, size, 1712836800.5, 0.25, &err) == 0) {
-        store(&T->app.ml, S);
-        lua_pop(S, 1);
+        store(&T->app.ml, L);
+        lua_pop(L, 1);
     }
     vb_pipeline_free(p);
-    lua_settop(S, 0);
-    lua_gc(S, LUA_GCCOLLECT);
+    lua_settop(L, 0);
+    lua_gc(L, LUA_GCCOLLECT);
     return 0;
 }

@@ -1,5 +1,5 @@
 -- transformers_test.lua - the standard transformers and the pipeline's
--- contract, against hand-computed expectations from BEHAVIOUR.md. The
+-- contract, against hand-computed expectations from docs/transformers.md. The
 -- pipeline runs here with a plain pcall as its isolate (the instruction
 -- limit is C's, tested in tests/unit/pipeline_test.c).
 local T = require "testlib"

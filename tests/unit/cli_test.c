@@ -10,7 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "cli.h"
+#include "core/cli.h"
 
 typedef struct opts {
     int verbose, one, flag;
@@ -24,18 +24,47 @@ static int parse(opts *o, int argc, char **argv, const char ***pos, size_t *npos
                  int stop)
 {
     const vb_opt table[] = {
-        {"verbose", 'v', VB_OPT_COUNT, &o->verbose, NULL, "be verbose", 0},
-        {NULL, '1', VB_OPT_CONST, &o->one, NULL, "vlbimon1", 1},
-        {NULL, '2', VB_OPT_CONST, &o->one, NULL, "vlbimon2", 0},
-        {"sqlitedb", 0, VB_OPT_STRING, &o->sqlitedb, "SQLITEDB", "db", 0},
-        {"secrets", 0, VB_OPT_STRING, &o->secrets, "SECRETS", "secrets", 0},
-        {"server", 0, VB_OPT_STRING, &o->server, "URL", "server", 0},
-        {"stations", 0, VB_OPT_LIST, &o->stations, "STATIONS", "stations", 0},
-        {"wal", 0, VB_OPT_INT, &o->wal, "WAL", "wal pages", 0},
-        {"dt", 0, VB_OPT_DOUBLE, &o->dt, "DT", "interval", 0},
-        {"all", 0, VB_OPT_FLAG, &o->flag, NULL, "all", 0},
+        {.lname = "verbose",
+         .sname = 'v',
+         .kind = VB_OPT_COUNT,
+         .dest = &o->verbose,
+         .help = "be verbose"},
+        {.sname = '1', .kind = VB_OPT_CONST, .dest = &o->one, .help = "vlbimon1", .value = 1},
+        {.sname = '2', .kind = VB_OPT_CONST, .dest = &o->one, .help = "vlbimon2"},
+        {.lname = "sqlitedb",
+         .kind = VB_OPT_STRING,
+         .dest = &o->sqlitedb,
+         .metavar = "SQLITEDB",
+         .help = "db"},
+        {.lname = "secrets",
+         .kind = VB_OPT_STRING,
+         .dest = &o->secrets,
+         .metavar = "SECRETS",
+         .help = "secrets"},
+        {.lname = "server",
+         .kind = VB_OPT_STRING,
+         .dest = &o->server,
+         .metavar = "URL",
+         .help = "server"},
+        {.lname = "stations",
+         .kind = VB_OPT_LIST,
+         .dest = &o->stations,
+         .metavar = "STATIONS",
+         .help = "stations"},
+        {.lname = "wal",
+         .kind = VB_OPT_INT,
+         .dest = &o->wal,
+         .metavar = "WAL",
+         .help = "wal pages"},
+        {.lname = "dt", .kind = VB_OPT_DOUBLE, .dest = &o->dt, .metavar = "DT", .help = "interval"},
+        {.lname = "all", .kind = VB_OPT_FLAG, .dest = &o->flag, .help = "all"},
     };
-    vb_cmdspec spec = {"prog", "[ARG]", "desc", NULL, table, sizeof table / sizeof table[0], stop};
+    vb_cmdspec spec = {.prog = "prog",
+                       .positionals = "[ARG]",
+                       .description = "desc",
+                       .opts = table,
+                       .nopts = VB_COUNT(table),
+                       .stop_at_positional = stop};
     FILE *devnull = fopen("/dev/null", "w");
     int rc = vb_cli_parse(&spec, argc, argv, pos, npos, devnull, err);
     fclose(devnull);

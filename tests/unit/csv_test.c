@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "csv.h"
+#include "core/csv.h"
 
 static FILE *text(const char *s)
 {

@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "csvtree.h"
+#include "hist/csvtree.h"
 
 static char dir[64];
 
@@ -119,7 +119,7 @@ static void test_numbers(void **state)
     (void)state;
     vb_buf b = {0};
     double v[] = {1712836800, 0.1, 8.48, 1.0 / 3, -2.5e-7};
-    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+    for (size_t i = 0; i < VB_COUNT(v); i++) {
         b.len = 0;
         assert_int_equal(vb_csv_put_number(&b, v[i]), 0);
         assert_true(strtod(b.data, NULL) == v[i]);

@@ -15,9 +15,9 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
-#include "app.h"
-#include "histfiles.h"
-#include "history.h"
+#include "core/app.h"
+#include "hist/histfiles.h"
+#include "cmd/history.h"
 
 static void expect_window(vb_window *w, long long a, long long b)
 {
@@ -68,26 +68,26 @@ static void test_empty_range(void **state)
 }
 
 /* Runs the answer chunk and keeps window [100, 200] of ALMA's p; the answer stays on the stack. */
-static int lines_of(lua_State *S, const char *answer, vb_buf *out, vb_hist_answer *ans)
+static int lines_of(lua_State *L, const char *answer, vb_buf *out, vb_hist_answer *ans)
 {
-    assert_int_equal(luaL_dostring(S, answer), LUA_OK);
-    int top = lua_gettop(S);
+    assert_int_equal(luaL_dostring(L, answer), LUA_OK);
+    int top = lua_gettop(L);
     vb_err err;
     out->len = 0;
-    int rc = vb_hist_answer_lines(S, "ALMA", "p", 100, 200, out, ans, &err);
-    assert_int_equal(lua_gettop(S), top);
-    lua_pop(S, 1);
+    int rc = vb_hist_answer_lines(L, "ALMA", "p", 100, 200, out, ans, &err);
+    assert_int_equal(lua_gettop(L), top);
+    lua_pop(L, 1);
     return rc;
 }
 
 static void test_answer_lines(void **state)
 {
     (void)state;
-    lua_State *S = luaL_newstate();
+    lua_State *L = luaL_newstate();
     vb_buf out = {0};
     vb_hist_answer ans;
     /* A point that is not a [time, value] pair must not unbalance the stack (it crashed once). */
-    assert_int_equal(lines_of(S,
+    assert_int_equal(lines_of(L,
                               "return { ALMA = { p = { {99.5, 1}, {100.25, 2.5}, 150, "
                               "{120, 'clear, \"windy\"\\n'}, {'130', 3}, {140}, {160, true}, "
                               "{201, 4}, {180, 0/0}, {946684800, 0} } } }",
@@ -99,14 +99,14 @@ static void test_answer_lines(void **state)
     assert_int_equal(ans.early, 1);
     assert_int_equal(ans.late, 1);
     assert_int_equal(ans.unusable, 4);
-    assert_int_equal(lines_of(S, "return { SMA = {} }", &out, &ans), 1);
+    assert_int_equal(lines_of(L, "return { SMA = {} }", &out, &ans), 1);
     assert_int_equal(ans.points, 0);
     assert_int_equal(ans.newest, -1);
-    assert_int_equal(lines_of(S, "return { ALMA = { p = 'nope' } }", &out, &ans), 0);
-    assert_int_equal(lines_of(S, "return { ALMA = 7 }", &out, &ans), 0);
-    assert_int_equal(lines_of(S, "return 'not an answer'", &out, &ans), 0);
+    assert_int_equal(lines_of(L, "return { ALMA = { p = 'nope' } }", &out, &ans), 0);
+    assert_int_equal(lines_of(L, "return { ALMA = 7 }", &out, &ans), 0);
+    assert_int_equal(lines_of(L, "return 'not an answer'", &out, &ans), 0);
     vb_buf_free(&out);
-    lua_close(S);
+    lua_close(L);
 }
 
 /* metadata.json keys are parameter names whole: "x\u0000y" is not x's record. */
@@ -115,8 +115,8 @@ static void test_metadata_key_with_nul(void **state)
     (void)state;
     vb_app app = {.log = {.out = stderr}, .root = ".", .masterlist = "share/masterlist.json"};
     vb_err err;
-    vb_lua *L = vb_lua_new(&app, &err);
-    assert_non_null(L);
+    vb_lua *lua = vb_lua_new(&app, &err);
+    assert_non_null(lua);
     char dir[] = "/tmp/vb-meta-XXXXXX", path[64];
     assert_non_null(mkdtemp(dir));
     snprintf(path, sizeof path, "%s/ALMA", dir);
@@ -125,7 +125,7 @@ static void test_metadata_key_with_nul(void **state)
     const char *meta = "{\"x\\u0000y\": {\"last_tried\": 5}, \"w\": {\"last_tried\": 7}}";
     assert_int_equal(vb_write_atomic(path, meta, strlen(meta), &err), 0);
     vb_hist_station st;
-    assert_int_equal(vb_hist_station_load(&st, dir, "ALMA", L, &err), 0);
+    assert_int_equal(vb_hist_station_load(&st, dir, "ALMA", lua, &err), 0);
     assert_int_equal(st.n, 1);
     assert_string_equal(st.params[0].name, "w");
     assert_int_equal(st.params[0].last_tried, 7);
@@ -134,7 +134,7 @@ static void test_metadata_key_with_nul(void **state)
     snprintf(path, sizeof path, "%s/ALMA", dir);
     rmdir(path);
     rmdir(dir);
-    vb_lua_free(L);
+    vb_lua_free(lua);
 }
 
 int main(void)

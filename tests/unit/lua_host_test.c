@@ -11,7 +11,7 @@
 #include <cmocka.h>
 #include <lauxlib.h>
 
-#include "lua_host.h"
+#include "host/lua_host.h"
 
 static vb_app app;
 
@@ -23,10 +23,10 @@ static int setup(void **state)
     app.root = ".";
     app.masterlist = "share/masterlist.json";
     vb_err err;
-    vb_lua *L = vb_lua_new(&app, &err);
-    if (!L)
+    vb_lua *lua = vb_lua_new(&app, &err);
+    if (!lua)
         return -1;
-    *state = L;
+    *state = lua;
     return 0;
 }
 
@@ -38,76 +38,76 @@ static int teardown(void **state)
     return 0;
 }
 
-static int run_chunk(vb_lua *L, const char *name, const char *code, vb_err *err)
+static int run_chunk(vb_lua *lua, const char *name, const char *code, vb_err *err)
 {
-    lua_State *S = vb_lua_state(L);
-    if (luaL_loadbufferx(S, code, strlen(code), name, "t") != LUA_OK) {
-        vb_fail(err, "%s", lua_tostring(S, -1));
-        lua_pop(S, 1);
+    lua_State *L = vb_lua_state(lua);
+    if (luaL_loadbufferx(L, code, strlen(code), name, "t") != LUA_OK) {
+        vb_fail(err, "%s", lua_tostring(L, -1));
+        lua_pop(L, 1);
         return -1;
     }
-    return vb_lua_pcall(L, 0, 1, err);
+    return vb_lua_pcall(lua, 0, 1, err);
 }
 
 static void test_error_has_location_and_host_continues(void **state)
 {
-    vb_lua *L = *state;
+    vb_lua *lua = *state;
     vb_err err;
-    assert_int_equal(run_chunk(L, "@broken.lua", "local x = 1\nerror('boom')\n", &err), -1);
+    assert_int_equal(run_chunk(lua, "@broken.lua", "local x = 1\nerror('boom')\n", &err), -1);
     assert_string_equal(err.msg, "broken.lua:2: boom");
-    assert_int_equal(run_chunk(L, "@nil.lua", "local t = nil\nreturn t.field\n", &err), -1);
+    assert_int_equal(run_chunk(lua, "@nil.lua", "local t = nil\nreturn t.field\n", &err), -1);
     assert_non_null(strstr(err.msg, "nil.lua:2:"));
-    assert_int_equal(lua_gettop(vb_lua_state(L)), 0);
-    assert_int_equal(run_chunk(L, "@ok.lua", "return 40 + 2", &err), 0);
-    assert_int_equal(lua_tointeger(vb_lua_state(L), -1), 42);
-    lua_pop(vb_lua_state(L), 1);
+    assert_int_equal(lua_gettop(vb_lua_state(lua)), 0);
+    assert_int_equal(run_chunk(lua, "@ok.lua", "return 40 + 2", &err), 0);
+    assert_int_equal(lua_tointeger(vb_lua_state(lua), -1), 42);
+    lua_pop(vb_lua_state(lua), 1);
 }
 
 static void test_sandbox(void **state)
 {
-    vb_lua *L = *state;
+    vb_lua *lua = *state;
     vb_err err;
-    assert_int_equal(run_chunk(L, "=s",
+    assert_int_equal(run_chunk(lua, "=s",
                                "return os.execute == nil and io.popen == nil and debug == nil "
                                "and os.exit == nil and package.loadlib == nil",
                                &err),
                      0);
-    assert_true(lua_toboolean(vb_lua_state(L), -1));
-    lua_pop(vb_lua_state(L), 1);
-    assert_int_equal(run_chunk(L, "=s", "return require('debug')", &err), -1);
+    assert_true(lua_toboolean(vb_lua_state(lua), -1));
+    lua_pop(vb_lua_state(lua), 1);
+    assert_int_equal(run_chunk(lua, "=s", "return require('debug')", &err), -1);
     assert_non_null(strstr(err.msg, "module 'debug' not found"));
-    assert_int_equal(run_chunk(L, "=s", "return load(string.dump(function() return 1 end))", &err),
-                     0);
-    assert_true(lua_isnil(vb_lua_state(L), -1));
-    lua_pop(vb_lua_state(L), 1);
-    assert_int_equal(run_chunk(L, "=s", "local f = load('return 7'); return f()", &err), 0);
-    assert_int_equal(lua_tointeger(vb_lua_state(L), -1), 7);
-    lua_pop(vb_lua_state(L), 1);
-    assert_int_equal(run_chunk(L, "=s", "return require('cjson').decode('[1,2]')[2]", &err), 0);
-    assert_int_equal(lua_tointeger(vb_lua_state(L), -1), 2);
-    lua_pop(vb_lua_state(L), 1);
+    assert_int_equal(
+        run_chunk(lua, "=s", "return load(string.dump(function() return 1 end))", &err), 0);
+    assert_true(lua_isnil(vb_lua_state(lua), -1));
+    lua_pop(vb_lua_state(lua), 1);
+    assert_int_equal(run_chunk(lua, "=s", "local f = load('return 7'); return f()", &err), 0);
+    assert_int_equal(lua_tointeger(vb_lua_state(lua), -1), 7);
+    lua_pop(vb_lua_state(lua), 1);
+    assert_int_equal(run_chunk(lua, "=s", "return require('cjson').decode('[1,2]')[2]", &err), 0);
+    assert_int_equal(lua_tointeger(vb_lua_state(lua), -1), 2);
+    lua_pop(vb_lua_state(lua), 1);
 }
 
 static void test_instruction_limit(void **state)
 {
-    vb_lua *L = *state;
-    lua_State *S = vb_lua_state(L);
+    vb_lua *lua = *state;
+    lua_State *L = vb_lua_state(lua);
     vb_err err;
-    assert_int_equal(luaL_loadstring(S, "while true do end"), LUA_OK);
-    assert_int_equal(vb_lua_pcall_limited(L, 0, 0, 100000, &err), -1);
+    assert_int_equal(luaL_loadstring(L, "while true do end"), LUA_OK);
+    assert_int_equal(vb_lua_pcall_limited(lua, 0, 0, 100000, &err), -1);
     assert_non_null(strstr(err.msg, "instruction limit exceeded"));
-    assert_int_equal(luaL_loadstring(S, "local n = 0 for i = 1, 1000 do n = n + i end return n"),
+    assert_int_equal(luaL_loadstring(L, "local n = 0 for i = 1, 1000 do n = n + i end return n"),
                      LUA_OK);
-    assert_int_equal(vb_lua_pcall_limited(L, 0, 1, 100000, &err), 0);
-    assert_int_equal(lua_tointeger(S, -1), 500500);
-    lua_pop(S, 1);
+    assert_int_equal(vb_lua_pcall_limited(lua, 0, 1, 100000, &err), 0);
+    assert_int_equal(lua_tointeger(L, -1), 500500);
+    lua_pop(L, 1);
 }
 
 static void test_vlbimon_module(void **state)
 {
-    vb_lua *L = *state;
+    vb_lua *lua = *state;
     vb_err err;
-    assert_int_equal(run_chunk(L, "=s",
+    assert_int_equal(run_chunk(lua, "=s",
                                "local v = require 'vlbimon'\n"
                                "local ml = v.masterlist()\n"
                                "assert(#ml.stations == 11, 'stations')\n"
@@ -122,8 +122,8 @@ static void test_vlbimon_module(void **state)
                                "return v.now() > 1.7e9",
                                &err),
                      0);
-    assert_true(lua_toboolean(vb_lua_state(L), -1));
-    lua_pop(vb_lua_state(L), 1);
+    assert_true(lua_toboolean(vb_lua_state(lua), -1));
+    lua_pop(vb_lua_state(lua), 1);
 }
 
 int main(void)

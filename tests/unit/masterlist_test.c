@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "masterlist.h"
+#include "core/masterlist.h"
 
 static const char sample[] =
     "{\"default\": {"

@@ -1,4 +1,4 @@
-/* rows_test.c - grouping a pipeline result's rows by table, and reading them (src/rows.c). */
+/* rows_test.c - grouping a pipeline result's rows by table, and reading them (src/host/rows.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +9,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
-#include "rows.h"
+#include "host/rows.h"
 
 static int setup(void **state)
 {

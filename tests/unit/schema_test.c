@@ -1,5 +1,5 @@
 /*
- * schema_test.c - the fresh schema equals SCHEMA.md table for table, column
+ * schema_test.c - the fresh schema equals docs/schema.md table for table, column
  * for column, index for index, and refuses names that are not identifiers.
  */
 #include <setjmp.h>
@@ -10,7 +10,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "schema.h"
+#include "db/schema.h"
 
 static sqlite3 *fresh_db(vb_masterlist *ml)
 {

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "secrets.h"
+#include "net/secrets.h"
 
 static const char good[] = "vlbimon1.science.ru.nl:\n"
                            "  basicauth:\n"

@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "util.h"
+#include "core/util.h"
 
 static void test_parse_time(void **state)
 {

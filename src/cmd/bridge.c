@@ -1,0 +1,807 @@
+/*
+ * bridge.c - see bridge.h.
+ *
+ * The one invariant everything here serves: the cursor that asks vlbimon
+ * for "what arrived after X" moves only in the transaction that stores the
+ * rows of the answer that carried it. A crash before that commit fetches
+ * the same answer again; a crash after it starts from the committed cursor.
+ * The state file <datadir>/<host>.json is kept for the original's tools and
+ * for the session id, but the database's cursor wins over it.
+ *
+ * An answer whose rows cannot be committed (disk full, a writer lock held
+ * past the cycle) is kept in memory and committed before anything new is
+ * fetched, so a database hiccup costs latency, never points.
+ */
+#define _GNU_SOURCE
+#include "cmd/bridge.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <lauxlib.h>
+#include <malloc.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/csv.h"
+#include "net/http.h"
+#include "host/lua_host.h"
+#include "host/pipeline.h"
+#include "host/rows.h"
+#include "net/secrets.h"
+#include "net/session.h"
+#include "core/signals.h"
+#include "cmd/state_file.h"
+#include "db/store.h"
+
+/* The key of the cursor in bridge_state, named after the server's cookie. */
+#define CURSOR_KEY "snap_recvTime"
+/* A session that cannot be opened at start-up is retried this often (the original's pace). */
+#define SESSION_RETRY_S 10.0
+/* Backoff never exceeds this many cycles, nor five minutes, whatever Retry-After says. */
+#define BACKOFF_CYCLES 30.0
+#define BACKOFF_MAX_S 300.0
+/* Pause between attempts to commit while a reader's lock outlasts the busy timeout. */
+#define COMMIT_RETRY_S 0.05
+
+typedef struct bridge {
+    vb_app *app;
+    double dt;
+    const char *sqlitedb;
+    vb_signals sig;
+    vb_secrets secrets;
+    vb_http *http;
+    vb_lua *lua;
+    vb_pipeline *p;
+    vb_store *store;
+    char *session;
+    char *cursor;
+    char *state_path;
+    char *exit_path;
+    int pending;          /* registry ref of a result not yet committed, or LUA_NOREF */
+    char *pending_cursor; /* the cursor that answer carried */
+    double backoff_until;
+    int backoff_level;
+    uint64_t rng;
+    long cycles, answers, rows;
+} bridge;
+
+/* xorshift64*: jitter only, so that many bridges do not retry in step. */
+static double jitter(bridge *b)
+{
+    b->rng ^= b->rng >> 12;
+    b->rng ^= b->rng << 25;
+    b->rng ^= b->rng >> 27;
+    return (double)((b->rng * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
+}
+
+static int replace_str(char **dst, const char *src)
+{
+    char *s = vb_strdup(src);
+    if (!s)
+        return -1;
+    free(*dst);
+    *dst = s;
+    return 0;
+}
+
+/*
+ * RFC 6265 cookie-octets: the session id and the cursor come from the
+ * server and from a file, and go back into a Cookie header; a ';', a quote
+ * or a line break there would forge other cookies or headers.
+ */
+static int cookie_value_ok(const char *s)
+{
+    if (!*s || strlen(s) > 256)
+        return 0;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x21 || c > 0x7e || c == '"' || c == ',' || c == ';' || c == '\\')
+            return 0;
+    }
+    return 1;
+}
+
+/* docs/schema.md: Grafana must be able to write the WAL files the bridge creates. */
+static void check_group(const vb_log *log)
+{
+    struct group *g = getgrnam("grafana");
+    if (!g) {
+        vb_log_msg(log, VB_WARN,
+                   "group grafana does not exist; Grafana will not be able to read the "
+                   "database while the bridge writes it (see docs/deployment.md)");
+        return;
+    }
+    if (getegid() == g->gr_gid)
+        return;
+    gid_t groups[256];
+    int n = getgroups(256, groups);
+    for (int i = 0; i < n; i++)
+        if (groups[i] == g->gr_gid)
+            return;
+    vb_log_msg(log, VB_WARN,
+               "this user is not in group grafana; make the database directory group grafana "
+               "and add the user to it, or Grafana cannot read the WAL files");
+}
+
+/* Appends s as a JSON string. */
+static int put_json_string(vb_buf *b, const char *s)
+{
+    if (vb_buf_puts(b, "\""))
+        return -1;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        int rc = c == '"' || c == '\\' ? vb_buf_printf(b, "\\%c", c)
+                 : c < 0x20            ? vb_buf_printf(b, "\\u%04x", c)
+                                       : vb_buf_append(b, s, 1);
+        if (rc)
+            return -1;
+    }
+    return vb_buf_puts(b, "\"");
+}
+
+/* The original's state file, written whole or not at all. */
+static void write_state(bridge *b)
+{
+    vb_buf j = {0};
+    vb_err err;
+    int rc = vb_buf_puts(&j, "{\"last_snap\": ") || put_json_string(&j, b->cursor) ||
+             vb_buf_puts(&j, ", \"sessionid\": ") ||
+             (b->session ? put_json_string(&j, b->session) : vb_buf_puts(&j, "null")) ||
+             vb_buf_puts(&j, "}\n");
+    if (rc)
+        vb_log_msg(&b->app->log, VB_WARN, "%s: out of memory", b->state_path);
+    else if (vb_write_atomic(b->state_path, j.data, j.len, &err))
+        vb_log_msg(&b->app->log, VB_WARN, "state file: %s", err.msg);
+    vb_buf_free(&j);
+}
+
+/* Reads <datadir>/<host>.json; a missing file is normal, a corrupt one is reported and ignored. */
+static void read_state(bridge *b, char **last_snap)
+{
+    *last_snap = NULL;
+    if (!vb_file_exists(b->state_path))
+        return;
+    vb_err err;
+    size_t len;
+    char *text = vb_read_file(b->state_path, &len, &err);
+    if (!text) {
+        vb_log_msg(&b->app->log, VB_WARN, "state file %s ignored: %s", b->state_path, err.msg);
+        return;
+    }
+    vb_state_file st;
+    int rc = vb_state_parse(b->lua, text, len, &st, &err);
+    free(text);
+    if (rc) {
+        vb_log_msg(&b->app->log, VB_WARN, "state file %s is corrupt (%s); ignored", b->state_path,
+                   err.msg);
+        return;
+    }
+    if (st.last_snap && cookie_value_ok(st.last_snap)) {
+        *last_snap = st.last_snap;
+        st.last_snap = NULL;
+    } else if (st.last_snap || st.last_snap_bad) {
+        vb_log_msg(&b->app->log, VB_WARN, "state file %s: last_snap is not a cursor; ignored",
+                   b->state_path);
+    }
+    if (st.sessionid && cookie_value_ok(st.sessionid))
+        replace_str(&b->session, st.sessionid);
+    vb_state_file_free(&st);
+}
+
+/* POST /session; on success b->session holds the new id. */
+static int open_session(bridge *b, vb_err *err)
+{
+    vb_http_resp r;
+    int rc = vb_http_request(b->http, "POST", "/session", NULL, &r, err);
+    if (rc == 0 && (r.status < 200 || r.status > 299))
+        rc = vb_fail(err, "POST /session: HTTP %ld", r.status);
+    if (rc == 0) {
+        char *id = NULL;
+        if (vb_session_id(b->lua, r.body.data, r.body.len, &id, err) || !cookie_value_ok(id)) {
+            rc = vb_fail(err, "POST /session: the answer has no usable session id");
+            free(id);
+        } else {
+            free(b->session);
+            b->session = id;
+        }
+    }
+    vb_http_resp_free(&r);
+    return rc;
+}
+
+/* A saved session is reused when PATCH says it is alive; otherwise a new one is opened. */
+static int start_session(bridge *b)
+{
+    const vb_log *log = &b->app->log;
+    vb_err err;
+    if (b->session) {
+        vb_buf path = {0};
+        char *id = vb_http_escape(b->http, b->session);
+        vb_http_resp r = {0};
+        int alive = id && vb_buf_printf(&path, "/session/%s", id) == 0 &&
+                    vb_http_request(b->http, "PATCH", path.data, NULL, &r, &err) == 0 &&
+                    r.status >= 200 && r.status <= 299;
+        vb_http_resp_free(&r);
+        vb_buf_free(&path);
+        free(id);
+        if (alive) {
+            vb_log_msg(log, VB_INFO, "session restored");
+            return 0;
+        }
+        vb_log_msg(log, VB_INFO, "saved session expired; opening a new one");
+    }
+    while (open_session(b, &err)) {
+        vb_log_msg(log, VB_WARN, "cannot open a session (%s); retrying in %.0f s", err.msg,
+                   SESSION_RETRY_S);
+        if (vb_signals_sleep_until(&b->sig, vb_now() + SESSION_RETRY_S))
+            return -1;
+    }
+    vb_log_msg(log, VB_INFO, "session opened");
+    return 0;
+}
+
+static void back_off(bridge *b, const vb_http_resp *r)
+{
+    double cap = fmin(BACKOFF_MAX_S, BACKOFF_CYCLES * b->dt);
+    double wait = b->dt * ldexp(1.0, b->backoff_level < 20 ? b->backoff_level : 20);
+    wait = fmin(cap, wait) * (0.5 + 0.5 * jitter(b));
+    if (r->retry_after > wait)
+        wait = fmin(cap, r->retry_after);
+    if (b->backoff_level < 20)
+        b->backoff_level++;
+    b->backoff_until = vb_now() + wait;
+    vb_log_msg(&b->app->log, VB_WARN, "snapshot: HTTP %ld; backing off %.1f s (cursor kept)",
+               r->status, wait);
+}
+
+/*
+ * A number, string or boolean as a CSV field; anything else (nil) as an
+ * empty one. A transformer can put any value in a column, and turning a
+ * table into text would run its __tostring outside any pcall.
+ */
+static int put_lua_value(vb_buf *out, lua_State *L, int idx)
+{
+    if (lua_type(L, idx) == LUA_TBOOLEAN)
+        return vb_buf_puts(out, lua_toboolean(L, idx) ? "true" : "false");
+    if (lua_type(L, idx) != LUA_TNUMBER && lua_type(L, idx) != LUA_TSTRING)
+        return 0;
+    size_t len;
+    const char *s = lua_tolstring(L, idx, &len);
+    return vb_csv_put_field(out, s, len);
+}
+
+static int is_scalar(lua_State *L, int idx)
+{
+    int t = lua_type(L, idx);
+    return t == LUA_TNUMBER || t == LUA_TSTRING || t == LUA_TBOOLEAN;
+}
+
+/*
+ * Debug mode: the rows that would be stored, as "table,station,time,value"
+ * CSV lines on stdout, then one line per station status row.
+ */
+static int print_result(bridge *b, int idx, vb_store_stats *st, vb_err *err)
+{
+    lua_State *L = vb_lua_state(b->lua);
+    vb_buf out = {0};
+    int rc = 0;
+    const vb_groups *g = vb_rows_groups(L, idx);
+    int col0 = g ? vb_rows_push_columns(L, idx) : 0;
+    if (!col0)
+        return vb_fail(err, "pipeline result without its rows grouped by table");
+    for (int k = 0; rc == 0 && k < g->nrows; k++) {
+        for (int c = 0; c < 4; c++)
+            lua_rawgeti(L, col0 + c, g->row[k]);
+        /* What the store would skip is skipped here too. */
+        if (lua_type(L, -4) != LUA_TSTRING || lua_type(L, -2) != LUA_TNUMBER || !is_scalar(L, -1)) {
+            lua_pop(L, 4);
+            st->skipped++;
+            continue;
+        }
+        rc = vb_buf_printf(&out, "ts_param_%s,", lua_tostring(L, -3)) ||
+             put_lua_value(&out, L, -4) || vb_buf_puts(&out, ",") || put_lua_value(&out, L, -2) ||
+             vb_buf_puts(&out, ",") || put_lua_value(&out, L, -1) || vb_buf_puts(&out, "\n");
+        lua_pop(L, 4);
+        st->rows++;
+    }
+    lua_pop(L, 4);
+    lua_getfield(L, idx, "status");
+    lua_Integer ns = luaL_len(L, -1);
+    static const char *const cols[] = {"time",      "station", "source", "onsource", "mode",
+                                       "recording", "tsys",    "tau225", "scan"};
+    for (lua_Integer i = 1; rc == 0 && i <= ns; i++) {
+        lua_rawgeti(L, -1, i);
+        rc = vb_buf_puts(&out, "bridge_stationStatus");
+        for (size_t c = 0; rc == 0 && c < VB_COUNT(cols); c++) {
+            lua_getfield(L, -1, cols[c]);
+            rc = vb_buf_puts(&out, ",") || put_lua_value(&out, L, -1);
+            lua_pop(L, 1);
+        }
+        rc = rc || vb_buf_puts(&out, "\n");
+        lua_pop(L, 1);
+        st->status_rows++;
+    }
+    lua_pop(L, 1);
+    if (rc == 0 && out.len && (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout)))
+        rc = vb_fail(err, "cannot write to stdout: %s", strerror(errno));
+    else if (rc)
+        vb_fail(err, "out of memory");
+    vb_buf_free(&out);
+    return rc;
+}
+
+/*
+ * Stores the result on top of the stack with its cursor in one transaction,
+ * retrying a busy database until the cycle's deadline. Leaves the stack as
+ * it found it.
+ */
+static int commit_result(bridge *b, const char *cursor, double deadline, vb_store_stats *st,
+                         vb_err *err)
+{
+    lua_State *L = vb_lua_state(b->lua);
+    int idx = lua_gettop(L);
+    *st = (vb_store_stats){0};
+    if (!b->store)
+        return print_result(b, idx, st, err);
+    for (;;) {
+        *st = (vb_store_stats){0};
+        if (vb_store_begin(b->store, err) == 0 &&
+            vb_store_insert_result(b->store, L, idx, st, err) == 0 &&
+            vb_store_state_set(b->store, CURSOR_KEY, cursor, err) == 0 &&
+            vb_store_commit(b->store, err) == 0)
+            return 0;
+        lua_settop(L, idx);
+        vb_store_rollback(b->store);
+        if (vb_signals_poll(&b->sig) || vb_now() + COMMIT_RETRY_S >= deadline)
+            return -1;
+        vb_signals_sleep_until(&b->sig, vb_now() + COMMIT_RETRY_S);
+    }
+}
+
+/* The answer is safe: move the cursor, tell the log, rewrite the state file. */
+static void committed(bridge *b, char **cursor, const vb_store_stats *st, double fetch_s,
+                      double store_s)
+{
+    free(b->cursor);
+    b->cursor = *cursor;
+    *cursor = NULL;
+    b->answers++;
+    b->rows += st->rows;
+    double c;
+    char lag[32] = "?";
+    if (vb_parse_double(b->cursor, &c) == 0)
+        snprintf(lag, sizeof lag, "%.1f", vb_now() - c);
+    vb_log_msg(&b->app->log, VB_INFO,
+               "snapshot: %ld rows, %ld status rows, %ld skipped; lag %s s, fetch %.0f ms, "
+               "store %.0f ms",
+               st->rows, st->status_rows, st->skipped, lag, fetch_s * 1000, store_s * 1000);
+    vb_log_msg(&b->app->log, VB_DEBUG, "memory: Lua %d KiB, SQLite %lld KiB",
+               lua_gc(vb_lua_state(b->lua), LUA_GCCOUNT, 0),
+               (long long)(sqlite3_memory_used() / 1024));
+    write_state(b);
+}
+
+/* An answer kept from an earlier cycle goes in before anything new is fetched. */
+static int flush_pending(bridge *b, double deadline)
+{
+    if (b->pending == LUA_NOREF)
+        return 0;
+    lua_State *L = vb_lua_state(b->lua);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, b->pending);
+    vb_store_stats st;
+    vb_err err;
+    double t0 = vb_now();
+    int rc = commit_result(b, b->pending_cursor, deadline, &st, &err);
+    lua_pop(L, 1);
+    if (rc) {
+        vb_log_msg(&b->app->log, VB_ERROR,
+                   "database: %s; the answer is still kept, retrying next cycle", err.msg);
+        return -1;
+    }
+    luaL_unref(L, LUA_REGISTRYINDEX, b->pending);
+    b->pending = LUA_NOREF;
+    committed(b, &b->pending_cursor, &st, 0, vb_now() - t0);
+    return 0;
+}
+
+/* One GET /data/snapshot: 1 = an answer to store is on the Lua stack (cursor in *next). */
+static int fetch(bridge *b, char **next, double *fetch_s)
+{
+    const vb_log *log = &b->app->log;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        vb_buf cookie = {0};
+        vb_http_resp r;
+        vb_err err;
+        if (vb_buf_printf(&cookie, "sessionid=%s; snap_recvTime=%s", b->session ? b->session : "",
+                          b->cursor)) {
+            vb_log_msg(log, VB_ERROR, "snapshot: out of memory");
+            return 0;
+        }
+        vb_log_msg(log, VB_DEBUG, "GET /data/snapshot from cursor %s", b->cursor);
+        int rc = vb_http_request(b->http, "GET", "/data/snapshot", cookie.data, &r, &err);
+        vb_buf_free(&cookie);
+        *fetch_s = r.seconds;
+        if (rc) {
+            if (!b->sig.stop)
+                vb_log_msg(log, VB_WARN, "snapshot: %s; trying again next cycle (cursor kept)",
+                           err.msg);
+            vb_http_resp_free(&r);
+            return 0;
+        }
+        long status = r.status;
+        if ((status == 401 || status == 403) && attempt == 0) {
+            vb_http_resp_free(&r);
+            vb_log_msg(log, VB_WARN, "snapshot: HTTP %ld, the session expired; opening a new one",
+                       status);
+            if (open_session(b, &err)) {
+                vb_log_msg(log, VB_WARN, "%s; trying again next cycle", err.msg);
+                return 0;
+            }
+            continue;
+        }
+        if (status == 429 || status == 503 || status >= 500) {
+            back_off(b, &r);
+            vb_http_resp_free(&r);
+            return 0;
+        }
+        if (status != 200) {
+            vb_log_msg(log, VB_WARN, "snapshot: HTTP %ld; trying again next cycle (cursor kept)",
+                       status);
+            vb_http_resp_free(&r);
+            return 0;
+        }
+        b->backoff_level = 0;
+        *next = vb_http_cookie(&r, "snap_recvTime");
+        if (!*next || !cookie_value_ok(*next)) {
+            vb_log_msg(log, VB_WARN,
+                       "snapshot: the answer set no usable snap_recvTime cookie; it is not used, "
+                       "because without its cursor it would be fetched again");
+            free(*next);
+            *next = NULL;
+            vb_http_resp_free(&r);
+            return 0;
+        }
+        vb_log_msg(log, VB_DEBUG, "snapshot: %zu bytes (%ld on the wire), next cursor %s",
+                   r.body.len, r.wire_bytes, *next);
+        rc = vb_pipeline_run_json(b->p, r.body.data, r.body.len, vb_now(), r.seconds, &err);
+        vb_http_resp_free(&r);
+        if (rc) {
+            vb_log_msg(log, VB_WARN, "snapshot: %s; the answer is not used (cursor kept)", err.msg);
+            free(*next);
+            *next = NULL;
+            return 0;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+/*
+ * A cycle without an answer still writes the bridge's own series, as the
+ * original did with its empty snapshot: bridge_points 0 is how dashboards
+ * and alert rules see that vlbimon is not answering. The cursor stays.
+ */
+static void record_idle(bridge *b, double fetch_s, double deadline)
+{
+    vb_err err;
+    vb_store_stats st;
+    if (vb_pipeline_run_json(b->p, "{}", 2, vb_now(), fetch_s, &err) == 0) {
+        int rc = commit_result(b, b->cursor, deadline, &st, &err);
+        lua_pop(vb_lua_state(b->lua), 1);
+        if (rc == 0)
+            return;
+    }
+    vb_log_msg(&b->app->log, VB_WARN, "the bridge's own series of this cycle: %s", err.msg);
+}
+
+static void cycle(bridge *b, double deadline)
+{
+    b->cycles++;
+    if (flush_pending(b, deadline))
+        return;
+    if (vb_now() < b->backoff_until) {
+        vb_log_msg(&b->app->log, VB_DEBUG, "backing off for %.1f s more",
+                   b->backoff_until - vb_now());
+        record_idle(b, 0, deadline);
+        return;
+    }
+    char *next = NULL;
+    double fetch_s = 0;
+    if (!fetch(b, &next, &fetch_s)) {
+        if (!b->sig.stop)
+            record_idle(b, fetch_s, deadline);
+        return;
+    }
+    lua_State *L = vb_lua_state(b->lua);
+    vb_store_stats st;
+    vb_err err;
+    double t0 = vb_now();
+    if (commit_result(b, next, deadline, &st, &err) == 0) {
+        lua_pop(L, 1);
+        committed(b, &next, &st, fetch_s, vb_now() - t0);
+        return;
+    }
+    if (!b->store) {
+        vb_log_msg(&b->app->log, VB_ERROR, "%s", err.msg);
+        lua_pop(L, 1);
+        free(next);
+        return;
+    }
+    /* The pipeline reuses its result tables, so nothing runs again until this is stored. */
+    b->pending = luaL_ref(L, LUA_REGISTRYINDEX);
+    b->pending_cursor = next;
+    vb_log_msg(&b->app->log, VB_ERROR,
+               "database: %s; the answer is kept in memory and committed before the next fetch",
+               err.msg);
+}
+
+static void reload(bridge *b, const char *why)
+{
+    vb_err err;
+    if (vb_pipeline_reload(b->p, &err))
+        vb_log_msg(&b->app->log, VB_ERROR, "transformers not reloaded (%s): %s", why, err.msg);
+    else
+        vb_log_msg(&b->app->log, VB_NOTICE, "transformers reloaded (%s)", why);
+}
+
+static int please_exit(bridge *b)
+{
+    if (!vb_file_exists(b->exit_path))
+        return 0;
+    if (unlink(b->exit_path) != 0)
+        vb_log_msg(&b->app->log, VB_WARN, "cannot remove %s: %s", b->exit_path, strerror(errno));
+    vb_log_msg(&b->app->log, VB_NOTICE, "%s found: exiting after a complete cycle", b->exit_path);
+    return 1;
+}
+
+static void run(bridge *b)
+{
+    double next = vb_now();
+    while (!b->sig.stop) {
+        if (b->sig.reload) {
+            b->sig.reload = 0;
+            reload(b, "SIGHUP");
+        } else if (vb_pipeline_changed(b->p)) {
+            reload(b, "a file in transformers/ changed");
+        }
+        /* Deadline scheduling: the period runs from the start of one fetch to the next. */
+        double start = vb_now();
+        if (start > next)
+            next = start;
+        next += b->dt;
+        cycle(b, next);
+        /*
+         * A full snapshot churns megabytes through malloc (body, Lua tables,
+         * dirty pages); hand the free pages back so a months-long run stays
+         * at its working set instead of its worst cycle.
+         */
+        malloc_trim(0);
+        if (please_exit(b))
+            break;
+        vb_signals_sleep_until(&b->sig, next);
+    }
+}
+
+/* --start, else the database's cursor, else the state file's, else now; never in the future. */
+static int choose_cursor(bridge *b, const char *start, vb_err *err)
+{
+    const vb_log *log = &b->app->log;
+    char *from_file = NULL, *from_db = NULL;
+    read_state(b, &from_file);
+    if (b->store && vb_store_state_get(b->store, CURSOR_KEY, &from_db, err)) {
+        free(from_file);
+        return -1;
+    }
+    double now = vb_now(), t = 0;
+    char buf[64];
+    const char *pick, *why;
+    if (start) {
+        if (vb_parse_time(start, &t, err))
+            return vb_fail(err, "argument --start: %s", err->msg);
+        if (t == 0)
+            t = now;
+        snprintf(buf, sizeof buf, "%.0f", floor(t));
+        pick = buf;
+        why = "--start";
+    } else if (from_db) {
+        pick = from_db;
+        why = "the database";
+    } else if (from_file) {
+        pick = from_file;
+        why = b->state_path;
+    } else {
+        snprintf(buf, sizeof buf, "%.0f", floor(now));
+        pick = buf;
+        why = "now (no saved cursor)";
+    }
+    if (vb_parse_double(pick, &t) == 0 && t > now) {
+        vb_log_msg(log, VB_WARN, "cursor %s from %s is in the future; starting from now", pick,
+                   why);
+        snprintf(buf, sizeof buf, "%.0f", floor(now));
+        pick = buf;
+    }
+    if (from_db && from_file && strcmp(from_db, from_file) != 0 && !start)
+        vb_log_msg(log, VB_INFO, "the state file's cursor %s differs; the database's %s wins",
+                   from_file, from_db);
+    int rc = replace_str(&b->cursor, pick) ? vb_fail(err, "out of memory") : 0;
+    if (rc == 0)
+        vb_log_msg(log, VB_NOTICE, "cursor %s (from %s)", b->cursor, why);
+    free(from_file);
+    free(from_db);
+    return rc;
+}
+
+static int setup(bridge *b, const char *start, int wal, const char *transformers, vb_err *err)
+{
+    vb_app *app = b->app;
+    char ts[32];
+    vb_iso8601(vb_now(), ts);
+    /* The original's first line, which operators grep for in nohup.out. */
+    fprintf(stderr, "bridge starting %s\n", ts);
+    fflush(stderr);
+    umask(002);
+    const vb_masterlist *ml = vb_app_masterlist(app, err);
+    if (!ml)
+        return -1;
+    if (b->sqlitedb) {
+        check_group(&app->log);
+        if (!(b->store = vb_store_open(b->sqlitedb, wal, &app->log, err)) ||
+            vb_store_state_init(b->store, err))
+            return -1;
+        /*
+         * In rollback-journal mode (--wal 0) a cache spill needs the exclusive
+         * lock mid-insert and waits out the busy timeout again for every
+         * spill while a reader holds its shared lock, seconds in all. A
+         * snapshot's transaction is bounded, so its pages can stay in the
+         * cache; then only COMMIT waits, once, and commit_result retries. WAL
+         * spills need no such lock and keep the cache small.
+         */
+        if (wal == 0 && sqlite3_exec(vb_store_db(b->store), "PRAGMA cache_spill=OFF", NULL, NULL,
+                                     NULL) != SQLITE_OK)
+            return vb_fail(err, "%s: %s", b->sqlitedb, sqlite3_errmsg(vb_store_db(b->store)));
+        vb_store_set_masterlist(b->store, ml);
+        vb_store_skip_broken_tables(b->store);
+    }
+    if (vb_secrets_load_private(app->secrets, app->insecure_secrets_ok, &app->log, &b->secrets,
+                                err))
+        return -1;
+    const vb_cred *cred = vb_secrets_find(&b->secrets, app->server_host, err);
+    if (!cred)
+        return -1;
+    if (vb_signals_open(&b->sig, err))
+        return -1;
+    /* Timeouts below --dt, so a stalled server costs one cycle, not the schedule. */
+    vb_http_opts o = {
+        .connect_timeout_ms = (long)fmax(1, fmin(10000, b->dt * 500)),
+        .timeout_ms = (long)fmax(1, b->dt * 800),
+        .should_abort = vb_signals_should_abort,
+        .abort_ud = &b->sig,
+    };
+    if (!(b->http = vb_http_new(app->server_url, cred, &o, err)))
+        return -1;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/transformers", app->root);
+    if (!(b->lua = vb_lua_new(app, err)) ||
+        !(b->p = vb_pipeline_new(b->lua, transformers ? transformers : dir, err)))
+        return -1;
+    if (b->store && vb_pipeline_restore_status(b->p, vb_store_db(b->store), err))
+        return -1;
+    if (vb_mkdir_p(app->datadir, err))
+        return -1;
+    vb_buf path = {0};
+    if (vb_buf_printf(&path, "%s/%s.json", app->datadir, app->server_host))
+        return vb_fail(err, "out of memory");
+    b->state_path = path.data;
+    path = (vb_buf){0};
+    if (vb_buf_printf(&path, "%s/PLEASE-EXIT", app->datadir))
+        return vb_fail(err, "out of memory");
+    b->exit_path = path.data;
+    if (choose_cursor(b, start, err))
+        return -1;
+    if (start_session(b))
+        return vb_fail(err, "stopped before a session could be opened");
+    return 0;
+}
+
+static void teardown(bridge *b)
+{
+    if (b->lua && b->pending != LUA_NOREF)
+        luaL_unref(vb_lua_state(b->lua), LUA_REGISTRYINDEX, b->pending);
+    vb_pipeline_free(b->p);
+    vb_lua_free(b->lua);
+    vb_store_close(b->store);
+    vb_http_free(b->http);
+    vb_signals_close(&b->sig);
+    vb_secrets_free(&b->secrets);
+    free(b->session);
+    free(b->cursor);
+    free(b->pending_cursor);
+    free(b->state_path);
+    free(b->exit_path);
+}
+
+int cmd_bridge(vb_app *app, int argc, char **argv)
+{
+    const char *start = NULL, *sqlitedb = NULL, *transformers = NULL;
+    double dt = 10;
+    long wal = 1000;
+    const vb_opt opts[] = {
+        {.lname = "start",
+         .kind = VB_OPT_STRING,
+         .dest = &start,
+         .metavar = "START",
+         .help =
+             "start time, unix seconds or ISO-8601 UTC (0 = now; default: the saved cursor, else "
+             "now)"},
+        {.lname = "dt",
+         .kind = VB_OPT_DOUBLE,
+         .dest = &dt,
+         .metavar = "DT",
+         .help = "seconds between snapshots (default 10)"},
+        {.lname = "sqlitedb",
+         .kind = VB_OPT_STRING,
+         .dest = &sqlitedb,
+         .metavar = "SQLITEDB",
+         .help = "database to write (made by initdb); without it, print the rows to stdout"},
+        {.lname = "wal",
+         .kind = VB_OPT_INT,
+         .dest = &wal,
+         .metavar = "WAL",
+         .help = "WAL autocheckpoint interval in pages (default 1000; 0: no WAL)"},
+        {.lname = "transformers",
+         .kind = VB_OPT_STRING,
+         .dest = &transformers,
+         .metavar = "DIR",
+         .help = "transformer files to run (default: the installed transformers/)"},
+    };
+    const vb_cmdspec spec = {.prog = "vlbimon_bridge bridge",
+                             .description =
+                                 "copy vlbimon snapshots into the database every DT seconds",
+                             .opts = opts,
+                             .nopts = VB_COUNT(opts)};
+    int rc = vb_app_parse_options(app, &spec, argc, argv);
+    if (rc >= 0)
+        return rc;
+    if (!(dt > 0) || dt > 86400) {
+        fprintf(stderr, "%s: error: argument --dt: must be between 0 and 86400 seconds\n",
+                spec.prog);
+        return VB_EXIT_USAGE;
+    }
+    if (wal < 0 || wal > 1000000000) {
+        fprintf(stderr, "%s: error: argument --wal: must be 0 or a number of pages\n", spec.prog);
+        return VB_EXIT_USAGE;
+    }
+    bridge b = {.app = app, .dt = dt, .sqlitedb = sqlitedb, .pending = LUA_NOREF};
+    b.sig.fd = -1;
+    b.rng = (uint64_t)(vb_now() * 1e6) ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ULL;
+    vb_err err;
+    rc = VB_EXIT_OK;
+    if (setup(&b, start, (int)wal, transformers, &err)) {
+        /* Stopped while waiting for the server at start-up: asked for, not a failure. */
+        if (b.sig.stop) {
+            vb_log_msg(&app->log, VB_NOTICE, "bridge stopping on %s before its first cycle",
+                       b.sig.last == SIGINT ? "SIGINT" : "SIGTERM");
+        } else {
+            vb_log_msg(&app->log, VB_ERROR, "bridge: %s", err.msg);
+            rc = VB_EXIT_FAIL;
+        }
+    } else {
+        run(&b);
+        vb_log_msg(&app->log, VB_NOTICE,
+                   "bridge stopping%s: %ld cycles, %ld answers stored (%ld rows), cursor %s, "
+                   "%ld connection(s) used",
+                   b.sig.stop ? (b.sig.last == SIGINT ? " on SIGINT" : " on SIGTERM") : "",
+                   b.cycles, b.answers, b.rows, b.cursor, vb_http_connections(b.http));
+        if (b.pending != LUA_NOREF)
+            vb_log_msg(&app->log, VB_WARN,
+                       "the last answer could not be committed; its cursor was not saved, so "
+                       "the next start fetches it again");
+    }
+    teardown(&b);
+    return rc;
+}

@@ -1,0 +1,88 @@
+/*
+ * initdb.c - see initdb.h.
+ */
+#include "cmd/initdb.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "db/schema.h"
+
+/*
+ * Creating the file with O_EXCL first makes "refuses to overwrite" hold even
+ * against a concurrent initdb; on any failure the half-made file is removed
+ * so a retry is not refused.
+ */
+static int create_db(const char *path, const char *sql, vb_err *err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0664);
+    if (fd < 0) {
+        if (errno == EEXIST)
+            return vb_fail(err, "%s already exists; refusing to overwrite it", path);
+        return vb_fail(err, "%s: cannot create: %s", path, strerror(errno));
+    }
+    close(fd);
+    sqlite3 *db = NULL;
+    char *msg = NULL;
+    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        vb_fail(err, "%s: %s", path, msg ? msg : db ? sqlite3_errmsg(db) : "cannot open");
+        sqlite3_free(msg);
+        sqlite3_close(db);
+        unlink(path);
+        return -1;
+    }
+    if (sqlite3_close(db) != SQLITE_OK) {
+        unlink(path);
+        return vb_fail(err, "%s: cannot close the new database", path);
+    }
+    return 0;
+}
+
+int cmd_initdb(vb_app *app, int argc, char **argv)
+{
+    const char *sqlitedb = NULL;
+    const vb_opt opts[] = {
+        {.lname = "sqlitedb",
+         .kind = VB_OPT_STRING,
+         .dest = &sqlitedb,
+         .metavar = "SQLITEDB",
+         .help =
+             "sqlite database to create (refuses an existing file); without it, print the SQL to "
+             "stdout"},
+    };
+    const vb_cmdspec spec = {.prog = "vlbimon_bridge initdb",
+                             .description = "initialize a sqlite database from the masterlist",
+                             .opts = opts,
+                             .nopts = VB_COUNT(opts)};
+    int rc = vb_app_parse_options(app, &spec, argc, argv);
+    if (rc >= 0)
+        return rc;
+    vb_err err;
+    vb_buf sql = {0};
+    const vb_masterlist *ml = vb_app_masterlist(app, &err);
+    if (!ml || vb_schema_sql(&sql, ml, &err)) {
+        vb_log_msg(&app->log, VB_ERROR, "initdb: %s", err.msg);
+        vb_buf_free(&sql);
+        return VB_EXIT_FAIL;
+    }
+    rc = VB_EXIT_OK;
+    if (!sqlitedb) {
+        if (fwrite(sql.data, 1, sql.len, stdout) != sql.len || fflush(stdout) != 0) {
+            vb_log_msg(&app->log, VB_ERROR, "initdb: cannot write to stdout");
+            rc = VB_EXIT_FAIL;
+        }
+    } else if (create_db(sqlitedb, sql.data, &err)) {
+        vb_log_msg(&app->log, VB_ERROR, "initdb: %s", err.msg);
+        rc = VB_EXIT_FAIL;
+    } else {
+        vb_log_msg(&app->log, VB_INFO, "initdb: created %s from %s", sqlitedb, app->masterlist);
+    }
+    vb_buf_free(&sql);
+    return rc;
+}

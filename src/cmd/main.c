@@ -1,0 +1,224 @@
+/*
+ * main.c - vlbimon_bridge's entry point: global options, then dispatch to a
+ * subcommand. The only place that turns a failure into an exit status.
+ */
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/app.h"
+#include "cmd/bridge.h"
+#include "cmd/fetch_masterlist.h"
+#include "cmd/initdb.h"
+#include "cmd/history.h"
+#include "cmd/insert.h"
+#include "cmd/doctor.h"
+#include "cmd/scripts.h"
+#include "cmd/transform.h"
+
+static const vb_command commands[] = {
+    {"initdb", "initialize a sqlite database (without --sqlitedb, print the SQL)", cmd_initdb},
+    {"bridge", "copy live snapshots into the database every DT seconds", cmd_bridge},
+    {"masterlist", "download the server's masterlist.json", cmd_masterlist},
+    {"history", "download a time range into DATADIR/<station>/<param>.csv, resumably", cmd_history},
+    {"insert", "load a downloaded DATADIR tree into a database, fast", cmd_insert},
+    {"run", "run a Lua script with the vlbimon database API", cmd_run},
+    {"migrate", "upgrade a database made by an older bridge (status, check, fix)", cmd_migrate},
+    {"summarize", "rows per parameter and station, and the last day's points", cmd_summarize},
+    {"backup", "copy a database safely while the bridge writes to it", cmd_backup},
+    {"extract", "write series whose name contains PATTERN to CSV files", cmd_extract},
+    {"add-series", "create one series table with its two indexes", cmd_add_series},
+    {"transform", "run the transformers offline on snapshot files or history CSV", cmd_transform},
+    {"doctor", "check the deployment: groups, modes, secrets, server, masterlist", cmd_doctor},
+};
+
+static char *default_secrets(void)
+{
+    const char *home = getenv("HOME");
+    const char *name = "/.vlbimonitor-secrets.yaml";
+    if (!home)
+        home = "";
+    char *p = malloc(strlen(home) + strlen(name) + 1);
+    if (p) {
+        strcpy(p, home);
+        strcat(p, name);
+    }
+    return p;
+}
+
+static char *expand_home(const char *path)
+{
+    if (path[0] != '~' || (path[1] != '/' && path[1] != '\0'))
+        return vb_strdup(path);
+    const char *home = getenv("HOME");
+    if (!home)
+        home = "";
+    char *p = malloc(strlen(home) + strlen(path));
+    if (p) {
+        strcpy(p, home);
+        strcat(p, path + 1);
+    }
+    return p;
+}
+
+/* ./masterlist.json, else the installed (or source-tree) fixture catalogue. */
+static char *default_masterlist(const char *root)
+{
+    if (vb_file_exists("masterlist.json"))
+        return vb_strdup("masterlist.json");
+    const char *cands[] = {"masterlist.json", "share/masterlist.json"};
+    char buf[4096];
+    for (size_t i = 0; i < VB_COUNT(cands); i++) {
+        snprintf(buf, sizeof buf, "%s/%s", root, cands[i]);
+        if (vb_file_exists(buf))
+            return vb_strdup(buf);
+    }
+    snprintf(buf, sizeof buf, "%s/masterlist.json", root);
+    return vb_strdup(buf);
+}
+
+static void app_free(vb_app *app)
+{
+    if (app->ml_loaded)
+        vb_masterlist_free(&app->ml);
+    vb_strlist_free(&app->stations);
+    free(app->server_host);
+    free(app->secrets);
+    free(app->masterlist);
+    free(app->root);
+}
+
+static int run(vb_app *app, int argc, char **argv)
+{
+    const char *server = NULL, *secrets = NULL, *masterlist = NULL;
+    const vb_opt opts[] = {
+        {.lname = "verbose",
+         .sname = 'v',
+         .kind = VB_OPT_COUNT,
+         .dest = &app->verbose,
+         .help = "be verbose (repeatable: -v -v is more)"},
+        {.sname = '1',
+         .kind = VB_OPT_CONST,
+         .dest = &app->use_vlbimon1,
+         .help = "use vlbimon1",
+         .value = 1},
+        {.sname = '2',
+         .kind = VB_OPT_CONST,
+         .dest = &app->use_vlbimon1,
+         .help = "use vlbimon2 (the default)"},
+        {.lname = "server",
+         .kind = VB_OPT_STRING,
+         .dest = &server,
+         .metavar = "URL",
+         .help =
+             "any vlbimon-compatible server, e.g. the simulator (http only for loopback hosts)"},
+        {.lname = "stations",
+         .kind = VB_OPT_LIST,
+         .dest = &app->stations,
+         .metavar = "STATIONS",
+         .help = "stations to process (default all), repeatable"},
+        {.lname = "datadir",
+         .kind = VB_OPT_STRING,
+         .dest = &app->datadir,
+         .metavar = "DATADIR",
+         .help = "directory to write output in (default ./data)"},
+        {.lname = "secrets",
+         .kind = VB_OPT_STRING,
+         .dest = &secrets,
+         .metavar = "SECRETS",
+         .help = "file containing auth secrets, default ~/.vlbimonitor-secrets.yaml"},
+        {.lname = "masterlist",
+         .kind = VB_OPT_STRING,
+         .dest = &masterlist,
+         .metavar = "FILE",
+         .help = "parameter catalogue (default ./masterlist.json, then the installed copy)"},
+        {.lname = "insecure-secrets-ok",
+         .kind = VB_OPT_FLAG,
+         .dest = &app->insecure_secrets_ok,
+         .help = "use a secrets file that its group or others can read (a warning at every start)"},
+    };
+    char names[512] = "{", epilog[4096] = "commands:\n";
+    for (size_t i = 0; i < VB_COUNT(commands); i++) {
+        size_t l = strlen(names);
+        snprintf(names + l, sizeof names - l, "%s%s", i ? "," : "", commands[i].name);
+        l = strlen(epilog);
+        snprintf(epilog + l, sizeof epilog - l, "  %-21s %s\n", commands[i].name, commands[i].help);
+    }
+    strcat(names, "} ...");
+    strcat(epilog, "\nRun 'vlbimon_bridge COMMAND -h' for a command's options.");
+    const vb_cmdspec spec = {.prog = "vlbimon_bridge",
+                             .positionals = names,
+                             .description =
+                                 "Copy EHT VLBI monitor (vlbimon) data into a SQLite database for "
+                                 "Grafana.",
+                             .epilog = epilog,
+                             .opts = opts,
+                             .nopts = VB_COUNT(opts),
+                             .stop_at_positional = 1};
+    const char **pos;
+    size_t npos;
+    int rc = vb_app_parse(app, &spec, argc, argv, &pos, &npos);
+    if (rc >= 0)
+        return rc;
+    if (npos == 0) {
+        fprintf(stderr, "vlbimon_bridge: error: a command is required (see vlbimon_bridge -h)\n");
+        return VB_EXIT_USAGE;
+    }
+    const vb_command *cmd = NULL;
+    for (size_t i = 0; i < VB_COUNT(commands); i++)
+        if (strcmp(commands[i].name, pos[0]) == 0)
+            cmd = &commands[i];
+    if (!cmd) {
+        fprintf(stderr,
+                "vlbimon_bridge: error: argument command: invalid choice: '%s' (choose "
+                "from %.*s)\n",
+                pos[0], (int)(strlen(names) - 4), names);
+        free(pos);
+        return VB_EXIT_USAGE;
+    }
+    int cargc = (int)npos - 1;
+    char **cargv = (char **)pos + 1;
+
+    app->log.verbosity = app->verbose;
+    app->log.out = stderr;
+    if (!app->datadir)
+        app->datadir = "data";
+    vb_err err;
+    app->server_url = server              ? server
+                      : app->use_vlbimon1 ? "https://vlbimon1.science.ru.nl"
+                                          : "https://vlbimon2.science.ru.nl";
+    size_t ul = strlen(app->server_url);
+    while (ul > 0 && app->server_url[ul - 1] == '/')
+        ul--;
+    char *url = strndup(app->server_url, ul);
+    app->secrets = secrets ? expand_home(secrets) : default_secrets();
+    if (!(app->root = vb_find_root(&err))) {
+        fprintf(stderr, "vlbimon_bridge: error: %s\n", err.msg);
+        free(url);
+        free(pos);
+        return VB_EXIT_FAIL;
+    }
+    if (!url || !app->secrets || vb_server_check(url, &app->server_host, &err)) {
+        fprintf(stderr, "vlbimon_bridge: error: %s\n",
+                url && app->secrets ? err.msg : "out of memory");
+        free(url);
+        free(pos);
+        return VB_EXIT_USAGE;
+    }
+    app->server_url = url;
+    app->masterlist = masterlist ? vb_strdup(masterlist) : default_masterlist(app->root);
+    rc = cmd->run(app, cargc, cargv);
+    free(url);
+    free(pos);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    vb_app app = {0};
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int rc = run(&app, argc - 1, argv + 1);
+    app_free(&app);
+    curl_global_cleanup();
+    return rc;
+}

@@ -1,0 +1,62 @@
+/*
+ * app.h - what every subcommand gets: the global options after parsing
+ * (argparse's "namespace"), the logger, and where the project's Lua code,
+ * transformers, migrations and scripts live at run time.
+ *
+ * Layer core (docs/architecture.md): includes only libc, the libraries and core/.
+ */
+#ifndef VB_APP_H
+#define VB_APP_H
+
+#include "core/cli.h"
+#include "core/log.h"
+#include "core/masterlist.h"
+#include "core/util.h"
+
+typedef struct vb_app {
+    vb_log log;
+    int verbose;
+    int use_vlbimon1;
+    const char *server_url; /* resolved: --server, or the -1/-2 production URL */
+    char *server_host;      /* host part of server_url, for secrets and the state file */
+    vb_strlist stations;
+    const char *datadir;
+    char *secrets;           /* path, "~" expanded */
+    int insecure_secrets_ok; /* --insecure-secrets-ok: use a secrets file others may read */
+    char *masterlist;        /* path actually used */
+    char *root;              /* holds lua/, transformers/, migrations/, scripts/ */
+    vb_masterlist ml;
+    int ml_loaded;
+} vb_app;
+
+typedef int (*vb_cmd_fn)(vb_app *app, int argc, char **argv);
+
+typedef struct vb_command {
+    const char *name;
+    const char *help;
+    vb_cmd_fn run;
+} vb_command;
+
+/* Exit status convention: 0 ok, 1 runtime failure, 2 usage error. */
+enum { VB_EXIT_OK = 0, VB_EXIT_FAIL = 1, VB_EXIT_USAGE = 2 };
+
+/* Loads the masterlist once per run (path from --masterlist or the default). */
+const vb_masterlist *vb_app_masterlist(vb_app *app, vb_err *err);
+
+/*
+ * Resolves the server URL: https anywhere; plain http only for loopback
+ * hosts, so credentials never cross a network in clear text.
+ */
+int vb_server_check(const char *url, char **host, vb_err *err);
+
+/* Finds the runtime root: the source tree when run from it, else the installed share dir. */
+char *vb_find_root(vb_err *err);
+
+/* Parses a subcommand's options, printing help or a one-line error; returns -1 to continue. */
+int vb_app_parse(vb_app *app, const vb_cmdspec *spec, int argc, char **argv, const char ***pos,
+                 size_t *npos);
+
+/* The same for a command without positional arguments: a stray word is a usage error. */
+int vb_app_parse_options(vb_app *app, const vb_cmdspec *spec, int argc, char **argv);
+
+#endif

@@ -1,0 +1,96 @@
+/*
+ * csvtree.h - a downloaded history tree, DATADIR/<station>/<param>.csv files
+ * of `time,value` records (RFC 4180 as `history` writes them, or the
+ * original's unquoted lines): listing it, reading each file with line
+ * numbers and byte offsets, merging all files into one stream in time order
+ * with a single record per file in memory, and the text and Lua forms that
+ * values take on the way.
+ *
+ * A line that is not a time,value record is reported as file:line and
+ * skipped. A last line without its line end is not handed out: `history`
+ * may still be writing it.
+ *
+ * Layer hist (docs/architecture.md): includes core/, host/ and hist/.
+ */
+#ifndef VB_CSVTREE_H
+#define VB_CSVTREE_H
+
+#include <lua.h>
+#include <stdio.h>
+
+#include "core/csv.h"
+#include "core/log.h"
+#include "core/masterlist.h"
+#include "core/util.h"
+
+typedef struct vb_csv_source {
+    char *path; /* DATADIR/<station>/<param>.csv */
+    char *station, *param;
+    FILE *f;
+    vb_csv_reader rd;
+    long long size;     /* bytes when opened; what lies beyond is left for a later run */
+    long long consumed; /* bytes of the records handed out and lines skipped */
+    long long records;  /* records handed out */
+    long bad, first_bad;
+    int done;
+    /* Reader state: the offset and line after the last record read, and whether the file
+     * (as opened) ends with a line end. */
+    long long pos;
+    long pos_lines;
+    int ends_nl;
+    /* The head record: the next one this file hands out. */
+    long long time; /* whole seconds */
+    double t;       /* as written */
+    const char *value;
+    size_t vlen;
+    long line;
+    void *ud; /* the caller's, per file */
+} vb_csv_source;
+
+typedef struct vb_csvtree {
+    const vb_log *log;
+    vb_csv_source *src; /* stations in name order, each's files in name order */
+    size_t n;
+    size_t *heap; /* sources with a head record, oldest first */
+    size_t nheap;
+    vb_csv_source *current; /* handed out by the last vb_csvtree_next */
+} vb_csvtree;
+
+/* Lists the tree's files without opening them. */
+int vb_csvtree_list(vb_csvtree *t, const char *datadir, const vb_log *log, vb_err *err);
+void vb_csvtree_free(vb_csvtree *t);
+
+/*
+ * Opens source i at byte offset (a record boundary; `lines` physical lines
+ * lie before it, for line numbers) and reads its first record. Raises the
+ * open-files limit when the tree needs it.
+ */
+int vb_csvtree_open(vb_csvtree *t, size_t i, long long offset, long lines, vb_err *err);
+
+/*
+ * The next record of the whole tree, in time order (ties: the order of the
+ * listing): 1 with *out the source whose head it is (valid until the next
+ * call), 0 when every open source is done, -1 when a file cannot be read
+ * (that source is then done; the others go on).
+ */
+int vb_csvtree_next(vb_csvtree *t, vb_csv_source **out, vb_err *err);
+
+/* Shortest text that reads back as the same double ("1712836800", "0.1"). */
+int vb_csv_put_number(vb_buf *b, double d);
+
+/*
+ * How a value read back from text is handed to transformers, as vlbimon
+ * would have sent it: numbers for numeric parameters, true/false for
+ * booleans (the strings "True"/"False" some stations send stay strings),
+ * text for the rest; a parameter the masterlist lacks gets a number or a
+ * boolean when its text is one.
+ */
+typedef enum { VB_VALUE_TEXT, VB_VALUE_NUMBER, VB_VALUE_BOOLEAN, VB_VALUE_GUESS } vb_value_kind;
+
+vb_value_kind vb_value_kind_of(const vb_param *p);
+void vb_csv_push_value(lua_State *L, vb_value_kind kind, const char *v, size_t len);
+
+/* Pushes the head record of src as the pipeline's point {station, param, time, value}. */
+void vb_csv_push_point(lua_State *L, const vb_csv_source *src, vb_value_kind kind);
+
+#endif

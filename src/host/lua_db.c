@@ -1,0 +1,470 @@
+/*
+ * lua_db.c - see lua_db.h.
+ *
+ * Statements opened by rows() are finalized when the loop ends, when it is
+ * left early (the generic for's closing value) or at the latest by the
+ * garbage collector, so a script cannot leave a read transaction open and
+ * block WAL checkpoints for the bridge.
+ *
+ * Every file a handle would write passes lua_host.c's sandbox check first
+ * (see there): the database unless opened read-only, a backup's DEST, and
+ * whatever ATTACH or VACUUM INTO names in SQL.
+ */
+#include "host/lua_db.h"
+
+#include <lauxlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "host/lua_host.h"
+
+#define DB_MT "vlbimon.db"
+#define STMT_MT "vlbimon.stmt"
+
+typedef struct ldb {
+    sqlite3 *db;
+    int owned;
+} ldb;
+
+typedef struct lstmt {
+    sqlite3_stmt *stmt;
+} lstmt;
+
+static ldb *check_db(lua_State *L)
+{
+    ldb *d = luaL_checkudata(L, 1, DB_MT);
+    if (!d->db)
+        luaL_error(L, "database is closed");
+    return d;
+}
+
+static int db_error(lua_State *L, sqlite3 *db, const char *what)
+{
+    return luaL_error(L, "%s: %s", what, sqlite3_errmsg(db));
+}
+
+int vb_lua_db_bind(lua_State *L, sqlite3_stmt *stmt, int idx, int n)
+{
+    int want = sqlite3_bind_parameter_count(stmt);
+    if (n != want) {
+        lua_pushfstring(L, "statement takes %d parameters, got %d", want, n);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        int a = idx + i, rc;
+        switch (lua_type(L, a)) {
+        case LUA_TNIL:
+            rc = sqlite3_bind_null(stmt, i + 1);
+            break;
+        case LUA_TBOOLEAN:
+            rc = sqlite3_bind_int(stmt, i + 1, lua_toboolean(L, a));
+            break;
+        case LUA_TNUMBER:
+            if (lua_isinteger(L, a))
+                rc = sqlite3_bind_int64(stmt, i + 1, lua_tointeger(L, a));
+            else
+                rc = sqlite3_bind_double(stmt, i + 1, lua_tonumber(L, a));
+            break;
+        case LUA_TSTRING: {
+            size_t len;
+            const char *s = lua_tolstring(L, a, &len);
+            rc = sqlite3_bind_text(stmt, i + 1, s, (int)len, SQLITE_TRANSIENT);
+            break;
+        }
+        default:
+            lua_pushfstring(L, "cannot bind a %s value (parameter %d)", luaL_typename(L, a), i + 1);
+            return -1;
+        }
+        if (rc != SQLITE_OK) {
+            lua_pushfstring(L, "bind parameter %d: %s", i + 1, sqlite3_errstr(rc));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Finalizes now rather than at collection: an open statement blocks close() and checkpoints. */
+static int stmt_fail(lua_State *L, lstmt *ls)
+{
+    sqlite3_finalize(ls->stmt);
+    ls->stmt = NULL;
+    return lua_error(L);
+}
+
+static void push_column(lua_State *L, sqlite3_stmt *s, int i)
+{
+    switch (sqlite3_column_type(s, i)) {
+    case SQLITE_INTEGER:
+        lua_pushinteger(L, sqlite3_column_int64(s, i));
+        break;
+    case SQLITE_FLOAT:
+        lua_pushnumber(L, sqlite3_column_double(s, i));
+        break;
+    case SQLITE_NULL:
+        lua_pushnil(L);
+        break;
+    default:
+        lua_pushlstring(L, (const char *)sqlite3_column_text(s, i),
+                        (size_t)sqlite3_column_bytes(s, i));
+    }
+}
+
+static sqlite3_stmt *prepare(lua_State *L, sqlite3 *db, const char *sql, const char **tail)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &s, tail) != SQLITE_OK)
+        db_error(L, db, sql);
+    return s;
+}
+
+/* db:exec(sql, ...) - several statements without parameters, or one with. */
+static int db_exec(lua_State *L)
+{
+    ldb *d = check_db(L);
+    const char *sql = luaL_checkstring(L, 2);
+    int nb = lua_gettop(L) - 2;
+    if (nb == 0) {
+        char *msg = NULL;
+        if (sqlite3_exec(d->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+            lua_pushstring(L, msg ? msg : sqlite3_errmsg(d->db));
+            sqlite3_free(msg);
+            return lua_error(L);
+        }
+        lua_pushinteger(L, sqlite3_changes(d->db));
+        return 1;
+    }
+    const char *tail;
+    lstmt *ls = lua_newuserdatauv(L, sizeof *ls, 0);
+    ls->stmt = NULL;
+    luaL_setmetatable(L, STMT_MT);
+    ls->stmt = prepare(L, d->db, sql, &tail);
+    if (!ls->stmt)
+        return luaL_error(L, "empty statement");
+    if (vb_lua_db_bind(L, ls->stmt, 3, nb))
+        return stmt_fail(L, ls);
+    int rc;
+    while ((rc = sqlite3_step(ls->stmt)) == SQLITE_ROW)
+        ;
+    sqlite3_finalize(ls->stmt);
+    ls->stmt = NULL;
+    if (rc != SQLITE_DONE)
+        return db_error(L, d->db, sql);
+    lua_pushinteger(L, sqlite3_changes(d->db));
+    return 1;
+}
+
+static int row_table(lua_State *L, sqlite3_stmt *s)
+{
+    int nc = sqlite3_column_count(s);
+    /* The row table, then every column again as a result of its own: SELECT * can be wide. */
+    luaL_checkstack(L, nc + 2, "too many columns");
+    lua_createtable(L, 0, nc);
+    for (int i = 0; i < nc; i++) {
+        push_column(L, s, i);
+        lua_setfield(L, -2, sqlite3_column_name(s, i));
+    }
+    for (int i = 0; i < nc; i++)
+        push_column(L, s, i);
+    return nc + 1;
+}
+
+static int stmt_close(lua_State *L)
+{
+    lstmt *ls = luaL_checkudata(L, 1, STMT_MT);
+    if (ls->stmt) {
+        sqlite3_finalize(ls->stmt);
+        ls->stmt = NULL;
+    }
+    return 0;
+}
+
+static int rows_iter(lua_State *L)
+{
+    lstmt *ls = luaL_checkudata(L, lua_upvalueindex(1), STMT_MT);
+    if (!ls->stmt)
+        return 0;
+    int rc = sqlite3_step(ls->stmt);
+    if (rc == SQLITE_ROW)
+        return row_table(L, ls->stmt);
+    sqlite3 *db = sqlite3_db_handle(ls->stmt);
+    sqlite3_finalize(ls->stmt);
+    ls->stmt = NULL;
+    if (rc != SQLITE_DONE)
+        return db_error(L, db, "query");
+    return 0;
+}
+
+/*
+ * for row, c1, c2 ... in db:rows(sql, ...) - row is keyed by column name,
+ * c1... are the columns in order.
+ */
+static int db_rows(lua_State *L)
+{
+    ldb *d = check_db(L);
+    const char *sql = luaL_checkstring(L, 2);
+    int nb = lua_gettop(L) - 2;
+    lstmt *ls = lua_newuserdatauv(L, sizeof *ls, 0);
+    ls->stmt = NULL;
+    luaL_setmetatable(L, STMT_MT);
+    ls->stmt = prepare(L, d->db, sql, NULL);
+    if (!ls->stmt)
+        return luaL_error(L, "empty statement");
+    if (vb_lua_db_bind(L, ls->stmt, 3, nb))
+        return stmt_fail(L, ls);
+    lua_pushvalue(L, -1);
+    lua_pushcclosure(L, rows_iter, 1);
+    lua_pushnil(L);
+    lua_pushnil(L);
+    lua_pushvalue(L, -4);
+    return 4;
+}
+
+static int db_first(lua_State *L)
+{
+    int n = db_rows(L);
+    (void)n;
+    lstmt *ls = lua_touserdata(L, -1);
+    int rc = sqlite3_step(ls->stmt);
+    if (rc == SQLITE_ROW) {
+        int nr = row_table(L, ls->stmt);
+        sqlite3_finalize(ls->stmt);
+        ls->stmt = NULL;
+        return nr;
+    }
+    sqlite3 *db = sqlite3_db_handle(ls->stmt);
+    sqlite3_finalize(ls->stmt);
+    ls->stmt = NULL;
+    if (rc != SQLITE_DONE)
+        return db_error(L, db, "query");
+    lua_pushnil(L);
+    return 1;
+}
+
+static int db_tables(lua_State *L)
+{
+    ldb *d = check_db(L);
+    sqlite3_stmt *s = prepare(L, d->db,
+                              "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT "
+                              "LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+                              NULL);
+    lua_newtable(L);
+    lua_Integer i = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        lua_pushstring(L, (const char *)sqlite3_column_text(s, 0));
+        lua_rawseti(L, -2, ++i);
+    }
+    sqlite3_finalize(s);
+    /* A busy or broken schema must not pass for a shorter list of tables. */
+    if (rc != SQLITE_DONE)
+        return db_error(L, d->db, "db:tables()");
+    return 1;
+}
+
+/* db:transaction(fn) - BEGIN IMMEDIATE, fn(db), COMMIT; any error rolls back and is re-raised. */
+static int db_transaction(lua_State *L)
+{
+    ldb *d = check_db(L);
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    if (sqlite3_exec(d->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return db_error(L, d->db, "BEGIN IMMEDIATE");
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, 1);
+    int top = lua_gettop(L) - 2;
+    if (lua_pcall(L, 1, LUA_MULTRET, 0) != LUA_OK) {
+        sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
+        return lua_error(L);
+    }
+    if (sqlite3_exec(d->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        lua_pushfstring(L, "COMMIT: %s", sqlite3_errmsg(d->db));
+        sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
+        return lua_error(L);
+    }
+    return lua_gettop(L) - top;
+}
+
+/* db:backup(dest) - the online backup API into a new file, safe while others write. */
+static int db_backup(lua_State *L)
+{
+    ldb *d = check_db(L);
+    const char *dest = luaL_checkstring(L, 2);
+    vb_lua_check_write(L, dest);
+    if (access(dest, F_OK) == 0)
+        return luaL_error(L, "%s exists; refusing to overwrite it", dest);
+    sqlite3 *out = NULL;
+    if (sqlite3_open_v2(dest, &out, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        lua_pushfstring(L, "%s: %s", dest, out ? sqlite3_errmsg(out) : "cannot open");
+        sqlite3_close(out);
+        return lua_error(L);
+    }
+    sqlite3_backup *b = sqlite3_backup_init(out, "main", d->db, "main");
+    if (!b) {
+        lua_pushfstring(L, "%s: %s", dest, sqlite3_errmsg(out));
+        sqlite3_close(out);
+        unlink(dest);
+        return lua_error(L);
+    }
+    /*
+     * One step copies the whole file inside one read transaction, so the copy
+     * is a consistent snapshot even while the bridge commits (WAL readers do
+     * not block the writer); small steps would restart on every commit and
+     * might never finish. BUSY/LOCKED (a writer in rollback-journal mode, or
+     * our own open transaction) is retried for a bounded time, never forever.
+     */
+    int rc, tries = 0;
+    while ((rc = sqlite3_backup_step(b, -1)) == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+        if (++tries > 250)
+            break;
+        sqlite3_sleep(20);
+    }
+    sqlite3_backup_finish(b);
+    if (rc != SQLITE_DONE) {
+        lua_pushfstring(L, "backup to %s: %s", dest, sqlite3_errstr(rc));
+        sqlite3_close(out);
+        unlink(dest);
+        return lua_error(L);
+    }
+    sqlite3_close(out);
+    return 0;
+}
+
+static int db_checkpoint(lua_State *L)
+{
+    ldb *d = check_db(L);
+    static const char *const modes[] = {"PASSIVE", "FULL", "RESTART", "TRUNCATE", NULL};
+    static const int codes[] = {SQLITE_CHECKPOINT_PASSIVE, SQLITE_CHECKPOINT_FULL,
+                                SQLITE_CHECKPOINT_RESTART, SQLITE_CHECKPOINT_TRUNCATE};
+    int m = luaL_checkoption(L, 2, "TRUNCATE", modes);
+    int log = 0, ckpt = 0;
+    int rc = sqlite3_wal_checkpoint_v2(d->db, NULL, codes[m], &log, &ckpt);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+        return db_error(L, d->db, "checkpoint");
+    lua_pushboolean(L, rc == SQLITE_OK);
+    lua_pushinteger(L, log);
+    lua_pushinteger(L, ckpt);
+    return 3;
+}
+
+static int db_path(lua_State *L)
+{
+    ldb *d = check_db(L);
+    lua_pushstring(L, sqlite3_db_filename(d->db, "main"));
+    return 1;
+}
+
+static int db_close(lua_State *L)
+{
+    ldb *d = luaL_checkudata(L, 1, DB_MT);
+    if (d->db && d->owned && sqlite3_close(d->db) != SQLITE_OK)
+        return db_error(L, d->db, "close (a statement is still open)");
+    d->db = NULL;
+    return 0;
+}
+
+static int db_gc(lua_State *L)
+{
+    ldb *d = luaL_checkudata(L, 1, DB_MT);
+    if (d->db && d->owned)
+        sqlite3_close_v2(d->db);
+    d->db = NULL;
+    return 0;
+}
+
+static void push_metatables(lua_State *L)
+{
+    if (luaL_newmetatable(L, STMT_MT)) {
+        lua_pushcfunction(L, stmt_close);
+        lua_setfield(L, -2, "__gc");
+        lua_pushcfunction(L, stmt_close);
+        lua_setfield(L, -2, "__close");
+    }
+    lua_pop(L, 1);
+    if (luaL_newmetatable(L, DB_MT)) {
+        static const luaL_Reg methods[] = {
+            {"exec", db_exec},
+            {"rows", db_rows},
+            {"first", db_first},
+            {"tables", db_tables},
+            {"transaction", db_transaction},
+            {"backup", db_backup},
+            {"checkpoint", db_checkpoint},
+            {"path", db_path},
+            {"close", db_close},
+            {NULL, NULL},
+        };
+        luaL_newlib(L, methods);
+        lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, db_gc);
+        lua_setfield(L, -2, "__gc");
+        lua_pushcfunction(L, db_gc);
+        lua_setfield(L, -2, "__close");
+    }
+}
+
+static ldb *new_db(lua_State *L)
+{
+    ldb *d = lua_newuserdatauv(L, sizeof *d, 0);
+    d->db = NULL;
+    d->owned = 0;
+    push_metatables(L);
+    lua_setmetatable(L, -2);
+    return d;
+}
+
+void vb_lua_db_push(lua_State *L, sqlite3 *db)
+{
+    ldb *d = new_db(L);
+    d->db = db;
+}
+
+/*
+ * ATTACH, and VACUUM INTO (which SQLite runs as an ATTACH), may create a
+ * file: only where the host lets Lua code write. In-memory and temporary
+ * databases are no file; URI names are refused rather than parsed, and so
+ * is a name only known when the statement runs (a bound parameter, NULL here).
+ */
+static int guard_attach(void *host, int action, const char *file, const char *a2, const char *a3,
+                        const char *a4)
+{
+    (void)a2, (void)a3, (void)a4;
+    if (action != SQLITE_ATTACH)
+        return SQLITE_OK;
+    if (!file)
+        return SQLITE_DENY;
+    if (!*file || strcmp(file, ":memory:") == 0)
+        return SQLITE_OK;
+    return strncmp(file, "file:", 5) != 0 && vb_lua_may_write(host, file) ? SQLITE_OK : SQLITE_DENY;
+}
+
+int vb_lua_db_open(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    int readonly = 0, create = 0;
+    if (lua_istable(L, 2)) {
+        lua_getfield(L, 2, "readonly");
+        readonly = lua_toboolean(L, -1);
+        lua_getfield(L, 2, "create");
+        create = lua_toboolean(L, -1);
+        lua_pop(L, 2);
+    }
+    if (!readonly)
+        vb_lua_check_write(L, path);
+    if (!create && access(path, F_OK) != 0)
+        return luaL_error(L, "%s: no such database file", path);
+    ldb *d = new_db(L);
+    int flags =
+        readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+    if (sqlite3_open_v2(path, &d->db, flags, NULL) != SQLITE_OK) {
+        lua_pushfstring(L, "%s: %s", path, d->db ? sqlite3_errmsg(d->db) : "cannot open");
+        sqlite3_close(d->db);
+        d->db = NULL;
+        return lua_error(L);
+    }
+    d->owned = 1;
+    sqlite3_set_authorizer(d->db, guard_attach, vb_lua_host(L));
+    /* Grafana and the bridge hold the same file; wait for them rather than fail. */
+    sqlite3_busy_timeout(d->db, 5000);
+    sqlite3_extended_result_codes(d->db, 1);
+    return 1;
+}

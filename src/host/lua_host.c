@@ -1,0 +1,686 @@
+/*
+ * lua_host.c - see lua_host.h.
+ *
+ * The sandbox follows Redis's scripting model: scripts get the standard
+ * library minus everything that reaches outside the process or the VM
+ * (os.execute, os.exit, io.popen, native modules, debug, binary chunks, and
+ * os.setlocale, which would change how the host itself reads numbers).
+ *
+ * Files may be read anywhere, but written only under the directories the
+ * host hands a state (vb_lua_allow_writes): every way the standard library
+ * and the vlbimon module create, change or remove a file checks its path
+ * first (io.open for writing, io.output, os.remove, os.rename, os.tmpname,
+ * vlbimon.open other than read-only, db:backup, and ATTACH / VACUUM INTO
+ * in SQL). A new state may write nowhere, which is what transformers get;
+ * a script gets the directories docs/transformers.md, "The Lua sandbox", lists.
+ */
+#define _DEFAULT_SOURCE /* realpath */
+#include "host/lua_host.h"
+
+#include <lauxlib.h>
+#include <lua-cjson.h>
+#include <limits.h>
+#include <lualib.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "host/lua_db.h"
+
+/* Exported by liblua5.4-cjson but missing from its generated header. */
+int luaopen_cjson_safe(lua_State *L);
+#include "db/schema.h"
+
+struct vb_lua {
+    lua_State *L;
+    vb_app *app;
+    char **write_dirs; /* resolved, without a trailing slash (but "/") */
+    size_t nwrite_dirs;
+};
+
+/* Registry keys: addresses of constants, never written. */
+static const char APP_KEY = 'a';
+static const char MASTERLIST_KEY = 'm';
+static const char HOST_KEY = 'h';
+static const char JSON_DECODE_KEY = 'j';
+
+/* Where os.tmpname makes its files (Lua's LUA_TMPNAMTEMPLATE). */
+#define TMPNAM_DIR "/tmp"
+
+vb_app *vb_lua_app(lua_State *L)
+{
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &APP_KEY);
+    vb_app *app = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    return app;
+}
+
+static int l_log(lua_State *L)
+{
+    vb_app *app = vb_lua_app(L);
+    const char *lv = luaL_checkstring(L, 1);
+    int level = vb_level_parse(lv);
+    if (level == VB_LEVEL_UNKNOWN)
+        return luaL_argerror(L, 1, "level must be error, warn, notice, info or debug");
+    if (!vb_log_enabled(&app->log, level))
+        return 0;
+    /* Counted before luaL_buffinit, which may push its box onto the stack. */
+    int n = lua_gettop(L);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (int i = 2; i <= n; i++) {
+        if (i > 2)
+            luaL_addchar(&b, ' ');
+        luaL_tolstring(L, i, NULL);
+        luaL_addvalue(&b);
+    }
+    luaL_pushresult(&b);
+    vb_log_msg(&app->log, level, "%s", lua_tostring(L, -1));
+    return 0;
+}
+
+static int l_now(lua_State *L)
+{
+    lua_pushnumber(L, vb_now());
+    return 1;
+}
+
+static int l_verbosity(lua_State *L)
+{
+    lua_pushinteger(L, vb_lua_app(L)->verbose);
+    return 1;
+}
+
+static int l_is_identifier(lua_State *L)
+{
+    size_t len;
+    const char *s = lua_type(L, 1) == LUA_TSTRING ? lua_tolstring(L, 1, &len) : NULL;
+    /* C stops at a NUL that Lua keeps: "ok\0; DROP" must not pass as "ok". */
+    lua_pushboolean(L, s && strlen(s) == len && vb_is_identifier(s));
+    return 1;
+}
+
+static int l_iso8601(lua_State *L)
+{
+    char buf[32];
+    vb_iso8601(luaL_checknumber(L, 1), buf);
+    lua_pushstring(L, buf);
+    return 1;
+}
+
+static int l_parse_time(lua_State *L)
+{
+    double t;
+    vb_err err;
+    if (vb_parse_time(luaL_checkstring(L, 1), &t, &err))
+        return luaL_error(L, "%s", err.msg);
+    lua_pushnumber(L, t);
+    return 1;
+}
+
+/* A string argument C can read whole: one with a NUL inside would reach C cut short. */
+static const char *check_text(lua_State *L, int arg)
+{
+    size_t len;
+    const char *s = luaL_checklstring(L, arg, &len);
+    if (strlen(s) != len)
+        luaL_argerror(L, arg, "contains a NUL byte");
+    return s;
+}
+
+static int l_series_sql(lua_State *L)
+{
+    const char *name = check_text(L, 1);
+    const char *type = check_text(L, 2);
+    vb_buf b = {0};
+    vb_err err;
+    if (vb_series_sql(&b, name, type, &err)) {
+        vb_buf_free(&b);
+        return luaL_error(L, "%s", err.msg);
+    }
+    lua_pushlstring(L, b.data, b.len);
+    vb_buf_free(&b);
+    return 1;
+}
+
+static const vb_masterlist *app_masterlist(lua_State *L)
+{
+    vb_err err;
+    const vb_masterlist *ml = vb_app_masterlist(vb_lua_app(L), &err);
+    if (!ml)
+        luaL_error(L, "%s", err.msg);
+    return ml;
+}
+
+static int l_schema_sql(lua_State *L)
+{
+    const vb_masterlist *ml = app_masterlist(L);
+    vb_buf b = {0};
+    vb_err err;
+    if (vb_schema_sql(&b, ml, &err)) {
+        vb_buf_free(&b);
+        return luaL_error(L, "%s", err.msg);
+    }
+    lua_pushlstring(L, b.data, b.len);
+    vb_buf_free(&b);
+    return 1;
+}
+
+/*
+ * {stations = {"ALMA", ...}, params = {name = {datatype=, sqltype=,
+ * cadence = {public=, private=}, stations = {ALMA=true, ...}}}}, built once
+ * and shared: scripts must treat it as read-only.
+ */
+static int l_masterlist(lua_State *L)
+{
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &MASTERLIST_KEY) == LUA_TTABLE)
+        return 1;
+    lua_pop(L, 1);
+    const vb_masterlist *ml = app_masterlist(L);
+    lua_createtable(L, 0, 2);
+    lua_createtable(L, (int)ml->nstations, 0);
+    for (size_t i = 0; i < ml->nstations; i++) {
+        lua_pushstring(L, ml->stations[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, -2, "stations");
+    lua_createtable(L, 0, (int)ml->nparams);
+    for (size_t i = 0; i < ml->nparams; i++) {
+        const vb_param *p = &ml->params[i];
+        lua_createtable(L, 0, 5);
+        lua_pushstring(L, p->name);
+        lua_setfield(L, -2, "name");
+        lua_pushstring(L, vb_datatype_name(p->type));
+        lua_setfield(L, -2, "datatype");
+        if (vb_sqltype(p->type)) {
+            lua_pushstring(L, vb_sqltype(p->type));
+            lua_setfield(L, -2, "sqltype");
+        }
+        lua_createtable(L, 0, 2);
+        if (p->cadence_public >= 0) {
+            lua_pushinteger(L, p->cadence_public);
+            lua_setfield(L, -2, "public");
+        }
+        if (p->cadence_private >= 0) {
+            lua_pushinteger(L, p->cadence_private);
+            lua_setfield(L, -2, "private");
+        }
+        lua_setfield(L, -2, "cadence");
+        lua_createtable(L, 0, (int)ml->nstations);
+        for (size_t s = 0; s < ml->nstations; s++) {
+            if (p->stations & ((uint64_t)1 << s)) {
+                lua_pushboolean(L, 1);
+                lua_setfield(L, -2, ml->stations[s]);
+            }
+        }
+        lua_setfield(L, -2, "stations");
+        lua_setfield(L, -2, p->name);
+    }
+    lua_setfield(L, -2, "params");
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &MASTERLIST_KEY);
+    return 1;
+}
+
+static int l_root(lua_State *L)
+{
+    lua_pushstring(L, vb_lua_app(L)->root);
+    return 1;
+}
+
+static int luaopen_vlbimon(lua_State *L)
+{
+    static const luaL_Reg fns[] = {
+        {"log", l_log},
+        {"now", l_now},
+        {"verbosity", l_verbosity},
+        {"is_identifier", l_is_identifier},
+        {"iso8601", l_iso8601},
+        {"parse_time", l_parse_time},
+        {"series_sql", l_series_sql},
+        {"schema_sql", l_schema_sql},
+        {"masterlist", l_masterlist},
+        {"root", l_root},
+        {"open", vb_lua_db_open},
+        {NULL, NULL},
+    };
+    luaL_newlib(L, fns);
+    return 1;
+}
+
+/* load() and loadfile() restricted to text chunks: bytecode can crash the VM. */
+static int l_load_text(lua_State *L)
+{
+    int env = lua_gettop(L) >= 4;
+    lua_settop(L, 4);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, 2);
+    lua_pushliteral(L, "t");
+    if (env)
+        lua_pushvalue(L, 4);
+    lua_call(L, env ? 4 : 3, LUA_MULTRET);
+    return lua_gettop(L) - 4;
+}
+
+static int l_loadfile_text(lua_State *L)
+{
+    const char *path = luaL_optstring(L, 1, NULL);
+    int env = !lua_isnone(L, 3);
+    if (luaL_loadfilex(L, path, "t") != LUA_OK) {
+        luaL_pushfail(L);
+        lua_insert(L, -2);
+        return 2;
+    }
+    if (env) {
+        lua_pushvalue(L, 3);
+        if (!lua_setupvalue(L, -2, 1))
+            lua_pop(L, 1);
+    }
+    return 1;
+}
+
+static int l_dofile_text(lua_State *L)
+{
+    const char *path = luaL_optstring(L, 1, NULL);
+    lua_settop(L, 1);
+    if (luaL_loadfilex(L, path, "t") != LUA_OK)
+        return lua_error(L);
+    lua_call(L, 0, LUA_MULTRET);
+    return lua_gettop(L) - 1;
+}
+
+vb_lua *vb_lua_host(lua_State *L)
+{
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &HOST_KEY);
+    vb_lua *h = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    return h;
+}
+
+/*
+ * The file path names once symlinks and ".." are resolved: the path itself
+ * when it exists, else its resolved directory and its last component. NULL
+ * when neither resolves (a write there would fail anyway).
+ */
+static char *resolve(const char *path)
+{
+    char buf[PATH_MAX];
+    if (realpath(path, buf))
+        return vb_strdup(buf);
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
+        return NULL;
+    char dir[PATH_MAX];
+    if (!slash)
+        strcpy(dir, ".");
+    else if (slash == path)
+        strcpy(dir, "/");
+    else if ((size_t)(slash - path) < sizeof dir)
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    else
+        return NULL;
+    if (!realpath(dir, buf))
+        return NULL;
+    vb_buf b = {0};
+    if (vb_buf_printf(&b, "%s%s%s", buf, strcmp(buf, "/") ? "/" : "", base))
+        return NULL;
+    return b.data;
+}
+
+int vb_lua_may_write(const vb_lua *h, const char *path)
+{
+    if (!h || !h->nwrite_dirs || !*path)
+        return 0;
+    char *real = resolve(path);
+    int ok = 0;
+    for (size_t i = 0; real && !ok && i < h->nwrite_dirs; i++) {
+        const char *d = h->write_dirs[i];
+        size_t n = strlen(d);
+        ok = strcmp(d, "/") == 0 || (strncmp(real, d, n) == 0 && (real[n] == '/' || !real[n]));
+    }
+    free(real);
+    return ok;
+}
+
+void vb_lua_check_write(lua_State *L, const char *path)
+{
+    vb_lua *h = vb_lua_host(L);
+    if (vb_lua_may_write(h, path))
+        return;
+    if (!h || !h->nwrite_dirs)
+        luaL_error(L, "%s: not allowed: this Lua code may not write files", path);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (size_t i = 0; i < h->nwrite_dirs; i++) {
+        luaL_addstring(&b, i ? ", " : "");
+        luaL_addstring(&b, h->write_dirs[i]);
+    }
+    luaL_pushresult(&b);
+    luaL_error(L, "%s: not allowed: this script may write only under %s", path,
+               lua_tostring(L, -1));
+}
+
+/* What each guarded function writes: which arguments are paths, and when. */
+enum { GUARD_OPEN, GUARD_OUTPUT, GUARD_PATHS, GUARD_TMPNAME };
+
+/* The original function (upvalue 1) behind a check of the paths it would write. */
+static int guarded(lua_State *L)
+{
+    int kind = (int)lua_tointeger(L, lua_upvalueindex(2));
+    int nargs = lua_gettop(L);
+    if (kind == GUARD_OPEN) {
+        const char *mode = luaL_optstring(L, 2, "r");
+        if (strcmp(mode, "r") != 0 && strcmp(mode, "rb") != 0)
+            vb_lua_check_write(L, luaL_checkstring(L, 1));
+    } else if (kind == GUARD_OUTPUT && lua_type(L, 1) == LUA_TSTRING) {
+        vb_lua_check_write(L, lua_tostring(L, 1));
+    } else if (kind == GUARD_PATHS) {
+        for (int i = 1; i <= nargs; i++)
+            vb_lua_check_write(L, luaL_checkstring(L, i));
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, nargs, LUA_MULTRET);
+    if (kind == GUARD_TMPNAME && lua_type(L, 1) == LUA_TSTRING &&
+        !vb_lua_may_write(vb_lua_host(L), lua_tostring(L, 1))) {
+        /* tmpname has made the file already: take it back before refusing. */
+        unlink(lua_tostring(L, 1));
+        vb_lua_check_write(L, lua_tostring(L, 1));
+    }
+    return lua_gettop(L);
+}
+
+static void guard(lua_State *L, const char *table, const char *field, int kind)
+{
+    lua_getglobal(L, table);
+    lua_getfield(L, -1, field);
+    lua_pushinteger(L, kind);
+    lua_pushcclosure(L, guarded, 2);
+    lua_setfield(L, -2, field);
+    lua_pop(L, 1);
+}
+
+static void remove_field(lua_State *L, const char *table, const char *field)
+{
+    if (lua_getglobal(L, table) == LUA_TTABLE) {
+        lua_pushnil(L);
+        lua_setfield(L, -2, field);
+    }
+    lua_pop(L, 1);
+}
+
+static int sandbox(lua_State *L)
+{
+    luaL_openlibs(L);
+    remove_field(L, "os", "execute");
+    remove_field(L, "os", "exit");
+    remove_field(L, "io", "popen");
+    remove_field(L, "os", "setlocale");
+    remove_field(L, "package", "loadlib");
+    guard(L, "io", "open", GUARD_OPEN);
+    guard(L, "io", "output", GUARD_OUTPUT);
+    guard(L, "os", "remove", GUARD_PATHS);
+    guard(L, "os", "rename", GUARD_PATHS);
+    guard(L, "os", "tmpname", GUARD_TMPNAME);
+    lua_pushnil(L);
+    lua_setglobal(L, "debug");
+    lua_getglobal(L, "package");
+    lua_getfield(L, -1, "loaded");
+    lua_pushnil(L);
+    lua_setfield(L, -2, "debug");
+    lua_pop(L, 1);
+    /* Only Lua searchers: preload and package.path. Native modules would escape the sandbox. */
+    lua_getfield(L, -1, "searchers");
+    lua_pushnil(L);
+    lua_rawseti(L, -2, 4);
+    lua_pushnil(L);
+    lua_rawseti(L, -2, 3);
+    lua_pop(L, 1);
+    lua_pushliteral(L, "");
+    lua_setfield(L, -2, "cpath");
+    lua_getfield(L, -1, "preload");
+    lua_pushcfunction(L, luaopen_cjson);
+    lua_setfield(L, -2, "cjson");
+    lua_pushcfunction(L, luaopen_cjson_safe);
+    lua_setfield(L, -2, "cjson.safe");
+    lua_pushcfunction(L, luaopen_vlbimon);
+    lua_setfield(L, -2, "vlbimon");
+    lua_pop(L, 2);
+
+    lua_getglobal(L, "load");
+    lua_pushcclosure(L, l_load_text, 1);
+    lua_setglobal(L, "load");
+    lua_pushcfunction(L, l_loadfile_text);
+    lua_setglobal(L, "loadfile");
+    lua_pushcfunction(L, l_dofile_text);
+    lua_setglobal(L, "dofile");
+    return 0;
+}
+
+static int set_path(lua_State *L)
+{
+    const char *root = lua_touserdata(L, 1);
+    lua_getglobal(L, "package");
+    lua_pushfstring(L, "%s/lua/?.lua;%s/lua/?/init.lua", root, root);
+    lua_setfield(L, -2, "path");
+    return 0;
+}
+
+/* Keeps cjson.safe.decode for the host before any Lua code can replace it. */
+static int keep_json_decode(lua_State *L)
+{
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "cjson.safe");
+    lua_call(L, 1, 1);
+    luaL_checktype(L, -1, LUA_TTABLE);
+    lua_getfield(L, -1, "decode");
+    luaL_checktype(L, -1, LUA_TFUNCTION);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &JSON_DECODE_KEY);
+    return 0;
+}
+
+vb_lua *vb_lua_new(vb_app *app, vb_err *err)
+{
+    vb_lua *h = calloc(1, sizeof *h);
+    if (!h || !(h->L = luaL_newstate())) {
+        free(h);
+        vb_fail(err, "cannot create a Lua state: out of memory");
+        return NULL;
+    }
+    h->app = app;
+    lua_pushlightuserdata(h->L, app);
+    lua_rawsetp(h->L, LUA_REGISTRYINDEX, &APP_KEY);
+    lua_pushlightuserdata(h->L, h);
+    lua_rawsetp(h->L, LUA_REGISTRYINDEX, &HOST_KEY);
+    lua_pushcfunction(h->L, sandbox);
+    if (lua_pcall(h->L, 0, 0, 0) != LUA_OK)
+        goto fail;
+    lua_pushcfunction(h->L, set_path);
+    lua_pushlightuserdata(h->L, app->root);
+    if (lua_pcall(h->L, 1, 0, 0) != LUA_OK)
+        goto fail;
+    lua_pushcfunction(h->L, keep_json_decode);
+    if (lua_pcall(h->L, 0, 0, 0) != LUA_OK)
+        goto fail;
+    return h;
+fail:
+    vb_fail(err, "cannot set up Lua: %s", lua_tostring(h->L, -1));
+    lua_close(h->L);
+    free(h);
+    return NULL;
+}
+
+void vb_lua_free(vb_lua *h)
+{
+    if (!h)
+        return;
+    lua_close(h->L);
+    for (size_t i = 0; i < h->nwrite_dirs; i++)
+        free(h->write_dirs[i]);
+    free(h->write_dirs);
+    free(h);
+}
+
+int vb_lua_allow_writes(vb_lua *h, const char *dir, vb_err *err)
+{
+    char buf[PATH_MAX];
+    struct stat st;
+    if (!realpath(dir, buf) || stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
+        return vb_fail(err, "%s: not a directory", dir);
+    char **grown = realloc(h->write_dirs, (h->nwrite_dirs + 1) * sizeof *grown);
+    if (!grown)
+        return vb_fail(err, "out of memory");
+    h->write_dirs = grown;
+    if (!(h->write_dirs[h->nwrite_dirs] = vb_strdup(buf)))
+        return vb_fail(err, "out of memory");
+    h->nwrite_dirs++;
+    return 0;
+}
+
+/*
+ * A script may write where it runs (the current directory), in --datadir,
+ * where os.tmpname puts files, and where its arguments point: an argument
+ * that names a directory, or the directory of one that names a file there.
+ * Those are the paths the user handed it; the bundled scripts' commands
+ * hand theirs (--outdir, the database, a backup's DEST) as arguments too.
+ */
+static void allow_script_writes(vb_lua *h, int nargs, char **args)
+{
+    vb_lua_allow_writes(h, ".", NULL);
+    if (h->app->datadir)
+        vb_lua_allow_writes(h, h->app->datadir, NULL);
+    vb_lua_allow_writes(h, TMPNAM_DIR, NULL);
+    for (int i = 0; i < nargs; i++) {
+        if (vb_lua_allow_writes(h, args[i], NULL) == 0)
+            continue;
+        const char *slash = strrchr(args[i], '/');
+        if (slash && slash != args[i]) {
+            char dir[PATH_MAX];
+            snprintf(dir, sizeof dir, "%.*s", (int)(slash - args[i]), args[i]);
+            vb_lua_allow_writes(h, dir, NULL);
+        }
+    }
+}
+
+lua_State *vb_lua_state(vb_lua *h)
+{
+    return h->L;
+}
+
+static int msgh(lua_State *L)
+{
+    const char *msg = lua_tostring(L, 1);
+    if (!msg) {
+        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+            return 1;
+        msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    }
+    vb_app *app = vb_lua_app(L);
+    if (app && app->verbose >= 2)
+        luaL_traceback(L, L, msg, 1);
+    else
+        lua_pushstring(L, msg);
+    return 1;
+}
+
+int vb_lua_pcall(vb_lua *h, int nargs, int nresults, vb_err *err)
+{
+    lua_State *L = h->L;
+    int base = lua_gettop(L) - nargs;
+    lua_pushcfunction(L, msgh);
+    lua_insert(L, base);
+    int rc = lua_pcall(L, nargs, nresults, base);
+    lua_remove(L, base);
+    if (rc != LUA_OK) {
+        vb_fail(err, "%s", lua_tostring(L, -1));
+        lua_pop(L, 1);
+        return -1;
+    }
+    return 0;
+}
+
+static void count_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    luaL_error(L, "instruction limit exceeded (endless loop?)");
+}
+
+int vb_lua_pcall_limited(vb_lua *h, int nargs, int nresults, long limit, vb_err *err)
+{
+    if (limit > 0)
+        lua_sethook(h->L, count_hook, LUA_MASKCOUNT,
+                    (int)(limit > 0x7fffffff ? 0x7fffffff : limit));
+    int rc = vb_lua_pcall(h, nargs, nresults, err);
+    lua_sethook(h->L, NULL, 0, 0);
+    return rc;
+}
+
+int vb_lua_loadfile(vb_lua *h, const char *path, vb_err *err)
+{
+    if (luaL_loadfilex(h->L, path, "t") != LUA_OK) {
+        vb_fail(err, "%s", lua_tostring(h->L, -1));
+        lua_pop(h->L, 1);
+        return -1;
+    }
+    return 0;
+}
+
+int vb_lua_require(vb_lua *h, const char *name, vb_err *err)
+{
+    lua_getglobal(h->L, "require");
+    lua_pushstring(h->L, name);
+    return vb_lua_pcall(h, 1, 1, err);
+}
+
+int vb_lua_json_decode(vb_lua *h, const char *text, size_t len, vb_err *err)
+{
+    lua_rawgetp(h->L, LUA_REGISTRYINDEX, &JSON_DECODE_KEY);
+    lua_pushlstring(h->L, text ? text : "", len);
+    return vb_lua_pcall(h, 1, 1, err);
+}
+
+static int prepend_path(lua_State *L)
+{
+    const char *dir = lua_tostring(L, 1);
+    lua_getglobal(L, "package");
+    lua_getfield(L, -1, "path");
+    lua_pushfstring(L, "%s/?.lua;%s", dir, lua_tostring(L, -1));
+    lua_setfield(L, -3, "path");
+    return 0;
+}
+
+int vb_lua_run_script(vb_lua *h, const char *path, int nargs, char **args, vb_err *err)
+{
+    lua_State *L = h->L;
+    allow_script_writes(h, nargs, args);
+    /* Let a script require its neighbours, as `lua script.lua` would. */
+    const char *slash = strrchr(path, '/');
+    lua_pushcfunction(L, prepend_path);
+    if (slash)
+        lua_pushlstring(L, path, (size_t)(slash - path));
+    else
+        lua_pushliteral(L, ".");
+    if (vb_lua_pcall(h, 1, 0, err))
+        return -1;
+    lua_createtable(L, nargs, 1);
+    lua_pushstring(L, path);
+    lua_rawseti(L, -2, 0);
+    for (int i = 0; i < nargs; i++) {
+        lua_pushstring(L, args[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_setglobal(L, "arg");
+    if (vb_lua_loadfile(h, path, err))
+        return -1;
+    /* The chunk gets its arguments as ... too, a stack slot each: `run s.lua *.csv` has many. */
+    if (!lua_checkstack(L, nargs + 2)) {
+        lua_pop(L, 1);
+        return vb_fail(err, "%s: too many arguments (%d)", path, nargs);
+    }
+    for (int i = 0; i < nargs; i++)
+        lua_pushstring(L, args[i]);
+    return vb_lua_pcall(h, nargs, 0, err);
+}

@@ -1,0 +1,321 @@
+/*
+ * pipeline.c - see pipeline.h.
+ *
+ * The Lua side cannot limit its own instructions (the sandbox has no debug
+ * library), so this file hands it `isolate`, a C function that runs one
+ * transformer call under pcall with a count hook.
+ */
+#include "host/pipeline.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <lauxlib.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "host/lua_db.h"
+#include "host/rows.h"
+#include "host/snapshot.h"
+
+typedef struct file_sig {
+    char *name;
+    long long mtime_ns;
+    long long size;
+} file_sig;
+
+struct vb_pipeline {
+    vb_lua *lua;
+    char *dir;
+    int ref; /* the Lua pipeline object, in the registry */
+    file_sig *files;
+    size_t nfiles;
+};
+
+static void limit_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    luaL_error(L, "instruction limit of %d exceeded (endless loop?)", VB_TRANSFORM_INSTRUCTIONS);
+}
+
+/*
+ * isolate(fn, ...) -> true, results... | false, message. Restores whatever
+ * hook was set before, so it nests inside vb_lua_pcall_limited.
+ */
+static int l_isolate(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    int nargs = lua_gettop(L) - 1;
+    lua_Hook old = lua_gethook(L);
+    int mask = lua_gethookmask(L), count = lua_gethookcount(L);
+    lua_sethook(L, limit_hook, LUA_MASKCOUNT, VB_TRANSFORM_INSTRUCTIONS);
+    int rc = lua_pcall(L, nargs, LUA_MULTRET, 0);
+    lua_sethook(L, old, mask, count);
+    if (rc != LUA_OK) {
+        /* No __tostring here: a metamethod could raise outside any pcall. */
+        if (lua_type(L, -1) != LUA_TSTRING)
+            lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, -1));
+        lua_pushboolean(L, 0);
+        lua_insert(L, -2);
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    lua_insert(L, 1);
+    return lua_gettop(L);
+}
+
+static void free_sigs(file_sig *f, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(f[i].name);
+    free(f);
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(((const file_sig *)a)->name, ((const file_sig *)b)->name);
+}
+
+static int is_transformer_file(const char *name)
+{
+    size_t n = strlen(name);
+    return name[0] != '.' && n > 4 && strcmp(name + n - 4, ".lua") == 0;
+}
+
+/* The *.lua files of dir, sorted by name, with what tells a change. */
+static int scan(const char *dir, file_sig **out, size_t *nout, vb_err *err)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return vb_fail(err, "transformers directory %s: %s", dir, strerror(errno));
+    file_sig *f = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    int rc = 0;
+    while ((e = readdir(d))) {
+        if (!is_transformer_file(e->d_name))
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            file_sig *nf = realloc(f, cap * sizeof *nf);
+            if (!nf) {
+                rc = vb_fail(err, "out of memory");
+                break;
+            }
+            f = nf;
+        }
+        f[n].name = vb_strdup(e->d_name);
+        if (!f[n].name) {
+            rc = vb_fail(err, "out of memory");
+            break;
+        }
+        f[n].mtime_ns = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+        f[n].size = (long long)st.st_size;
+        n++;
+    }
+    closedir(d);
+    if (rc) {
+        free_sigs(f, n);
+        return -1;
+    }
+    /* An empty directory is a valid set of no transformers, and qsort must not see its NULL. */
+    if (n > 1)
+        qsort(f, n, sizeof *f, by_name);
+    *out = f;
+    *nout = n;
+    return 0;
+}
+
+static void push_object(vb_pipeline *p)
+{
+    lua_rawgeti(vb_lua_state(p->lua), LUA_REGISTRYINDEX, p->ref);
+}
+
+/* Pushes the function p.<method> and p itself, ready for a call. */
+static void push_method(vb_pipeline *p, const char *method)
+{
+    lua_State *L = vb_lua_state(p->lua);
+    push_object(p);
+    lua_getfield(L, -1, method);
+    lua_insert(L, -2);
+}
+
+/* Runs under pcall: (module, stations) -> pipeline.new{isolate, flatten, group, stations}. */
+static int l_new(lua_State *L)
+{
+    const vb_strlist *stations = lua_touserdata(L, 2);
+    lua_getfield(L, 1, "new");
+    lua_createtable(L, 0, 4);
+    lua_pushcfunction(L, l_isolate);
+    lua_setfield(L, -2, "isolate");
+    lua_pushcfunction(L, vb_snapshot_flatten);
+    lua_setfield(L, -2, "flatten");
+    lua_pushcfunction(L, vb_rows_group);
+    lua_setfield(L, -2, "group");
+    lua_createtable(L, (int)stations->n, 0);
+    for (size_t i = 0; i < stations->n; i++) {
+        lua_pushstring(L, stations->v[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, -2, "stations");
+    lua_call(L, 1, 1);
+    return 1;
+}
+
+vb_pipeline *vb_pipeline_new(vb_lua *lua, const char *transformers_dir, vb_err *err)
+{
+    lua_State *L = vb_lua_state(lua);
+    vb_pipeline *p = calloc(1, sizeof *p);
+    if (!p || !(p->dir = vb_strdup(transformers_dir))) {
+        free(p);
+        vb_fail(err, "out of memory");
+        return NULL;
+    }
+    p->lua = lua;
+    p->ref = LUA_NOREF;
+    lua_pushcfunction(L, l_new);
+    if (vb_lua_require(lua, "vlbimon.pipeline", err)) {
+        lua_pop(L, 1);
+        vb_pipeline_free(p);
+        return NULL;
+    }
+    lua_pushlightuserdata(L, &vb_lua_app(L)->stations);
+    if (vb_lua_pcall(lua, 2, 1, err)) {
+        vb_pipeline_free(p);
+        return NULL;
+    }
+    p->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    if (vb_pipeline_reload(p, err)) {
+        vb_pipeline_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+void vb_pipeline_free(vb_pipeline *p)
+{
+    if (!p)
+        return;
+    luaL_unref(vb_lua_state(p->lua), LUA_REGISTRYINDEX, p->ref);
+    free_sigs(p->files, p->nfiles);
+    free(p->dir);
+    free(p);
+}
+
+int vb_pipeline_restore_status(vb_pipeline *p, sqlite3 *db, vb_err *err)
+{
+    lua_State *L = vb_lua_state(p->lua);
+    push_method(p, "restore_status");
+    vb_lua_db_push(L, db);
+    if (vb_lua_pcall(p->lua, 2, 1, err))
+        return -1;
+    vb_log_msg(&vb_lua_app(L)->log, VB_INFO, "station status: %d row(s) restored",
+               (int)lua_tointeger(L, -1));
+    lua_pop(L, 1);
+    return 0;
+}
+
+int vb_pipeline_reload(vb_pipeline *p, vb_err *err)
+{
+    file_sig *files;
+    size_t n;
+    if (scan(p->dir, &files, &n, err))
+        return -1;
+    free_sigs(p->files, p->nfiles);
+    p->files = files;
+    p->nfiles = n;
+    lua_State *L = vb_lua_state(p->lua);
+    push_method(p, "load");
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        lua_pushfstring(L, "%s/%s", p->dir, files[i].name);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    return vb_lua_pcall(p->lua, 2, 0, err);
+}
+
+int vb_pipeline_changed(vb_pipeline *p)
+{
+    file_sig *files;
+    size_t n;
+    /* A directory that cannot be read now counts as a change: reloading reports why. */
+    if (scan(p->dir, &files, &n, NULL))
+        return 1;
+    int changed = n != p->nfiles;
+    for (size_t i = 0; !changed && i < n; i++)
+        changed = strcmp(files[i].name, p->files[i].name) != 0 ||
+                  files[i].mtime_ns != p->files[i].mtime_ns || files[i].size != p->files[i].size;
+    free_sigs(files, n);
+    return changed;
+}
+
+int vb_pipeline_wants(vb_pipeline *p, const char *param, vb_err *err)
+{
+    lua_State *L = vb_lua_state(p->lua);
+    push_method(p, "wants");
+    lua_pushstring(L, param);
+    if (vb_lua_pcall(p->lua, 2, 1, err))
+        return -1;
+    int yes = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return yes;
+}
+
+/* After a call returning (result) or (nil, why): leaves the result, or fails with why. */
+static int take_result(lua_State *L, vb_err *err)
+{
+    if (lua_isnil(L, -2)) {
+        vb_fail(err, "%s", lua_isstring(L, -1) ? lua_tostring(L, -1) : "pipeline failed");
+        lua_pop(L, 2);
+        return -1;
+    }
+    lua_pop(L, 1);
+    return 0;
+}
+
+int vb_pipeline_run_json(vb_pipeline *p, const char *json, size_t len, double now,
+                         double fetch_seconds, vb_err *err)
+{
+    lua_State *L = vb_lua_state(p->lua);
+    if (!lua_checkstack(L, 8))
+        return vb_fail(err, "Lua stack exhausted");
+    push_method(p, "run_json");
+    lua_pushlstring(L, json, len);
+    lua_pushnumber(L, now);
+    lua_pushnumber(L, fetch_seconds);
+    if (vb_lua_pcall(p->lua, 4, 2, err))
+        return -1;
+    return take_result(L, err);
+}
+
+int vb_pipeline_run_points(vb_pipeline *p, double now, vb_err *err)
+{
+    lua_State *L = vb_lua_state(p->lua);
+    if (!lua_checkstack(L, 8)) {
+        lua_pop(L, 1);
+        return vb_fail(err, "Lua stack exhausted");
+    }
+    int list = lua_gettop(L);
+    push_method(p, "run_points"); /* list fn self */
+    lua_rotate(L, list, 1);       /* self list fn */
+    lua_rotate(L, list, 1);       /* fn self list */
+    lua_pushnumber(L, now);
+    if (vb_lua_pcall(p->lua, 3, 2, err))
+        return -1;
+    return take_result(L, err);
+}
+
+int vb_pipeline_sorted_rows(vb_pipeline *p, vb_err *err)
+{
+    lua_State *L = vb_lua_state(p->lua);
+    if (!lua_checkstack(L, 4))
+        return vb_fail(err, "Lua stack exhausted");
+    push_method(p, "sorted_rows");
+    lua_pushvalue(L, -3);
+    return vb_lua_pcall(p->lua, 2, 1, err);
+}

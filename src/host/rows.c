@@ -1,0 +1,256 @@
+/*
+ * rows.c - see rows.h.
+ *
+ * Telling one row's table from another's is a hash of the param string's
+ * address, not of its text: Lua interns short strings, so all rows of one
+ * table share one address, and hashing an address is a multiplication
+ * where hashing the text is a loop. Names longer than Lua's interning limit
+ * (40 bytes; a split series such as ..._dec can reach it) give equal texts
+ * different addresses, so an address seen for the first time is looked up
+ * once more by its text before it starts a new table. The addresses stay
+ * valid throughout: every string is held by the param column, and nothing
+ * here runs Lua code or lets the collector run.
+ */
+#include "host/rows.h"
+
+#include <lauxlib.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GROUPS_MT "vlbimon.groups"
+#define SCRATCH_MT "vlbimon.groups.scratch"
+
+typedef struct name {
+    const char *s;
+    size_t len;
+    uint64_t h;
+    int rank; /* position in name order */
+} name;
+
+typedef struct alias {
+    const char *s; /* NULL: empty slot */
+    int id;
+} alias;
+
+typedef struct interner {
+    int *ids;      /* each row's table id */
+    alias *byaddr; /* open addressing, power-of-two size */
+    int *bytext;   /* name id + 1, 0 = empty; same size as byaddr */
+    size_t size, naddr;
+    name *names;
+    int nnames, cap;
+} interner;
+
+static uint64_t text_hash(const char *s, size_t len)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    return h;
+}
+
+static size_t addr_slot(const char *s, size_t size)
+{
+    uint64_t h = (uint64_t)(uintptr_t)s * 0x9E3779B97F4A7C15ULL;
+    return (size_t)(h >> 32) & (size - 1);
+}
+
+static void put_addr(interner *in, const char *s, int id)
+{
+    size_t i = addr_slot(s, in->size);
+    while (in->byaddr[i].s)
+        i = (i + 1) & (in->size - 1);
+    in->byaddr[i] = (alias){s, id};
+    in->naddr++;
+}
+
+static void put_text(interner *in, int id)
+{
+    size_t i = (size_t)in->names[id].h & (in->size - 1);
+    while (in->bytext[i])
+        i = (i + 1) & (in->size - 1);
+    in->bytext[i] = id + 1;
+}
+
+/* Doubles both tables; every name has at least one address, so naddr bounds both loads. */
+static int grow(interner *in)
+{
+    alias *old = in->byaddr;
+    size_t oldsize = in->size, size = oldsize ? oldsize * 2 : 256;
+    alias *a = calloc(size, sizeof *a);
+    int *t = calloc(size, sizeof *t);
+    if (!a || !t) {
+        free(a);
+        free(t);
+        return -1;
+    }
+    free(in->bytext);
+    in->byaddr = a;
+    in->bytext = t;
+    in->size = size;
+    in->naddr = 0;
+    for (size_t i = 0; i < oldsize; i++)
+        if (old[i].s)
+            put_addr(in, old[i].s, old[i].id);
+    free(old);
+    for (int id = 0; id < in->nnames; id++)
+        put_text(in, id);
+    return 0;
+}
+
+/* The table id of the name s, a new one when it was not seen; -1 when out of memory. */
+static int intern(interner *in, const char *s, size_t len)
+{
+    if (in->size) {
+        size_t i = addr_slot(s, in->size);
+        for (; in->byaddr[i].s; i = (i + 1) & (in->size - 1))
+            if (in->byaddr[i].s == s)
+                return in->byaddr[i].id;
+    }
+    if ((in->naddr + 1) * 2 > in->size && grow(in))
+        return -1;
+    uint64_t h = text_hash(s, len);
+    for (size_t i = (size_t)h & (in->size - 1); in->bytext[i]; i = (i + 1) & (in->size - 1)) {
+        const name *n = &in->names[in->bytext[i] - 1];
+        if (n->h == h && n->len == len && memcmp(n->s, s, len) == 0) {
+            put_addr(in, s, in->bytext[i] - 1);
+            return in->bytext[i] - 1;
+        }
+    }
+    if (in->nnames == in->cap) {
+        int cap = in->cap ? in->cap * 2 : 64;
+        name *nn = realloc(in->names, (size_t)cap * sizeof *nn);
+        if (!nn)
+            return -1;
+        in->names = nn;
+        in->cap = cap;
+    }
+    int id = in->nnames++;
+    in->names[id] = (name){s, len, h, 0};
+    put_text(in, id);
+    put_addr(in, s, id);
+    return id;
+}
+
+static int by_text(const void *a, const void *b)
+{
+    const name *x = *(const name *const *)a, *y = *(const name *const *)b;
+    int c = memcmp(x->s, y->s, x->len < y->len ? x->len : y->len);
+    return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* Name order: sorted once per snapshot over the few hundred tables, not the rows. */
+static int rank_names(interner *in)
+{
+    name **order = malloc((size_t)in->nnames * sizeof *order + 1);
+    if (!order)
+        return -1;
+    for (int id = 0; id < in->nnames; id++)
+        order[id] = &in->names[id];
+    qsort(order, (size_t)in->nnames, sizeof *order, by_text);
+    for (int r = 0; r < in->nnames; r++)
+        order[r]->rank = r;
+    free(order);
+    return 0;
+}
+
+/* Fills g (memory already sized) from each row's table id: a stable counting sort. */
+static void place(vb_groups *g, const interner *in, int n)
+{
+    memset(g->start, 0, ((size_t)in->nnames + 1) * sizeof *g->start);
+    for (int i = 0; i < n; i++)
+        g->start[in->names[in->ids[i]].rank + 1]++;
+    for (int r = 0; r < in->nnames; r++)
+        g->start[r + 1] += g->start[r];
+    /* start[r] doubles as table r's fill position, then is put back. */
+    for (int i = 0; i < n; i++)
+        g->row[g->start[in->names[in->ids[i]].rank]++] = i + 1;
+    for (int r = in->nnames; r > 0; r--)
+        g->start[r] = g->start[r - 1];
+    g->start[0] = 0;
+}
+
+static void release(interner *in)
+{
+    free(in->ids);
+    free(in->byaddr);
+    free(in->bytext);
+    free(in->names);
+    memset(in, 0, sizeof *in);
+}
+
+/* The scratch is a userdata so that a grouping which raises half-way leaks nothing. */
+static int free_scratch(lua_State *L)
+{
+    release(lua_touserdata(L, 1));
+    return 0;
+}
+
+int vb_rows_group(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    interner *in = lua_newuserdatauv(L, sizeof *in, 0);
+    memset(in, 0, sizeof *in);
+    if (luaL_newmetatable(L, SCRATCH_MT)) {
+        lua_pushcfunction(L, free_scratch);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, 2);
+    int isnum;
+    lua_getfield(L, 1, "n");
+    lua_Integer n = lua_tointegerx(L, -1, &isnum);
+    if (!isnum || n < 0 || n > INT32_MAX / 2)
+        return luaL_error(L, "pipeline result: no row count");
+    if (lua_getfield(L, 1, "param") != LUA_TTABLE)
+        return luaL_error(L, "pipeline result: no param column");
+    if (!(in->ids = malloc((size_t)n * sizeof *in->ids + 1)))
+        return luaL_error(L, "out of memory");
+    for (lua_Integer i = 1; i <= n; i++) {
+        if (lua_rawgeti(L, 4, i) != LUA_TSTRING)
+            return luaL_error(L, "pipeline result: row %I has a %s for its param, not a string", i,
+                              luaL_typename(L, -1));
+        size_t len;
+        const char *s = lua_tolstring(L, -1, &len);
+        if ((in->ids[i - 1] = intern(in, s, len)) < 0)
+            return luaL_error(L, "out of memory");
+        lua_pop(L, 1);
+    }
+    if (rank_names(in))
+        return luaL_error(L, "out of memory");
+    /* The grouping lives in the result, so it lasts exactly as long as the rows. */
+    size_t ints = (size_t)in->nnames + 1 + (size_t)n;
+    vb_groups *g = lua_newuserdatauv(L, sizeof *g + ints * sizeof(int), 0);
+    g->ngroups = in->nnames;
+    g->nrows = (int)n;
+    g->start = (int *)(g + 1);
+    g->row = g->start + in->nnames + 1;
+    place(g, in, (int)n);
+    luaL_newmetatable(L, GROUPS_MT);
+    lua_setmetatable(L, -2);
+    lua_setfield(L, 1, "groups");
+    release(in);
+    return 0;
+}
+
+const vb_groups *vb_rows_groups(lua_State *L, int idx)
+{
+    idx = lua_absindex(L, idx);
+    lua_getfield(L, idx, "groups");
+    const vb_groups *g = luaL_testudata(L, -1, GROUPS_MT);
+    lua_pop(L, 1);
+    return g;
+}
+
+int vb_rows_push_columns(lua_State *L, int idx)
+{
+    static const char *const cols[] = {"station", "param", "time", "value"};
+    idx = lua_absindex(L, idx);
+    for (int c = 0; c < 4; c++)
+        if (lua_getfield(L, idx, cols[c]) != LUA_TTABLE) {
+            lua_pop(L, c + 1);
+            return 0;
+        }
+    return lua_gettop(L) - 3;
+}

@@ -1,0 +1,67 @@
+/*
+ * http.h - talking to vlbimon over HTTP(S) with libcurl: one easy handle per
+ * client, reused for every request so a months-long run keeps one
+ * connection, with TLS verification always on, gzip accepted, and the
+ * account's Basic or Digest credentials attached to every call.
+ *
+ * Nothing here logs credentials: curl's verbose mode (which prints the
+ * Authorization header) is never switched on.
+ *
+ * Layer net (docs/architecture.md): includes core/, host/ (the JSON decoder) and net/.
+ */
+#ifndef VB_HTTP_H
+#define VB_HTTP_H
+
+#include "net/secrets.h"
+#include "core/util.h"
+
+typedef struct vb_http vb_http;
+
+typedef struct vb_http_opts {
+    long connect_timeout_ms; /* 0: libcurl's default */
+    long timeout_ms;         /* whole request; 0: none */
+    /*
+     * Polled during a transfer (libcurl calls it at least once a second, more
+     * often while bytes flow); nonzero aborts the request. NULL: never abort.
+     */
+    int (*should_abort)(void *ud);
+    void *abort_ud;
+} vb_http_opts;
+
+typedef struct vb_http_resp {
+    long status;        /* HTTP status; 0 when no answer arrived */
+    vb_buf body;        /* decoded body (gzip undone), NUL-terminated */
+    vb_buf cookies;     /* "name=value\n" per Set-Cookie header */
+    double retry_after; /* Retry-After in seconds; -1 when absent */
+    double seconds;     /* how long the request took */
+    long wire_bytes;    /* bytes received, headers included, before decoding */
+} vb_http_resp;
+
+/* base_url without trailing slash, e.g. "https://vlbimon2.science.ru.nl"; cred may be NULL. */
+vb_http *vb_http_new(const char *base_url, const vb_cred *cred, const vb_http_opts *o, vb_err *err);
+void vb_http_free(vb_http *h);
+
+/*
+ * One request: method "GET", "POST" or "PATCH"; path starts with '/';
+ * cookie is a Cookie header value or NULL. Returns 0 when an answer of any
+ * status arrived (r->status says which) and -1, with a one-line message
+ * naming the URL, when none did (refused, timed out, dropped, aborted).
+ * The caller frees r with vb_http_resp_free, also after a failure.
+ */
+int vb_http_request(vb_http *h, const char *method, const char *path, const char *cookie,
+                    vb_http_resp *r, vb_err *err);
+void vb_http_resp_free(vb_http_resp *r);
+
+/* The value of a cookie the answer set, or NULL; caller frees. */
+char *vb_http_cookie(const vb_http_resp *r, const char *name);
+
+/* URL-encodes s for a query string; caller frees. NULL when out of memory. */
+char *vb_http_escape(vb_http *h, const char *s);
+
+/* Connections opened so far (a reused connection counts once). */
+long vb_http_connections(const vb_http *h);
+
+/* One unauthenticated GET with its own handle (the masterlist); body into out. */
+int vb_http_fetch(const char *url, vb_buf *out, long timeout_s, vb_err *err);
+
+#endif
