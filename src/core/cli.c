@@ -121,103 +121,100 @@ static int is_help(const char *w, size_t len)
     return len >= 1 && len <= 4 && strncmp("help", w, len) == 0;
 }
 
+/*
+ * "--name", "--name=value" or "--name value" at argv[*i]; advances *i past a
+ * value taken from the next word. VB_CLI_OK to go on, or HELP / ERROR.
+ */
+static int parse_long(const vb_cmdspec *spec, int argc, char **argv, int *i, FILE *out, vb_err *err)
+{
+    const char *w = argv[*i] + 2;
+    const char *eq = strchr(w, '=');
+    size_t len = eq ? (size_t)(eq - w) : strlen(w);
+    const vb_opt *o = find_long(spec, w, len, err);
+    if (!o) {
+        if (is_help(w, len) && !eq) {
+            vb_cli_help(spec, out);
+            return VB_CLI_HELP;
+        }
+        return VB_CLI_ERROR;
+    }
+    const char *val = NULL;
+    if (takes_value(o)) {
+        if (eq)
+            val = eq + 1;
+        else if (*i + 1 < argc)
+            val = argv[++*i];
+        else {
+            vb_fail(err, "%s: error: argument --%s: expected one argument", spec->prog, o->lname);
+            return VB_CLI_ERROR;
+        }
+    } else if (eq) {
+        vb_fail(err, "%s: error: argument --%s: ignored explicit argument '%s'", spec->prog,
+                o->lname, eq + 1);
+        return VB_CLI_ERROR;
+    }
+    return apply(spec, o, val, err) ? VB_CLI_ERROR : VB_CLI_OK;
+}
+
+/*
+ * Bundled short flags at argv[*i] ("-vv1"); a flag that takes a value takes
+ * the rest of the word or the next word. VB_CLI_OK to go on, or HELP / ERROR.
+ */
+static int parse_short(const vb_cmdspec *spec, int argc, char **argv, int *i, FILE *out,
+                       vb_err *err)
+{
+    for (const char *c = argv[*i] + 1; *c; c++) {
+        if (*c == 'h') {
+            vb_cli_help(spec, out);
+            return VB_CLI_HELP;
+        }
+        const vb_opt *o = find_short(spec, *c);
+        if (!o) {
+            vb_fail(err, "%s: error: unrecognized option: -%c", spec->prog, *c);
+            return VB_CLI_ERROR;
+        }
+        const char *val = NULL;
+        if (takes_value(o)) {
+            if (c[1])
+                val = c + 1;
+            else if (*i + 1 < argc)
+                val = argv[++*i];
+            else {
+                vb_fail(err, "%s: error: argument -%c: expected one argument", spec->prog, *c);
+                return VB_CLI_ERROR;
+            }
+        }
+        if (apply(spec, o, val, err))
+            return VB_CLI_ERROR;
+        if (val)
+            break;
+    }
+    return VB_CLI_OK;
+}
+
 int vb_cli_parse(const vb_cmdspec *spec, int argc, char **argv, const char ***pos, size_t *npos,
                  FILE *out, vb_err *err)
 {
     vb_strlist p = {0};
     int rc = VB_CLI_OK;
-    int i = 0;
-    for (; i < argc; i++) {
+    /* After "--", or after the first positional when the spec stops there, all is positional. */
+    int rest = 0;
+    for (int i = 0; rc == VB_CLI_OK && i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--") == 0) {
-            for (i++; i < argc; i++)
-                if (list_push(&p, argv[i]))
-                    goto oom;
-            break;
-        }
-        if (a[0] == '-' && a[1] == '-') {
-            const char *w = a + 2;
-            const char *eq = strchr(w, '=');
-            size_t len = eq ? (size_t)(eq - w) : strlen(w);
-            const vb_opt *o = find_long(spec, w, len, err);
-            if (!o) {
-                if (is_help(w, len) && !eq) {
-                    vb_cli_help(spec, out);
-                    rc = VB_CLI_HELP;
-                    goto done;
-                }
-                rc = VB_CLI_ERROR;
-                goto done;
-            }
-            const char *val = NULL;
-            if (takes_value(o)) {
-                if (eq)
-                    val = eq + 1;
-                else if (i + 1 < argc)
-                    val = argv[++i];
-                else {
-                    vb_fail(err, "%s: error: argument --%s: expected one argument", spec->prog,
-                            o->lname);
-                    rc = VB_CLI_ERROR;
-                    goto done;
-                }
-            } else if (eq) {
-                vb_fail(err, "%s: error: argument --%s: ignored explicit argument '%s'", spec->prog,
-                        o->lname, eq + 1);
-                rc = VB_CLI_ERROR;
-                goto done;
-            }
-            if (apply(spec, o, val, err)) {
-                rc = VB_CLI_ERROR;
-                goto done;
-            }
+        if (!rest && strcmp(a, "--") == 0) {
+            rest = 1;
             continue;
         }
-        if (a[0] == '-' && a[1] != '\0') {
-            for (const char *c = a + 1; *c; c++) {
-                if (*c == 'h') {
-                    vb_cli_help(spec, out);
-                    rc = VB_CLI_HELP;
-                    goto done;
-                }
-                const vb_opt *o = find_short(spec, *c);
-                if (!o) {
-                    vb_fail(err, "%s: error: unrecognized option: -%c", spec->prog, *c);
-                    rc = VB_CLI_ERROR;
-                    goto done;
-                }
-                const char *val = NULL;
-                if (takes_value(o)) {
-                    if (c[1])
-                        val = c + 1;
-                    else if (i + 1 < argc)
-                        val = argv[++i];
-                    else {
-                        vb_fail(err, "%s: error: argument -%c: expected one argument", spec->prog,
-                                *c);
-                        rc = VB_CLI_ERROR;
-                        goto done;
-                    }
-                }
-                if (apply(spec, o, val, err)) {
-                    rc = VB_CLI_ERROR;
-                    goto done;
-                }
-                if (val)
-                    break;
-            }
-            continue;
-        }
-        if (list_push(&p, a))
-            goto oom;
-        if (spec->stop_at_positional) {
-            for (i++; i < argc; i++)
-                if (list_push(&p, argv[i]))
-                    goto oom;
-            break;
-        }
+        if (!rest && a[0] == '-' && a[1] == '-')
+            rc = parse_long(spec, argc, argv, &i, out, err);
+        else if (!rest && a[0] == '-' && a[1] != '\0')
+            rc = parse_short(spec, argc, argv, &i, out, err);
+        else if (list_push(&p, a)) {
+            vb_fail(err, "%s: error: out of memory", spec->prog);
+            rc = VB_CLI_ERROR;
+        } else if (spec->stop_at_positional)
+            rest = 1;
     }
-done:
     if (rc != VB_CLI_OK) {
         vb_strlist_free(&p);
         *pos = NULL;
@@ -227,10 +224,6 @@ done:
     *pos = p.v;
     *npos = p.n;
     return VB_CLI_OK;
-oom:
-    vb_fail(err, "%s: error: out of memory", spec->prog);
-    rc = VB_CLI_ERROR;
-    goto done;
 }
 
 static void usage_opt(const vb_opt *o, char *buf, size_t n)
