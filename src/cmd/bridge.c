@@ -645,7 +645,7 @@ static int setup(bridge *b, const char *start, int wal, const char *transformers
     fprintf(stderr, "bridge starting %s\n", ts);
     fflush(stderr);
     umask(002);
-    const vb_masterlist *ml = vb_app_masterlist(app, err);
+    const vb_masterlist *ml = vb_app_masterlist_for_work(app, err);
     if (!ml)
         return -1;
     if (b->sqlitedb) {

@@ -370,7 +370,7 @@ static int plan(run *r, double start, int have_start, const vb_strlist *params, 
 
 static int setup(run *r, vb_err *err)
 {
-    if (!(r->ml = vb_app_masterlist(r->app, err)) || !(r->lua = vb_lua_new(r->app, err)))
+    if (!(r->ml = vb_app_masterlist_for_work(r->app, err)) || !(r->lua = vb_lua_new(r->app, err)))
         return -1;
     if (vb_secrets_load_private(r->app->secrets, r->app->insecure_secrets_ok, &r->app->log,
                                 &r->secrets, err))

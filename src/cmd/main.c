@@ -131,7 +131,8 @@ static int run(vb_app *app, int argc, char **argv)
          .kind = VB_OPT_STRING,
          .dest = &masterlist,
          .metavar = "FILE",
-         .help = "parameter catalogue (default ./masterlist.json, then the installed copy)"},
+         .help = "parameter catalogue (default ./masterlist.json, else the bundled test "
+                 "fixture, with a warning)"},
         {.lname = "insecure-secrets-ok",
          .kind = VB_OPT_FLAG,
          .dest = &app->insecure_secrets_ok,
@@ -207,6 +208,7 @@ static int run(vb_app *app, int argc, char **argv)
     }
     app->server_url = url;
     app->masterlist = masterlist ? vb_strdup(masterlist) : default_masterlist(app->root);
+    app->ml_fixture = !masterlist && app->masterlist && strcmp(app->masterlist, "masterlist.json");
     rc = cmd->run(app, cargc, cargv);
     free(url);
     free(pos);
