@@ -193,11 +193,15 @@ static void read_state(bridge *b, char **last_snap)
     vb_state_file_free(&st);
 }
 
-/* POST /session; on success b->session holds the new id. */
+/*
+ * POST /session, the one request with the account's credentials besides
+ * the PATCH of a saved session: snapshots carry the session cookie only.
+ * On success b->session holds the new id.
+ */
 static int open_session(bridge *b, vb_err *err)
 {
     vb_http_resp r;
-    int rc = vb_http_request(b->http, "POST", "/session", NULL, &r, err);
+    int rc = vb_http_request(b->http, "POST", "/session", NULL, VB_HTTP_CRED, &r, err);
     if (rc == 0 && (r.status < 200 || r.status > 299))
         rc = vb_fail(err, "POST /session: HTTP %ld", r.status);
     if (rc == 0) {
@@ -223,9 +227,10 @@ static int start_session(bridge *b)
         vb_buf path = {0};
         char *id = vb_http_escape(b->http, b->session);
         vb_http_resp r = {0};
-        int alive = id && vb_buf_printf(&path, "/session/%s", id) == 0 &&
-                    vb_http_request(b->http, "PATCH", path.data, NULL, &r, &err) == 0 &&
-                    r.status >= 200 && r.status <= 299;
+        int alive =
+            id && vb_buf_printf(&path, "/session/%s", id) == 0 &&
+            vb_http_request(b->http, "PATCH", path.data, NULL, VB_HTTP_CRED, &r, &err) == 0 &&
+            r.status >= 200 && r.status <= 299;
         vb_http_resp_free(&r);
         vb_buf_free(&path);
         free(id);
@@ -423,7 +428,8 @@ static int fetch(bridge *b, char **next, double *fetch_s)
             return 0;
         }
         vb_log_msg(log, VB_DEBUG, "GET /data/snapshot from cursor %s", b->cursor);
-        int rc = vb_http_request(b->http, "GET", "/data/snapshot", cookie.data, &r, &err);
+        int rc = vb_http_request(b->http, "GET", "/data/snapshot", cookie.data, VB_HTTP_NO_CRED, &r,
+                                 &err);
         vb_buf_free(&cookie);
         *fetch_s = r.seconds;
         if (rc) {

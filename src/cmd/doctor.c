@@ -316,7 +316,7 @@ static void check_server(doctor *d)
     vb_http_opts o = {.connect_timeout_ms = 10000, .timeout_ms = 30000};
     vb_http *h = vb_http_new(url, c, &o, &err);
     vb_http_resp r = {0};
-    if (!h || vb_http_request(h, "POST", "/session", NULL, &r, &err))
+    if (!h || vb_http_request(h, "POST", "/session", NULL, VB_HTTP_CRED, &r, &err))
         report(d, FAIL, "server", "%s; fix: check the network, a proxy, and --server", err.msg);
     else if (r.status == 401 || r.status == 403)
         report(d, FAIL, "server",

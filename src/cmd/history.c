@@ -185,7 +185,7 @@ static int fetch(run *r, const job *j, vb_hist_param *hp, long long a, long long
     vb_http_resp resp;
     *retry_after = -1;
     r->requests++;
-    int rc = vb_http_request(r->http, "GET", path.data, NULL, &resp, err);
+    int rc = vb_http_request(r->http, "GET", path.data, NULL, VB_HTTP_CRED, &resp, err);
     vb_buf_free(&path);
     if (rc == 0 && resp.status != 200) {
         *retry_after = resp.retry_after;

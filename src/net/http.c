@@ -13,6 +13,7 @@
 struct vb_http {
     CURL *curl;
     char *base;
+    const vb_cred *cred;
     vb_http_opts opts;
     long connections;
     char ebuf[CURL_ERROR_SIZE];
@@ -103,8 +104,7 @@ vb_http *vb_http_new(const char *base_url, const vb_cred *cred, const vb_http_op
     curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress);
     curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
     if (cred && cred->kind != VB_AUTH_NONE) {
-        curl_easy_setopt(c, CURLOPT_USERNAME, cred->user);
-        curl_easy_setopt(c, CURLOPT_PASSWORD, cred->password);
+        h->cred = cred;
         curl_easy_setopt(c, CURLOPT_HTTPAUTH,
                          cred->kind == VB_AUTH_DIGEST ? CURLAUTH_DIGEST : CURLAUTH_BASIC);
     }
@@ -122,7 +122,7 @@ void vb_http_free(vb_http *h)
 }
 
 int vb_http_request(vb_http *h, const char *method, const char *path, const char *cookie,
-                    vb_http_resp *r, vb_err *err)
+                    vb_http_cred cred, vb_http_resp *r, vb_err *err)
 {
     memset(r, 0, sizeof *r);
     r->retry_after = -1;
@@ -134,6 +134,10 @@ int vb_http_request(vb_http *h, const char *method, const char *path, const char
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &r->body);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
     curl_easy_setopt(c, CURLOPT_COOKIE, cookie);
+    /* Without a user name libcurl sends no Authorization header, Digest state or not. */
+    int with_cred = cred == VB_HTTP_CRED && h->cred;
+    curl_easy_setopt(c, CURLOPT_USERNAME, with_cred ? h->cred->user : NULL);
+    curl_easy_setopt(c, CURLOPT_PASSWORD, with_cred ? h->cred->password : NULL);
     /* The handle outlives requests: reset the method each time rather than inherit it. */
     curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
     if (strcmp(method, "POST") == 0) {
@@ -226,7 +230,7 @@ int vb_http_fetch(const char *url, vb_buf *out, long timeout_s, vb_err *err)
     if (!h)
         return -1;
     vb_http_resp r;
-    int rc = vb_http_request(h, "GET", url, NULL, &r, err);
+    int rc = vb_http_request(h, "GET", url, NULL, VB_HTTP_NO_CRED, &r, err);
     if (rc == 0 && r.status != 200)
         rc = vb_fail(err, "%s: HTTP status %ld", url, r.status);
     if (rc == 0 && vb_buf_append(out, r.body.data, r.body.len))

@@ -2,7 +2,10 @@
  * http.h - talking to vlbimon over HTTP(S) with libcurl: one easy handle per
  * client, reused for every request so a months-long run keeps one
  * connection, with TLS verification always on, gzip accepted, and the
- * account's Basic or Digest credentials attached to every call.
+ * account's Basic or Digest credentials attached to the requests that ask
+ * for them: vlbimon wants them on POST /session, PATCH /session/<id> and
+ * /data/history only, and the session cookie authenticates snapshots, so
+ * the password crosses the wire once per session.
  *
  * Nothing here logs credentials: curl's verbose mode (which prints the
  * Authorization header) is never switched on.
@@ -37,19 +40,26 @@ typedef struct vb_http_resp {
     long wire_bytes;    /* bytes received, headers included, before decoding */
 } vb_http_resp;
 
-/* base_url without trailing slash, e.g. "https://vlbimon2.science.ru.nl"; cred may be NULL. */
+/* Whether a request carries the account's credentials. */
+typedef enum { VB_HTTP_NO_CRED, VB_HTTP_CRED } vb_http_cred;
+
+/*
+ * base_url without trailing slash, e.g. "https://vlbimon2.science.ru.nl"; cred may be NULL,
+ * and must outlive the client.
+ */
 vb_http *vb_http_new(const char *base_url, const vb_cred *cred, const vb_http_opts *o, vb_err *err);
 void vb_http_free(vb_http *h);
 
 /*
  * One request: method "GET", "POST" or "PATCH"; path starts with '/';
- * cookie is a Cookie header value or NULL. Returns 0 when an answer of any
- * status arrived (r->status says which) and -1, with a one-line message
- * naming the URL, when none did (refused, timed out, dropped, aborted).
+ * cookie is a Cookie header value or NULL; cred says whether the client's
+ * credentials go with it. Returns 0 when an answer of any status arrived
+ * (r->status says which) and -1, with a one-line message naming the URL,
+ * when none did (refused, timed out, dropped, aborted).
  * The caller frees r with vb_http_resp_free, also after a failure.
  */
 int vb_http_request(vb_http *h, const char *method, const char *path, const char *cookie,
-                    vb_http_resp *r, vb_err *err);
+                    vb_http_cred cred, vb_http_resp *r, vb_err *err);
 void vb_http_resp_free(vb_http_resp *r);
 
 /* The value of a cookie the answer set, or NULL; caller frees. */
