@@ -313,10 +313,19 @@ static void check_server(doctor *d)
         return;
     }
     const char *kind = c->kind == VB_AUTH_DIGEST ? "digest" : "basic";
-    vb_http_opts o = {.connect_timeout_ms = 10000, .timeout_ms = 30000};
+    vb_http_opts o = {.connect_timeout_ms = 10000, .timeout_ms = 30000, .cafile = app->cacert};
     vb_http *h = vb_http_new(url, c, &o, &err);
     vb_http_resp r = {0};
-    if (!h || vb_http_request(h, "POST", "/session", NULL, VB_HTTP_CRED, &r, &err))
+    int rc = h ? vb_http_request(h, "POST", "/session", NULL, VB_HTTP_CRED, &r, &err) : -1;
+    if (!h)
+        report(d, FAIL, "server", "cannot try %s: %s; fix: check --cacert", url, err.msg);
+    else if (rc && r.cert_failed)
+        report(d, FAIL, "server",
+               "%s; fix: if the server's certificate comes from a private CA, give its CA "
+               "certificate with --cacert FILE; otherwise check that --server names the host the "
+               "certificate is for",
+               err.msg);
+    else if (rc)
         report(d, FAIL, "server", "%s; fix: check the network, a proxy, and --server", err.msg);
     else if (r.status == 401 || r.status == 403)
         report(d, FAIL, "server",

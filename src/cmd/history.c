@@ -381,6 +381,7 @@ static int setup(run *r, vb_err *err)
     vb_http_opts o = {
         .connect_timeout_ms = 30000,
         .timeout_ms = 300000,
+        .cafile = r->app->cacert,
         .should_abort = vb_signals_should_abort,
         .abort_ud = &r->sig,
     };

@@ -133,6 +133,12 @@ static int run(vb_app *app, int argc, char **argv)
          .metavar = "FILE",
          .help = "parameter catalogue (default ./masterlist.json, else the bundled test "
                  "fixture, with a warning)"},
+        {.lname = "cacert",
+         .kind = VB_OPT_STRING,
+         .dest = &app->cacert,
+         .metavar = "FILE",
+         .help = "verify the server's certificate with the CA certificates (PEM) in FILE, as "
+                 "curl's --cacert (a private CA)"},
         {.lname = "insecure-secrets-ok",
          .kind = VB_OPT_FLAG,
          .dest = &app->insecure_secrets_ok,

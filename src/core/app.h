@@ -22,6 +22,7 @@ typedef struct vb_app {
     vb_strlist stations;
     const char *datadir;
     char *secrets;           /* path, "~" expanded */
+    const char *cacert;      /* --cacert: CA certificates (PEM) to verify the server with */
     int insecure_secrets_ok; /* --insecure-secrets-ok: use a secrets file others may read */
     char *masterlist;        /* path actually used */
     int ml_fixture;          /* it is the bundled fixture: no --masterlist, no ./masterlist.json */

@@ -6,6 +6,8 @@
 
 #include <ctype.h>
 #include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -86,6 +88,15 @@ vb_http *vb_http_new(const char *base_url, const vb_cred *cred, const vb_http_op
         h->base[--bl] = '\0';
     if (o)
         h->opts = *o;
+    if (h->opts.cafile) {
+        FILE *f = fopen(h->opts.cafile, "r");
+        if (!f) {
+            vb_fail(err, "CA file %s: %s", h->opts.cafile, strerror(errno));
+            vb_http_free(h);
+            return NULL;
+        }
+        fclose(f);
+    }
     CURL *c = h->curl;
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->ebuf);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
@@ -96,6 +107,8 @@ vb_http *vb_http_new(const char *base_url, const vb_cred *cred, const vb_http_op
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (h->opts.cafile)
+        curl_easy_setopt(c, CURLOPT_CAINFO, h->opts.cafile);
     curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "vlbimon_bridge");
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->opts.connect_timeout_ms);
@@ -164,7 +177,12 @@ int vb_http_request(vb_http *h, const char *method, const char *path, const char
         const char *why = rc == CURLE_ABORTED_BY_CALLBACK ? "interrupted"
                           : *h->ebuf                      ? h->ebuf
                                                           : curl_easy_strerror(rc);
-        vb_fail(err, "%s %s: %s", method, url.data, why);
+        r->cert_failed = rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
+                         rc == CURLE_SSL_ISSUER_ERROR;
+        if (r->cert_failed)
+            vb_fail(err, "%s %s: certificate verification failed (%s)", method, url.data, why);
+        else
+            vb_fail(err, "%s %s: %s", method, url.data, why);
         vb_buf_free(&url);
         r->status = 0;
         return -1;
@@ -223,9 +241,10 @@ long vb_http_connections(const vb_http *h)
     return h->connections;
 }
 
-int vb_http_fetch(const char *url, vb_buf *out, long timeout_s, vb_err *err)
+int vb_http_fetch(const char *url, const char *cafile, vb_buf *out, long timeout_s, vb_err *err)
 {
-    vb_http_opts o = {.connect_timeout_ms = timeout_s * 1000, .timeout_ms = timeout_s * 1000};
+    vb_http_opts o = {
+        .connect_timeout_ms = timeout_s * 1000, .timeout_ms = timeout_s * 1000, .cafile = cafile};
     vb_http *h = vb_http_new("", NULL, &o, err);
     if (!h)
         return -1;
