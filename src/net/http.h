@@ -24,7 +24,7 @@ typedef struct vb_http vb_http;
 typedef struct vb_http_opts {
     long connect_timeout_ms; /* 0: libcurl's default */
     long timeout_ms;         /* whole request; 0: none */
-    const char *cafile; /* CA certificates (PEM) to verify the server with; NULL: the system's */
+    const char *cafile;      /* CA certificates (PEM) to trust; NULL: the system's */
     /*
      * Polled during a transfer (libcurl calls it at least once a second, more
      * often while bytes flow); nonzero aborts the request. NULL: never abort.
@@ -75,8 +75,10 @@ char *vb_http_escape(vb_http *h, const char *s);
 /* Connections opened so far (a reused connection counts once). */
 long vb_http_connections(const vb_http *h);
 
-/* One unauthenticated GET with its own handle (the masterlist); body into out. cafile as in
- * vb_http_opts. */
+/*
+ * One unauthenticated GET with its own handle (the masterlist); body into
+ * out. cafile as in vb_http_opts.
+ */
 int vb_http_fetch(const char *url, const char *cafile, vb_buf *out, long timeout_s, vb_err *err);
 
 #endif

@@ -43,17 +43,6 @@ bridge_tls() {
     track_pid "$BPID"
 }
 
-# wait_lines FILE REGEX N : waits (at most 60 s) until N lines of FILE match REGEX.
-wait_lines() {
-    local i
-    for i in $(seq 600); do
-        [ "$(grep -Ec -- "$2" "$1" 2> /dev/null)" -ge "$3" ] && return 0
-        sleep 0.1
-    done
-    diag "$1: fewer than $3 lines match $2"
-    return 1
-}
-
 db_cursor() { sqlite3 "$1" "SELECT value FROM bridge_state WHERE key = 'snap_recvTime'"; }
 
 # --- the simulator's side ------------------------------------------------------
