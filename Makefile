@@ -8,7 +8,7 @@ SHAREDIR = $(PREFIX)/share/vlbimon-bridge
 # Debian packages, by name. Keep complete: CI on a warm machine hides gaps.
 DEBS = build-essential pkg-config curl perl sqlite3 lua5.4 valgrind clang clang-format \
        libcurl4-openssl-dev libsqlite3-dev liblua5.4-dev libyaml-dev lua-cjson-dev \
-       libcmocka-dev libmicrohttpd-dev zlib1g-dev time
+       libcmocka-dev libmicrohttpd-dev zlib1g-dev time openssl
 
 PKGS = libcurl sqlite3 lua5.4 yaml-0.1 lua5.4-cjson
 CC ?= cc

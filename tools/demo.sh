@@ -26,10 +26,13 @@ url=$(sim_url "$D/sim.out")
 [ -n "$url" ] || { echo "demo: the simulator did not start: $(cat "$D/sim.log")" >&2; exit 1; }
 echo "simulator: $url"
 
-./vlbimon_bridge initdb --sqlitedb "$D/live.db"
-echo "database:  $D/live.db (initdb)"
+# The server's own catalogue, as in production (`vlbimon_bridge masterlist`).
+./vlbimon_bridge --server "$url" masterlist -o "$D/masterlist.json" > /dev/null
+./vlbimon_bridge --masterlist "$D/masterlist.json" initdb --sqlitedb "$D/live.db"
+echo "database:  $D/live.db (initdb, with the simulator's masterlist)"
 ./vlbimon_bridge -v --server "$url" --secrets "$D/secrets.yaml" --datadir "$D/data" \
-    bridge --sqlitedb "$D/live.db" --dt 1 --start "$start" 2> "$D/bridge.log" &
+    --masterlist "$D/masterlist.json" bridge --sqlitedb "$D/live.db" --dt 1 --start "$start" \
+    2> "$D/bridge.log" &
 bridge=$!
 echo "bridge:    running for $SECONDS_TO_RUN s (log: $D/bridge.log)"
 sleep "$SECONDS_TO_RUN"

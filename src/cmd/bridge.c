@@ -193,11 +193,17 @@ static void read_state(bridge *b, char **last_snap)
     vb_state_file_free(&st);
 }
 
-/* POST /session; on success b->session holds the new id. */
-static int open_session(bridge *b, vb_err *err)
+/*
+ * POST /session, the one request with the account's credentials besides
+ * the PATCH of a saved session: snapshots carry the session cookie only.
+ * On success b->session holds the new id; *cert_failed says whether it
+ * failed on the server's certificate.
+ */
+static int open_session(bridge *b, int *cert_failed, vb_err *err)
 {
     vb_http_resp r;
-    int rc = vb_http_request(b->http, "POST", "/session", NULL, &r, err);
+    int rc = vb_http_request(b->http, "POST", "/session", NULL, VB_HTTP_CRED, &r, err);
+    *cert_failed = r.cert_failed;
     if (rc == 0 && (r.status < 200 || r.status > 299))
         rc = vb_fail(err, "POST /session: HTTP %ld", r.status);
     if (rc == 0) {
@@ -214,7 +220,37 @@ static int open_session(bridge *b, vb_err *err)
     return rc;
 }
 
-/* A saved session is reused when PATCH says it is alive; otherwise a new one is opened. */
+/*
+ * The next wait of the exponential backoff: from one cycle up to
+ * BACKOFF_CYCLES cycles or BACKOFF_MAX_S, with jitter; a longer
+ * retry_after (seconds, -1 for none) is honoured up to the same cap.
+ */
+static double next_backoff(bridge *b, double retry_after)
+{
+    double cap = fmin(BACKOFF_MAX_S, BACKOFF_CYCLES * b->dt);
+    double wait = b->dt * ldexp(1.0, b->backoff_level < 20 ? b->backoff_level : 20);
+    wait = fmin(cap, wait) * (0.5 + 0.5 * jitter(b));
+    if (retry_after > wait)
+        wait = fmin(cap, retry_after);
+    if (b->backoff_level < 20)
+        b->backoff_level++;
+    return wait;
+}
+
+/* No snapshot until the backoff's wait is over; why names the failure. */
+static void back_off(bridge *b, double retry_after, const char *why)
+{
+    double wait = next_backoff(b, retry_after);
+    b->backoff_until = vb_now() + wait;
+    vb_log_msg(&b->app->log, VB_WARN, "snapshot: %s; backing off %.1f s (cursor kept)", why, wait);
+}
+
+/*
+ * A saved session is reused when PATCH says it is alive; otherwise a new
+ * one is opened, retried every SESSION_RETRY_S until the server answers. A
+ * certificate that fails verification will not heal by itself in seconds,
+ * so that is retried with the snapshots' backoff instead.
+ */
 static int start_session(bridge *b)
 {
     const vb_log *log = &b->app->log;
@@ -223,9 +259,13 @@ static int start_session(bridge *b)
         vb_buf path = {0};
         char *id = vb_http_escape(b->http, b->session);
         vb_http_resp r = {0};
-        int alive = id && vb_buf_printf(&path, "/session/%s", id) == 0 &&
-                    vb_http_request(b->http, "PATCH", path.data, NULL, &r, &err) == 0 &&
-                    r.status >= 200 && r.status <= 299;
+        int answered = 0;
+        if (id && vb_buf_printf(&path, "/session/%s", id) == 0)
+            answered =
+                vb_http_request(b->http, "PATCH", path.data, NULL, VB_HTTP_CRED, &r, &err) == 0;
+        else
+            vb_fail(&err, "out of memory");
+        int alive = answered && r.status >= 200 && r.status <= 299;
         vb_http_resp_free(&r);
         vb_buf_free(&path);
         free(id);
@@ -233,30 +273,28 @@ static int start_session(bridge *b)
             vb_log_msg(log, VB_INFO, "session restored");
             return 0;
         }
-        vb_log_msg(log, VB_INFO, "saved session expired; opening a new one");
+        if (answered)
+            vb_log_msg(log, VB_INFO, "saved session expired; opening a new one");
+        else
+            vb_log_msg(log, VB_INFO, "saved session not checked (%s); opening a new one", err.msg);
     }
-    while (open_session(b, &err)) {
-        vb_log_msg(log, VB_WARN, "cannot open a session (%s); retrying in %.0f s", err.msg,
-                   SESSION_RETRY_S);
-        if (vb_signals_sleep_until(&b->sig, vb_now() + SESSION_RETRY_S))
+    int cert_failed;
+    while (open_session(b, &cert_failed, &err)) {
+        double wait = SESSION_RETRY_S;
+        if (cert_failed) {
+            wait = next_backoff(b, -1);
+            vb_log_msg(log, VB_WARN, "cannot open a session (%s); backing off %.1f s", err.msg,
+                       wait);
+        } else {
+            vb_log_msg(log, VB_WARN, "cannot open a session (%s); retrying in %.0f s", err.msg,
+                       wait);
+        }
+        if (vb_signals_sleep_until(&b->sig, vb_now() + wait))
             return -1;
     }
+    b->backoff_level = 0;
     vb_log_msg(log, VB_INFO, "session opened");
     return 0;
-}
-
-static void back_off(bridge *b, const vb_http_resp *r)
-{
-    double cap = fmin(BACKOFF_MAX_S, BACKOFF_CYCLES * b->dt);
-    double wait = b->dt * ldexp(1.0, b->backoff_level < 20 ? b->backoff_level : 20);
-    wait = fmin(cap, wait) * (0.5 + 0.5 * jitter(b));
-    if (r->retry_after > wait)
-        wait = fmin(cap, r->retry_after);
-    if (b->backoff_level < 20)
-        b->backoff_level++;
-    b->backoff_until = vb_now() + wait;
-    vb_log_msg(&b->app->log, VB_WARN, "snapshot: HTTP %ld; backing off %.1f s (cursor kept)",
-               r->status, wait);
 }
 
 /*
@@ -423,11 +461,14 @@ static int fetch(bridge *b, char **next, double *fetch_s)
             return 0;
         }
         vb_log_msg(log, VB_DEBUG, "GET /data/snapshot from cursor %s", b->cursor);
-        int rc = vb_http_request(b->http, "GET", "/data/snapshot", cookie.data, &r, &err);
+        int rc = vb_http_request(b->http, "GET", "/data/snapshot", cookie.data, VB_HTTP_NO_CRED, &r,
+                                 &err);
         vb_buf_free(&cookie);
         *fetch_s = r.seconds;
         if (rc) {
-            if (!b->sig.stop)
+            if (r.cert_failed)
+                back_off(b, -1, err.msg);
+            else if (!b->sig.stop)
                 vb_log_msg(log, VB_WARN, "snapshot: %s; trying again next cycle (cursor kept)",
                            err.msg);
             vb_http_resp_free(&r);
@@ -438,14 +479,20 @@ static int fetch(bridge *b, char **next, double *fetch_s)
             vb_http_resp_free(&r);
             vb_log_msg(log, VB_WARN, "snapshot: HTTP %ld, the session expired; opening a new one",
                        status);
-            if (open_session(b, &err)) {
-                vb_log_msg(log, VB_WARN, "%s; trying again next cycle", err.msg);
+            int cert_failed;
+            if (open_session(b, &cert_failed, &err)) {
+                if (cert_failed)
+                    back_off(b, -1, err.msg);
+                else
+                    vb_log_msg(log, VB_WARN, "%s; trying again next cycle", err.msg);
                 return 0;
             }
             continue;
         }
         if (status == 429 || status == 503 || status >= 500) {
-            back_off(b, &r);
+            char why[32];
+            snprintf(why, sizeof why, "HTTP %ld", status);
+            back_off(b, r.retry_after, why);
             vb_http_resp_free(&r);
             return 0;
         }
@@ -645,7 +692,7 @@ static int setup(bridge *b, const char *start, int wal, const char *transformers
     fprintf(stderr, "bridge starting %s\n", ts);
     fflush(stderr);
     umask(002);
-    const vb_masterlist *ml = vb_app_masterlist(app, err);
+    const vb_masterlist *ml = vb_app_masterlist_for_work(app, err);
     if (!ml)
         return -1;
     if (b->sqlitedb) {
@@ -679,6 +726,7 @@ static int setup(bridge *b, const char *start, int wal, const char *transformers
     vb_http_opts o = {
         .connect_timeout_ms = (long)fmax(1, fmin(10000, b->dt * 500)),
         .timeout_ms = (long)fmax(1, b->dt * 800),
+        .cafile = app->cacert,
         .should_abort = vb_signals_should_abort,
         .abort_ud = &b->sig,
     };

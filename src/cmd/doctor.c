@@ -34,18 +34,24 @@ typedef struct doctor {
     int failed;
 } doctor;
 
-static void report(doctor *d, int ok, const char *check, const char *fmt, ...)
+/*
+ * A check's outcome. WARN is for a set-up that works but is not what
+ * production wants; it does not fail doctor's exit status.
+ */
+enum { FAIL = 0, OK = 1, WARN = 2 };
+
+static void report(doctor *d, int status, const char *check, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-static void report(doctor *d, int ok, const char *check, const char *fmt, ...)
+static void report(doctor *d, int status, const char *check, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    printf("%-4s %s: ", ok ? "OK" : "FAIL", check);
+    printf("%-4s %s: ", status == OK ? "OK" : status == WARN ? "WARN" : "FAIL", check);
     vprintf(fmt, ap);
     putchar('\n');
     va_end(ap);
-    if (!ok)
+    if (status == FAIL)
         d->failed++;
 }
 
@@ -120,7 +126,7 @@ static void check_group(doctor *d)
 {
     struct group *g = getgrnam(d->group);
     if (!g) {
-        report(d, 0, "group",
+        report(d, FAIL, "group",
                "group %s does not exist; fix: install Grafana (its package creates the group), "
                "or: sudo groupadd --system %s",
                d->group, d->group);
@@ -128,7 +134,7 @@ static void check_group(doctor *d)
     }
     d->gid = g->gr_gid;
     d->have_group = 1;
-    report(d, 1, "group", "group %s exists (gid %lu)", d->group, (unsigned long)d->gid);
+    report(d, OK, "group", "group %s exists (gid %lu)", d->group, (unsigned long)d->gid);
 }
 
 static void check_user(doctor *d)
@@ -141,15 +147,15 @@ static void check_user(doctor *d)
     else
         snprintf(user, sizeof user, "%lu", (unsigned long)geteuid());
     if (!d->have_group)
-        report(d, 0, "user", "cannot check: group %s does not exist", d->group);
+        report(d, FAIL, "user", "cannot check: group %s does not exist", d->group);
     else if (process_in_group(d->gid))
-        report(d, 1, "user", "%s is in group %s", user, d->group);
+        report(d, OK, "user", "%s is in group %s", user, d->group);
     else if (pw && listed_in_group(user, primary, d->gid))
-        report(d, 0, "user",
+        report(d, FAIL, "user",
                "%s was added to group %s after this login began; fix: log in again (or: newgrp %s)",
                user, d->group, d->group);
     else
-        report(d, 0, "user",
+        report(d, FAIL, "user",
                "%s is not in group %s; fix: sudo usermod -aG %s %s, then log in again (the "
                "systemd unit sets the group itself)",
                user, d->group, d->group, user);
@@ -160,18 +166,19 @@ static void check_database(doctor *d)
     struct stat st;
     char why[PATH_MAX + 128];
     if (stat(d->db, &st))
-        report(d, 0, "database", "%s: %s; fix: vlbimon_bridge initdb --sqlitedb %s", d->db,
+        report(d, FAIL, "database", "%s: %s; fix: vlbimon_bridge initdb --sqlitedb %s", d->db,
                strerror(errno), d->db);
     else if (!S_ISREG(st.st_mode))
-        report(d, 0, "database", "%s is not a file; fix: give --sqlitedb the database file", d->db);
+        report(d, FAIL, "database", "%s is not a file; fix: give --sqlitedb the database file",
+               d->db);
     else if (!d->have_group)
-        report(d, 0, "database", "cannot check %s: group %s does not exist", d->db, d->group);
+        report(d, FAIL, "database", "cannot check %s: group %s does not exist", d->db, d->group);
     else if (!group_rw(d, d->db, &st, why, sizeof why))
-        report(d, 0, "database",
+        report(d, FAIL, "database",
                "%s: group %s must read and write it; fix: sudo chgrp %s %s && sudo chmod g+rw %s",
                why, d->group, d->group, d->db, d->db);
     else
-        report(d, 1, "database", "%s is group %s and group-writable (mode %04o)", d->db, d->group,
+        report(d, OK, "database", "%s is group %s and group-writable (mode %04o)", d->db, d->group,
                (unsigned)(st.st_mode & 07777));
 }
 
@@ -180,13 +187,13 @@ static void check_not_grafana_db(doctor *d)
     const char *base = strrchr(d->db, '/');
     base = base ? base + 1 : d->db;
     if (strcmp(base, "grafana.db") == 0)
-        report(d, 0, "not grafana.db",
+        report(d, FAIL, "not grafana.db",
                "%s is Grafana's own database, which the bridge must never write; fix: give the "
                "bridge a file of its own, e.g. vlbimon_bridge initdb --sqlitedb "
                "/var/lib/grafana/live.db (the file the provisioned datasource reads)",
                d->db);
     else
-        report(d, 1, "not grafana.db", "%s is not Grafana's own grafana.db", d->db);
+        report(d, OK, "not grafana.db", "%s is not Grafana's own grafana.db", d->db);
 }
 
 static void check_directory(doctor *d)
@@ -199,23 +206,23 @@ static void check_directory(doctor *d)
         snprintf(dir, sizeof dir, "%.*s", slash == d->db ? 1 : (int)(slash - d->db), d->db);
     struct stat st;
     if (stat(dir, &st))
-        report(d, 0, "directory", "%s: %s", dir, strerror(errno));
+        report(d, FAIL, "directory", "%s: %s", dir, strerror(errno));
     else if (!d->have_group)
-        report(d, 0, "directory", "cannot check %s: group %s does not exist", dir, d->group);
+        report(d, FAIL, "directory", "cannot check %s: group %s does not exist", dir, d->group);
     else if (!group_rw(d, dir, &st, why, sizeof why))
-        report(d, 0, "directory",
+        report(d, FAIL, "directory",
                "%s: group %s must be able to create the -wal and -shm files in it; fix: sudo "
                "chgrp %s %s && sudo chmod g+rwxs %s",
                why, d->group, d->group, dir, dir);
     else if (!(st.st_mode & S_ISGID) && getegid() != d->gid) {
         group_name(getegid(), eg, sizeof eg);
-        report(d, 0, "directory",
+        report(d, FAIL, "directory",
                "files the bridge creates in %s (the -wal and -shm) would get group %s, not %s; "
                "fix: sudo chmod g+s %s (or run the bridge with group %s, as the systemd unit "
                "does)",
                dir, eg, d->group, dir, d->group);
     } else
-        report(d, 1, "directory", "%s is group %s and group-writable (mode %04o)", dir, d->group,
+        report(d, OK, "directory", "%s is group %s and group-writable (mode %04o)", dir, d->group,
                (unsigned)(st.st_mode & 07777));
 }
 
@@ -241,17 +248,17 @@ static void check_wal_files(doctor *d)
         snprintf(paths + l, sizeof paths - l, "%s%s", l ? " " : "", path);
     }
     if (!found)
-        report(d, 1, "wal files",
+        report(d, OK, "wal files",
                "no %s-wal or -shm now; the bridge creates them group-writable (umask 002)", d->db);
     else if (!d->have_group)
-        report(d, 0, "wal files", "cannot check %s: group %s does not exist", paths, d->group);
+        report(d, FAIL, "wal files", "cannot check %s: group %s does not exist", paths, d->group);
     else if (bad[0])
-        report(d, 0, "wal files",
+        report(d, FAIL, "wal files",
                "%s: Grafana cannot read while the bridge writes; fix: sudo chgrp %s %s && sudo "
                "chmod g+rw %s",
                bad, d->group, paths, paths);
     else
-        report(d, 1, "wal files", "the %s-wal and -shm there are group %s and group-writable",
+        report(d, OK, "wal files", "the %s-wal and -shm there are group %s and group-writable",
                d->db, d->group);
 }
 
@@ -260,19 +267,19 @@ static void check_secrets_mode(doctor *d)
     const char *path = d->app->secrets;
     struct stat st;
     if (stat(path, &st))
-        report(d, 0, "secrets",
+        report(d, FAIL, "secrets",
                "%s: %s; fix: create it as docs/commands.md, \"The secrets file\", shows, then: "
                "chmod 600 "
                "%s",
                path, strerror(errno), path);
     else if (st.st_mode & (S_IRWXG | S_IRWXO))
-        report(d, 0, "secrets",
+        report(d, FAIL, "secrets",
                "%s is open to its group or other users (mode %04o): they can read the vlbimon "
                "password, and bridge and history refuse it unless --insecure-secrets-ok; fix: "
                "chmod 600 %s",
                path, (unsigned)(st.st_mode & 07777), path);
     else
-        report(d, 1, "secrets", "%s is readable by its owner only (mode %04o)", path,
+        report(d, OK, "secrets", "%s is readable by its owner only (mode %04o)", path,
                (unsigned)(st.st_mode & 07777));
 }
 
@@ -295,38 +302,47 @@ static void check_server(doctor *d)
     vb_secrets s;
     vb_err err;
     if (vb_secrets_load(app->secrets, &s, &err)) {
-        report(d, 0, "server", "cannot try %s: %s", url, err.msg);
+        report(d, FAIL, "server", "cannot try %s: %s", url, err.msg);
         return;
     }
     const vb_cred *c = vb_secrets_find(&s, app->server_host, &err);
     if (!c) {
-        report(d, 0, "server", "cannot try %s: %s; fix: add basicauth or digestauth for %s", url,
+        report(d, FAIL, "server", "cannot try %s: %s; fix: add basicauth or digestauth for %s", url,
                err.msg, app->server_host);
         vb_secrets_free(&s);
         return;
     }
     const char *kind = c->kind == VB_AUTH_DIGEST ? "digest" : "basic";
-    vb_http_opts o = {.connect_timeout_ms = 10000, .timeout_ms = 30000};
+    vb_http_opts o = {.connect_timeout_ms = 10000, .timeout_ms = 30000, .cafile = app->cacert};
     vb_http *h = vb_http_new(url, c, &o, &err);
     vb_http_resp r = {0};
-    if (!h || vb_http_request(h, "POST", "/session", NULL, &r, &err))
-        report(d, 0, "server", "%s; fix: check the network, a proxy, and --server", err.msg);
+    int rc = h ? vb_http_request(h, "POST", "/session", NULL, VB_HTTP_CRED, &r, &err) : -1;
+    if (!h)
+        report(d, FAIL, "server", "cannot try %s: %s; fix: check --cacert", url, err.msg);
+    else if (rc && r.cert_failed)
+        report(d, FAIL, "server",
+               "%s; fix: if the server's certificate comes from a private CA, give its CA "
+               "certificate with --cacert FILE; otherwise check that --server names the host the "
+               "certificate is for",
+               err.msg);
+    else if (rc)
+        report(d, FAIL, "server", "%s; fix: check the network, a proxy, and --server", err.msg);
     else if (r.status == 401 || r.status == 403)
-        report(d, 0, "server",
+        report(d, FAIL, "server",
                "%s rejects user '%s' from %s (HTTP %ld); fix: correct the %sauth entry for %s "
                "in %s",
                url, c->user, app->secrets, r.status, kind, app->server_host, app->secrets);
     else if (r.status < 200 || r.status > 299)
-        report(d, 0, "server",
+        report(d, FAIL, "server",
                "%s answered POST /session with HTTP %ld; fix: try again later, or check --server",
                url, r.status);
     else if (!has_session_id(app, &r.body))
-        report(d, 0, "server",
+        report(d, FAIL, "server",
                "%s answered POST /session without a session id; fix: check that --server is a "
                "vlbimon server",
                url);
     else
-        report(d, 1, "server", "%s accepts user '%s' (%s auth) and opened a session", url, c->user,
+        report(d, OK, "server", "%s accepts user '%s' (%s auth) and opened a session", url, c->user,
                kind);
     vb_http_resp_free(&r);
     vb_http_free(h);
@@ -339,20 +355,21 @@ static void check_masterlist(doctor *d)
     vb_err err;
     const vb_masterlist *ml = vb_app_masterlist(app, &err);
     if (!ml) {
-        report(d, 0, "masterlist",
+        report(d, FAIL, "masterlist",
                "%s; fix: vlbimon_bridge masterlist, run in the bridge's working directory, "
                "downloads the server's",
                err.msg);
         return;
     }
-    char bundled[PATH_MAX];
-    snprintf(bundled, sizeof bundled, "%s/share/masterlist.json", app->root);
-    int fallback = strcmp(app->masterlist, bundled) == 0;
-    report(d, 1, "masterlist", "%s: %zu parameters, %zu stations%s", app->masterlist, ml->nparams,
-           ml->nstations,
-           fallback ? " (the bundled catalogue; vlbimon_bridge masterlist, run in the bridge's "
-                      "working directory, downloads the server's own)"
-                    : "");
+    if (app->ml_fixture)
+        report(d, WARN, "masterlist",
+               "%s: %zu parameters, %zu stations: the bundled test fixture, not vlbimon's "
+               "catalogue (there is no ./masterlist.json); fix: vlbimon_bridge --server %s "
+               "masterlist, run in the bridge's working directory",
+               app->masterlist, ml->nparams, ml->nstations, app->server_url);
+    else
+        report(d, OK, "masterlist", "%s: %zu parameters, %zu stations", app->masterlist,
+               ml->nparams, ml->nstations);
 }
 
 int cmd_doctor(vb_app *app, int argc, char **argv)

@@ -31,7 +31,7 @@ int cmd_masterlist(vb_app *app, int argc, char **argv)
     vb_err err;
     rc = VB_EXIT_FAIL;
     /* Parse before writing: a proxy's error page must not replace a good catalogue. */
-    if (vb_http_fetch(url, &body, 60, &err) ||
+    if (vb_http_fetch(url, app->cacert, &body, 60, &err) ||
         vb_masterlist_parse(body.data, body.len, url, &ml, &err)) {
         vb_log_msg(&app->log, VB_ERROR, "masterlist: %s", err.msg);
         goto out;

@@ -185,7 +185,7 @@ static int fetch(run *r, const job *j, vb_hist_param *hp, long long a, long long
     vb_http_resp resp;
     *retry_after = -1;
     r->requests++;
-    int rc = vb_http_request(r->http, "GET", path.data, NULL, &resp, err);
+    int rc = vb_http_request(r->http, "GET", path.data, NULL, VB_HTTP_CRED, &resp, err);
     vb_buf_free(&path);
     if (rc == 0 && resp.status != 200) {
         *retry_after = resp.retry_after;
@@ -370,7 +370,7 @@ static int plan(run *r, double start, int have_start, const vb_strlist *params, 
 
 static int setup(run *r, vb_err *err)
 {
-    if (!(r->ml = vb_app_masterlist(r->app, err)) || !(r->lua = vb_lua_new(r->app, err)))
+    if (!(r->ml = vb_app_masterlist_for_work(r->app, err)) || !(r->lua = vb_lua_new(r->app, err)))
         return -1;
     if (vb_secrets_load_private(r->app->secrets, r->app->insecure_secrets_ok, &r->app->log,
                                 &r->secrets, err))
@@ -381,6 +381,7 @@ static int setup(run *r, vb_err *err)
     vb_http_opts o = {
         .connect_timeout_ms = 30000,
         .timeout_ms = 300000,
+        .cafile = r->app->cacert,
         .should_abort = vb_signals_should_abort,
         .abort_ud = &r->sig,
     };

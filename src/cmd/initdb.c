@@ -65,7 +65,7 @@ int cmd_initdb(vb_app *app, int argc, char **argv)
         return rc;
     vb_err err;
     vb_buf sql = {0};
-    const vb_masterlist *ml = vb_app_masterlist(app, &err);
+    const vb_masterlist *ml = vb_app_masterlist_for_work(app, &err);
     if (!ml || vb_schema_sql(&sql, ml, &err)) {
         vb_log_msg(&app->log, VB_ERROR, "initdb: %s", err.msg);
         vb_buf_free(&sql);

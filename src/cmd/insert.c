@@ -229,7 +229,7 @@ static int load_all(run *r, const char *datadir, vb_err *err)
 
 static int insert(run *r, const char *transformers, const char *datadir, vb_err *err)
 {
-    if (!vb_app_masterlist(r->app, err) || !(r->lua = vb_lua_new(r->app, err)) ||
+    if (!vb_app_masterlist_for_work(r->app, err) || !(r->lua = vb_lua_new(r->app, err)) ||
         !(r->p = vb_pipeline_new(r->lua, transformers, err)) || vb_signals_open(&r->sig, err))
         return -1;
     r->was_wal = is_wal(r->sqlitedb);

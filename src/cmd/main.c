@@ -131,7 +131,14 @@ static int run(vb_app *app, int argc, char **argv)
          .kind = VB_OPT_STRING,
          .dest = &masterlist,
          .metavar = "FILE",
-         .help = "parameter catalogue (default ./masterlist.json, then the installed copy)"},
+         .help = "parameter catalogue (default ./masterlist.json, else the bundled test "
+                 "fixture, with a warning)"},
+        {.lname = "cacert",
+         .kind = VB_OPT_STRING,
+         .dest = &app->cacert,
+         .metavar = "FILE",
+         .help = "verify the server's certificate with the CA certificates (PEM) in FILE, as "
+                 "curl's --cacert (a private CA)"},
         {.lname = "insecure-secrets-ok",
          .kind = VB_OPT_FLAG,
          .dest = &app->insecure_secrets_ok,
@@ -207,6 +214,7 @@ static int run(vb_app *app, int argc, char **argv)
     }
     app->server_url = url;
     app->masterlist = masterlist ? vb_strdup(masterlist) : default_masterlist(app->root);
+    app->ml_fixture = !masterlist && app->masterlist && strcmp(app->masterlist, "masterlist.json");
     rc = cmd->run(app, cargc, cargv);
     free(url);
     free(pos);

@@ -106,6 +106,19 @@ const vb_masterlist *vb_app_masterlist(vb_app *app, vb_err *err)
     return &app->ml;
 }
 
+const vb_masterlist *vb_app_masterlist_for_work(vb_app *app, vb_err *err)
+{
+    if (app->ml_fixture && !app->ml_warned) {
+        app->ml_warned = 1;
+        vb_log_msg(&app->log, VB_WARN,
+                   "%s is the bundled test fixture, not vlbimon's catalogue (there is no "
+                   "./masterlist.json); download the server's with: vlbimon_bridge --server %s "
+                   "masterlist",
+                   app->masterlist, app->server_url);
+    }
+    return vb_app_masterlist(app, err);
+}
+
 int vb_app_parse(vb_app *app, const vb_cmdspec *spec, int argc, char **argv, const char ***pos,
                  size_t *npos)
 {

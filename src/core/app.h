@@ -22,8 +22,11 @@ typedef struct vb_app {
     vb_strlist stations;
     const char *datadir;
     char *secrets;           /* path, "~" expanded */
+    const char *cacert;      /* --cacert: CA certificates (PEM) to verify the server with */
     int insecure_secrets_ok; /* --insecure-secrets-ok: use a secrets file others may read */
     char *masterlist;        /* path actually used */
+    int ml_fixture;          /* it is the bundled fixture: no --masterlist, no ./masterlist.json */
+    int ml_warned;           /* vb_app_masterlist_for_work has said so */
     char *root;              /* holds lua/, transformers/, migrations/, scripts/ */
     vb_masterlist ml;
     int ml_loaded;
@@ -42,6 +45,16 @@ enum { VB_EXIT_OK = 0, VB_EXIT_FAIL = 1, VB_EXIT_USAGE = 2 };
 
 /* Loads the masterlist once per run (path from --masterlist or the default). */
 const vb_masterlist *vb_app_masterlist(vb_app *app, vb_err *err);
+
+/*
+ * The same for a command whose result depends on the catalogue (initdb,
+ * bridge, insert, history): when the default fell back to the bundled
+ * fixture, which is not vlbimon's catalogue, it says so in one warning per
+ * run, with the command that downloads the server's own. A --masterlist,
+ * even the fixture's path (as the tests give it), is a choice and is not
+ * warned about.
+ */
+const vb_masterlist *vb_app_masterlist_for_work(vb_app *app, vb_err *err);
 
 /*
  * Resolves the server URL: https anywhere; plain http only for loopback

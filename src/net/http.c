@@ -6,6 +6,8 @@
 
 #include <ctype.h>
 #include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -13,6 +15,7 @@
 struct vb_http {
     CURL *curl;
     char *base;
+    const vb_cred *cred;
     vb_http_opts opts;
     long connections;
     char ebuf[CURL_ERROR_SIZE];
@@ -85,6 +88,15 @@ vb_http *vb_http_new(const char *base_url, const vb_cred *cred, const vb_http_op
         h->base[--bl] = '\0';
     if (o)
         h->opts = *o;
+    if (h->opts.cafile) {
+        FILE *f = fopen(h->opts.cafile, "r");
+        if (!f) {
+            vb_fail(err, "CA file %s: %s", h->opts.cafile, strerror(errno));
+            vb_http_free(h);
+            return NULL;
+        }
+        fclose(f);
+    }
     CURL *c = h->curl;
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->ebuf);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
@@ -95,6 +107,8 @@ vb_http *vb_http_new(const char *base_url, const vb_cred *cred, const vb_http_op
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (h->opts.cafile)
+        curl_easy_setopt(c, CURLOPT_CAINFO, h->opts.cafile);
     curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "vlbimon_bridge");
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->opts.connect_timeout_ms);
@@ -103,8 +117,7 @@ vb_http *vb_http_new(const char *base_url, const vb_cred *cred, const vb_http_op
     curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress);
     curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
     if (cred && cred->kind != VB_AUTH_NONE) {
-        curl_easy_setopt(c, CURLOPT_USERNAME, cred->user);
-        curl_easy_setopt(c, CURLOPT_PASSWORD, cred->password);
+        h->cred = cred;
         curl_easy_setopt(c, CURLOPT_HTTPAUTH,
                          cred->kind == VB_AUTH_DIGEST ? CURLAUTH_DIGEST : CURLAUTH_BASIC);
     }
@@ -122,7 +135,7 @@ void vb_http_free(vb_http *h)
 }
 
 int vb_http_request(vb_http *h, const char *method, const char *path, const char *cookie,
-                    vb_http_resp *r, vb_err *err)
+                    vb_http_cred cred, vb_http_resp *r, vb_err *err)
 {
     memset(r, 0, sizeof *r);
     r->retry_after = -1;
@@ -134,6 +147,10 @@ int vb_http_request(vb_http *h, const char *method, const char *path, const char
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &r->body);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
     curl_easy_setopt(c, CURLOPT_COOKIE, cookie);
+    /* Without a user name libcurl sends no Authorization header, Digest state or not. */
+    int with_cred = cred == VB_HTTP_CRED && h->cred;
+    curl_easy_setopt(c, CURLOPT_USERNAME, with_cred ? h->cred->user : NULL);
+    curl_easy_setopt(c, CURLOPT_PASSWORD, with_cred ? h->cred->password : NULL);
     /* The handle outlives requests: reset the method each time rather than inherit it. */
     curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
     if (strcmp(method, "POST") == 0) {
@@ -160,7 +177,12 @@ int vb_http_request(vb_http *h, const char *method, const char *path, const char
         const char *why = rc == CURLE_ABORTED_BY_CALLBACK ? "interrupted"
                           : *h->ebuf                      ? h->ebuf
                                                           : curl_easy_strerror(rc);
-        vb_fail(err, "%s %s: %s", method, url.data, why);
+        r->cert_failed = rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
+                         rc == CURLE_SSL_ISSUER_ERROR;
+        if (r->cert_failed)
+            vb_fail(err, "%s %s: certificate verification failed (%s)", method, url.data, why);
+        else
+            vb_fail(err, "%s %s: %s", method, url.data, why);
         vb_buf_free(&url);
         r->status = 0;
         return -1;
@@ -219,14 +241,15 @@ long vb_http_connections(const vb_http *h)
     return h->connections;
 }
 
-int vb_http_fetch(const char *url, vb_buf *out, long timeout_s, vb_err *err)
+int vb_http_fetch(const char *url, const char *cafile, vb_buf *out, long timeout_s, vb_err *err)
 {
-    vb_http_opts o = {.connect_timeout_ms = timeout_s * 1000, .timeout_ms = timeout_s * 1000};
+    vb_http_opts o = {
+        .connect_timeout_ms = timeout_s * 1000, .timeout_ms = timeout_s * 1000, .cafile = cafile};
     vb_http *h = vb_http_new("", NULL, &o, err);
     if (!h)
         return -1;
     vb_http_resp r;
-    int rc = vb_http_request(h, "GET", url, NULL, &r, err);
+    int rc = vb_http_request(h, "GET", url, NULL, VB_HTTP_NO_CRED, &r, err);
     if (rc == 0 && r.status != 200)
         rc = vb_fail(err, "%s: HTTP status %ld", url, r.status);
     if (rc == 0 && vb_buf_append(out, r.body.data, r.body.len))

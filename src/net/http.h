@@ -1,8 +1,12 @@
 /*
  * http.h - talking to vlbimon over HTTP(S) with libcurl: one easy handle per
  * client, reused for every request so a months-long run keeps one
- * connection, with TLS verification always on, gzip accepted, and the
- * account's Basic or Digest credentials attached to every call.
+ * connection, with TLS verification always on (against the system's CAs or
+ * a CA file), gzip accepted, and the account's Basic or Digest credentials
+ * attached to the requests that ask for them: vlbimon wants them on
+ * POST /session, PATCH /session/<id> and /data/history only, and the
+ * session cookie authenticates snapshots, so the password crosses the wire
+ * once per session.
  *
  * Nothing here logs credentials: curl's verbose mode (which prints the
  * Authorization header) is never switched on.
@@ -20,6 +24,7 @@ typedef struct vb_http vb_http;
 typedef struct vb_http_opts {
     long connect_timeout_ms; /* 0: libcurl's default */
     long timeout_ms;         /* whole request; 0: none */
+    const char *cafile;      /* CA certificates (PEM) to trust; NULL: the system's */
     /*
      * Polled during a transfer (libcurl calls it at least once a second, more
      * often while bytes flow); nonzero aborts the request. NULL: never abort.
@@ -35,21 +40,30 @@ typedef struct vb_http_resp {
     double retry_after; /* Retry-After in seconds; -1 when absent */
     double seconds;     /* how long the request took */
     long wire_bytes;    /* bytes received, headers included, before decoding */
+    int cert_failed;    /* no answer: the server's certificate could not be verified */
 } vb_http_resp;
 
-/* base_url without trailing slash, e.g. "https://vlbimon2.science.ru.nl"; cred may be NULL. */
+/* Whether a request carries the account's credentials. */
+typedef enum { VB_HTTP_NO_CRED, VB_HTTP_CRED } vb_http_cred;
+
+/*
+ * base_url without trailing slash, e.g. "https://vlbimon2.science.ru.nl"; cred may be NULL,
+ * and must outlive the client. Fails when o->cafile cannot be read.
+ */
 vb_http *vb_http_new(const char *base_url, const vb_cred *cred, const vb_http_opts *o, vb_err *err);
 void vb_http_free(vb_http *h);
 
 /*
  * One request: method "GET", "POST" or "PATCH"; path starts with '/';
- * cookie is a Cookie header value or NULL. Returns 0 when an answer of any
- * status arrived (r->status says which) and -1, with a one-line message
- * naming the URL, when none did (refused, timed out, dropped, aborted).
+ * cookie is a Cookie header value or NULL; cred says whether the client's
+ * credentials go with it. Returns 0 when an answer of any status arrived
+ * (r->status says which) and -1, with a one-line message naming the URL,
+ * when none did (refused, timed out, dropped, aborted, or the certificate
+ * failed verification: then r->cert_failed is set and the message says so).
  * The caller frees r with vb_http_resp_free, also after a failure.
  */
 int vb_http_request(vb_http *h, const char *method, const char *path, const char *cookie,
-                    vb_http_resp *r, vb_err *err);
+                    vb_http_cred cred, vb_http_resp *r, vb_err *err);
 void vb_http_resp_free(vb_http_resp *r);
 
 /* The value of a cookie the answer set, or NULL; caller frees. */
@@ -61,7 +75,10 @@ char *vb_http_escape(vb_http *h, const char *s);
 /* Connections opened so far (a reused connection counts once). */
 long vb_http_connections(const vb_http *h);
 
-/* One unauthenticated GET with its own handle (the masterlist); body into out. */
-int vb_http_fetch(const char *url, vb_buf *out, long timeout_s, vb_err *err);
+/*
+ * One unauthenticated GET with its own handle (the masterlist); body into
+ * out. cafile as in vb_http_opts.
+ */
+int vb_http_fetch(const char *url, const char *cafile, vb_buf *out, long timeout_s, vb_err *err);
 
 #endif

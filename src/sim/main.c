@@ -19,10 +19,10 @@
 #endif
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
-#define NFIXED 11
+#define NFIXED 13
 
 typedef struct options {
-    const char *listen, *users, *masterlist, *start_time, *served;
+    const char *listen, *users, *masterlist, *start_time, *served, *tls_cert, *tls_key;
     int digest, verbose;
     long seed;
     double speed, ttl, stall;
@@ -103,6 +103,17 @@ static int parse_options(int argc, char **argv, options *o)
          .dest = &o->stall,
          .metavar = "SECONDS",
          .help = "how long --fault-stall holds an answer (default 30)"},
+        {.lname = "tls-cert",
+         .kind = VB_OPT_STRING,
+         .dest = &o->tls_cert,
+         .metavar = "FILE",
+         .help = "serve HTTPS with this PEM certificate (the server's first, then its chain); "
+                 "needs --tls-key"},
+        {.lname = "tls-key",
+         .kind = VB_OPT_STRING,
+         .dest = &o->tls_key,
+         .metavar = "FILE",
+         .help = "the certificate's private key, PEM"},
         {.lname = "verbose",
          .sname = 'v',
          .kind = VB_OPT_COUNT,
@@ -146,6 +157,8 @@ static int parse_options(int argc, char **argv, options *o)
         bad = "argument --speed: must not be negative";
     else if (o->ttl < 0 || o->stall < 0)
         bad = "argument --session-ttl/--stall-seconds: must not be negative";
+    else if (!o->tls_cert != !o->tls_key)
+        bad = "--tls-cert and --tls-key go together";
     for (int i = 0; i < SIM_NFAULTS && !bad; i++)
         if (o->rates[i] < 0 || o->rates[i] > 1)
             bad = "fault rates must lie between 0 and 1";
@@ -164,7 +177,8 @@ static int serve(const options *o, sim_server *srv, const sigset_t *stop)
         return EXIT_FAIL;
     }
     const char *colon = strrchr(o->listen, ':');
-    printf("listening on http://%.*s:%u\n", (int)(colon - o->listen), o->listen, srv->port);
+    printf("listening on %s://%.*s:%u\n", o->tls_cert ? "https" : "http", (int)(colon - o->listen),
+           o->listen, srv->port);
     fflush(stdout);
     vb_log_msg(&srv->log, VB_INFO, "simulating %zu stations, %zu parameters from %s",
                srv->ml->nstations, srv->ml->nparams, o->masterlist);
@@ -196,14 +210,17 @@ int main(int argc, char **argv)
     }
 
     sim_server srv = {0};
-    srv.cfg =
-        (sim_config){o.listen, o.digest, (int64_t)llround(start * 1000.0), o.speed, o.stall, {0}};
+    srv.cfg = (sim_config){.listen = o.listen,
+                           .digest = o.digest,
+                           .start_ms = (int64_t)llround(start * 1000.0),
+                           .speed = o.speed,
+                           .stall_seconds = o.stall};
     memcpy(srv.cfg.rates, o.rates, sizeof o.rates);
     srv.log = (vb_log){o.verbose, stderr};
     vb_masterlist ml = {0};
     vb_secrets users = {0};
     size_t mllen = 0;
-    char *mljson = NULL;
+    char *mljson = NULL, *cert = NULL, *key = NULL;
     FILE *served = NULL;
     int have_ml = 0, have_users = 0, have_gen = 0, have_state = 0;
     rc = EXIT_FAIL;
@@ -218,6 +235,11 @@ int main(int argc, char **argv)
         vb_fail(&err, "%s: no users", o.users);
         goto fail;
     }
+    if (o.tls_cert && (!(cert = vb_read_file(o.tls_cert, NULL, &err)) ||
+                       !(key = vb_read_file(o.tls_key, NULL, &err))))
+        goto fail;
+    srv.cfg.tls_cert = cert;
+    srv.cfg.tls_key = key;
     if (o.served && !(served = fopen(o.served, "a"))) {
         vb_fail(&err, "%s: cannot open for appending", o.served);
         goto fail;
@@ -258,5 +280,7 @@ out:
         vb_masterlist_free(&ml);
     free(mljson);
     free(mlpath);
+    free(cert);
+    free(key);
     return rc;
 }

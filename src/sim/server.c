@@ -845,11 +845,32 @@ static int patch_session(sim_server *srv, const char *id, reply *r)
                : 0;
 }
 
+static sim_endpoint endpoint(const char *url, const char *method)
+{
+    if (strcmp(url, "/static/masterlist.json") == 0)
+        return SIM_EP_MASTERLIST;
+    if (strcmp(url, "/session") == 0 && strcmp(method, "POST") == 0)
+        return SIM_EP_SESSION;
+    if (strncmp(url, "/session/", 9) == 0 && url[9] && strcmp(method, "PATCH") == 0)
+        return SIM_EP_SESSION_PATCH;
+    if (strcmp(url, "/data/snapshot") == 0 && strcmp(method, "GET") == 0)
+        return SIM_EP_SNAPSHOT;
+    if (strcmp(url, "/data/history") == 0 && strcmp(method, "GET") == 0)
+        return SIM_EP_HISTORY;
+    return SIM_EP_OTHER;
+}
+
 static int route(sim_server *srv, struct MHD_Connection *c, const char *url, const char *method,
                  reply *r)
 {
     int get = strcmp(method, "GET") == 0;
-    if (strcmp(url, "/static/masterlist.json") == 0) {
+    sim_endpoint ep = endpoint(url, method);
+    if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization")) {
+        sim_state_lock(&srv->state);
+        srv->state.stats.credentials[ep]++;
+        sim_state_unlock(&srv->state);
+    }
+    if (ep == SIM_EP_MASTERLIST) {
         if (!get)
             return fail_body(r, 405, "method not allowed");
         r->status = 200;
@@ -862,15 +883,20 @@ static int route(sim_server *srv, struct MHD_Connection *c, const char *url, con
         sim_state_unlock(&srv->state);
         return rc;
     }
+    /*
+     * vlbimon's session model: the session cookie alone authenticates a
+     * snapshot (credentials it carries are not looked at); opening or
+     * checking a session and history need the account.
+     */
+    if (ep == SIM_EP_SNAPSHOT)
+        return snapshot(srv, c, r);
     if (!authorized(srv, c, r))
         return 0;
-    if (strcmp(url, "/session") == 0 && strcmp(method, "POST") == 0)
+    if (ep == SIM_EP_SESSION)
         return open_session(srv, r);
-    if (strncmp(url, "/session/", 9) == 0 && url[9] && strcmp(method, "PATCH") == 0)
+    if (ep == SIM_EP_SESSION_PATCH)
         return patch_session(srv, url + 9, r);
-    if (strcmp(url, "/data/snapshot") == 0 && get)
-        return snapshot(srv, c, r);
-    if (strcmp(url, "/data/history") == 0 && get)
+    if (ep == SIM_EP_HISTORY)
         return history(srv, c, r);
     if (strcmp(url, "/session") == 0 || strncmp(url, "/session/", 9) == 0 ||
         strncmp(url, "/data/", 6) == 0)
@@ -951,19 +977,42 @@ int sim_server_start(sim_server *srv, vb_err *err)
     int gai = getaddrinfo(host, port, &hints, &ai);
     if (gai)
         return vb_fail(err, "--listen %s: %s", srv->cfg.listen, gai_strerror(gai));
+    int tls = srv->cfg.tls_cert != NULL;
+    if (tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+        freeaddrinfo(ai);
+        return vb_fail(err, "--tls-cert: this libmicrohttpd was built without TLS");
+    }
     for (size_t i = 0; i < sizeof srv->nonce_key; i++)
         srv->nonce_key[i] = (unsigned char)(sim_hash(srv->gen.seed, i, 0x0e, 0) & 0xff);
     unsigned flags = MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD |
-                     MHD_USE_THREAD_PER_CONNECTION |
+                     MHD_USE_THREAD_PER_CONNECTION | (tls ? MHD_USE_TLS : 0) |
                      (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0) |
                      (srv->log.verbosity >= 2 ? MHD_USE_ERROR_LOG : 0);
+    /*
+     * The TLS options go only with MHD_USE_TLS, which refuses them otherwise:
+     * without it, the list ends at once. libmicrohttpd keeps the pointers; the
+     * PEM texts outlive the daemon.
+     */
+    struct MHD_OptionItem tls_opts[] = {
+        {tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, (void *)srv->cfg.tls_key},
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)srv->cfg.tls_cert},
+        {MHD_OPTION_END, 0, NULL}};
     srv->t0 = sim_monotonic();
-    srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR,
-                                   ai->ai_addr, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
-                                   MHD_OPTION_DIGEST_AUTH_RANDOM, sizeof srv->nonce_key,
-                                   srv->nonce_key, MHD_OPTION_NONCE_NC_SIZE, 4096u,
-                                   MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_END);
+    /*
+     * Idle keep-alive connections live 120 s: a client polling every 10 s
+     * keeps its connection, and with TLS its one handshake.
+     */
+    srv->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_DIGEST_AUTH_RANDOM,
+        sizeof srv->nonce_key, srv->nonce_key, MHD_OPTION_NONCE_NC_SIZE, 4096u,
+        MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
     freeaddrinfo(ai);
+    if (!srv->daemon && tls)
+        return vb_fail(err,
+                       "--listen %s: cannot start: the address is in use, or --tls-cert and "
+                       "--tls-key are not a PEM certificate and its key (-v -v says which)",
+                       srv->cfg.listen);
     if (!srv->daemon)
         return vb_fail(err, "--listen %s: cannot listen there (address in use?)", srv->cfg.listen);
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);

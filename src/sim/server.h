@@ -1,8 +1,8 @@
 /*
  * server.h - the simulator's HTTP side on libmicrohttpd: routes, Basic and
  * Digest auth, sessions, the snapshot cursor cookie, history answers, fault
- * injection and gzip. One connection thread per client so a stalled answer
- * never holds up the others.
+ * injection, gzip and TLS. One connection thread per client so a stalled
+ * answer never holds up the others.
  *
  * The simulator (docs/simulator.md): includes core/, net/secrets.h (its accounts)
  * and sim/.
@@ -26,6 +26,8 @@ typedef struct sim_config {
     int64_t start_ms;     /* simulated time at start-up */
     double speed;         /* simulated seconds per real second */
     double stall_seconds; /* how long a stalled answer waits */
+    const char *tls_cert; /* PEM certificate (chain) and key, NUL-terminated: HTTPS; NULL: HTTP */
+    const char *tls_key;
     double rates[SIM_NFAULTS];
 } sim_config;
 

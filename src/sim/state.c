@@ -145,6 +145,9 @@ void sim_answer_ack(sim_state *st, int64_t cursor_ms)
     }
 }
 
+static const char *const endpoint_names[SIM_NENDPOINTS] = {"masterlist", "session", "session_patch",
+                                                           "snapshot",   "history", "other"};
+
 int sim_stats_json(const sim_state *st, int64_t now_ms, vb_buf *out)
 {
     const sim_stats *s = &st->stats;
@@ -164,6 +167,10 @@ int sim_stats_json(const sim_state *st, int64_t now_ms, vb_buf *out)
     size_t pending = 0;
     for (size_t i = 0; i < st->nanswers; i++)
         pending += !st->answers[i].broken && !st->answers[i].acked;
+    rc = rc || vb_buf_puts(out, "}, \"credentials\": {");
+    for (int i = 0; i < SIM_NENDPOINTS && !rc; i++)
+        rc = vb_buf_printf(out, "%s\"%s\": %lu", i ? ", " : "", endpoint_names[i],
+                           s->credentials[i]);
     rc = rc ||
          vb_buf_printf(out, "}, \"unacknowledged\": %zu, \"unacknowledged_cursors\": [", pending);
     size_t listed = 0;

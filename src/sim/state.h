@@ -31,10 +31,22 @@ typedef struct sim_answer {
     size_t points;
 } sim_answer;
 
+/* The endpoints, as /sim/stats counts the requests that carried credentials. */
+typedef enum {
+    SIM_EP_MASTERLIST,
+    SIM_EP_SESSION, /* POST /session */
+    SIM_EP_SESSION_PATCH,
+    SIM_EP_SNAPSHOT,
+    SIM_EP_HISTORY,
+    SIM_EP_OTHER,
+    SIM_NENDPOINTS
+} sim_endpoint;
+
 typedef struct sim_stats {
     unsigned long connections, requests, snapshots, history, sessions, auth_failures, expired,
         answers, acknowledged, broken_acknowledged, points_served, bytes_sent;
     unsigned long faults[SIM_NFAULTS];
+    unsigned long credentials[SIM_NENDPOINTS]; /* requests with an Authorization header */
 } sim_stats;
 
 typedef struct sim_state {

@@ -97,6 +97,11 @@ fi
 conns=$(stat "$URL_s" connections)
 sessions=$(stat "$URL_s" sessions)
 diag "simulator: $conns connections (incl. this test's), $sessions sessions"
+# vlbimon's session model: the session cookie authenticates snapshots.
+is "$(stat "$URL_s" credentials.snapshot)" 0 \
+    "no snapshot request carried an Authorization header ($(stat "$URL_s" snapshots) snapshots)"
+is "$(stat "$URL_s" credentials.session)" "$sessions" \
+    "the password went with each POST /session only, once per session ($sessions)"
 dbcur=$(sqlite3 live.db "SELECT value FROM bridge_state WHERE key = 'snap_recvTime'")
 like "$stop" "cursor $dbcur," "the last cycle is committed: the database holds the final cursor"
 like "$(cat r.data/127.0.0.1.json)" "\"last_snap\": \"$dbcur\"" "and the state file agrees"
@@ -224,6 +229,8 @@ for _ in $(seq 100); do [ "$(grep -c 'info: snapshot:' dg.log)" -ge 2 ] && break
 touch dg.data/PLEASE-EXIT
 wait_exit $pid 5
 ok "a Digest account bridges" test "$(sqlite3 dg.db 'SELECT count(*) FROM ts_param_weather_tau225')" -gt 0
+is "$(stat "$URL_dg" credentials.session)" 1 "Digest: credentials on POST /session"
+is "$(stat "$URL_dg" credentials.snapshot)" 0 "and cookie-only snapshots"
 
 # --- every fault at once: nothing lost, nothing twice, nothing unsafe --------
 start_sim f --served "$TMP/f.csv" --speed 120 --seed 7 --stall-seconds 3 \
@@ -250,6 +257,9 @@ for f in 500 503 429; do
     fi
 done
 like "$log" "HTTP 401, the session expired; opening a new one" "an expired session is re-opened"
+is "$(stat "$URL_f" credentials.session)" "$(stat "$URL_f" sessions)" \
+    "with the account's credentials on each POST /session ($(stat "$URL_f" sessions) sessions)"
+is "$(stat "$URL_f" credentials.snapshot)" 0 "and none on the snapshots"
 like "$log" "snapshot: .*not used \(cursor kept\)" "a broken body is not used"
 like "$log" "timed out|Timeout|Operation too slow|connection|transfer closed|Recv failure" \
     "a stalled or dropped transfer is one log line"

@@ -46,6 +46,28 @@ err=$("$BRIDGE" --masterlist /nonexistent.json initdb 2>&1)
 is "$?" 1 "a missing masterlist is a runtime failure"
 like "$err" "/nonexistent.json: No such file or directory" "and names the file"
 
+# --- the bundled fixture catalogue: used without ./masterlist.json, with one warning
+mkdir fx
+cd fx || exit 1
+FIXTURE="warning: .*/share/masterlist.json is the bundled test fixture, not vlbimon's catalogue \(there is no \./masterlist\.json\); download the server's with: vlbimon_bridge --server"
+err=$("$BRIDGE" initdb --sqlitedb a.db 2>&1)
+is "$?" 0 "initdb with the bundled fixture works"
+like "$err" "$FIXTURE https://vlbimon2\.science\.ru\.nl masterlist$" "and says it is a fixture, with the command that fetches the real one"
+is "$(printf '%s\n' "$err" | wc -l)" 1 "in one line"
+like "$("$BRIDGE" -1 initdb 2>&1 > /dev/null)" "$FIXTURE https://vlbimon1\.science\.ru\.nl masterlist$" \
+    "the command names the server this one talks to"
+err=$("$BRIDGE" --server http://127.0.0.1:9 --secrets /nonexistent.yaml bridge --sqlitedb a.db 2>&1)
+like "$err" "$FIXTURE http://127\.0\.0\.1:9 masterlist" "the bridge says so too"
+mkdir tree
+like "$("$BRIDGE" insert --sqlitedb a.db tree 2>&1)" "$FIXTURE" "and insert"
+like "$("$BRIDGE" --server http://127.0.0.1:9 --secrets /nonexistent.yaml history --start 0 --all 2>&1)" \
+    "$FIXTURE" "and history"
+unlike "$("$BRIDGE" --masterlist "$MASTERLIST" initdb 2>&1 > /dev/null)" "fixture" \
+    "a --masterlist is a choice, even the fixture's path: no warning"
+cp "$MASTERLIST" masterlist.json
+unlike "$("$BRIDGE" initdb 2>&1 > /dev/null)" "fixture" "a ./masterlist.json: no warning"
+cd "$TMP" || exit 1
+
 cat > "$TMP/boom.lua" <<'LUA'
 local x = 1
 error("boom " .. x)

@@ -69,6 +69,15 @@ like "$OUT" "OK   server: http://127.0.0.1:[0-9]+ accepts user 'Test User' \(bas
     "the simulator accepts the credentials"
 is "$(stat "$URL_d" sessions)" 1 "doctor opened one session to find out"
 
+# --- the bundled fixture catalogue is a warning, not a failure
+mkdir elsewhere
+OUT=$(cd elsewhere && "$BRIDGE" --server "$URL_d" --secrets ../secrets.yaml doctor --group "$GOOD" \
+    --sqlitedb ../live/live.db 2>&1)
+is "$?" 0 "no ./masterlist.json, no --masterlist: exit status 0 (a warning fails nothing)"
+like "$OUT" "WARN masterlist: .*/share/masterlist\.json: [0-9]+ parameters, [0-9]+ stations: the bundled test fixture, not vlbimon's catalogue \(there is no \./masterlist\.json\); fix: vlbimon_bridge --server $URL_d masterlist, run in the bridge's working directory" \
+    "the masterlist check warns that the catalogue is the test fixture, with the fix"
+is "$(printf '%s\n' "$OUT" | grep -c '^OK ')" 8 "every other check is OK"
+
 # --- the same while the real bridge writes it: its -wal and -shm pass too
 "$BRIDGE" -v --server "$URL_d" --secrets secrets.yaml --datadir bdata bridge \
     --sqlitedb live/live.db --dt 0.2 2> bridge.log &

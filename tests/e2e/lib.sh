@@ -10,6 +10,11 @@ SIM=${VB_BIN_DIR:-$ROOT}/vlbimon_sim
 FIXTURES=$ROOT/tests/fixtures
 MASTERLIST=$ROOT/share/masterlist.json
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/vb-e2e.XXXXXX")
+# The tests run in $TMP as an operator runs the bridge: beside the server's
+# catalogue, which for the simulator is the bundled one, as `vlbimon_bridge
+# masterlist` would have downloaded it. Without it, every command would warn
+# that it fell back to the bundled test fixture.
+cp "$MASTERLIST" "$TMP/masterlist.json"
 _tap_n=0
 _tap_failed=0
 _tap_pids=()

@@ -103,6 +103,21 @@ like "$(cat hz)" 'Content-Encoding: gzip' "Accept-Encoding: gzip gets a gzip ans
 ok "which decodes to valid JSON" json_ok z.json
 ok "and is much smaller on the wire ($(cat zsize) bytes)" test "$(cat zsize)" -lt $(($(wc -c < z.json) / 2))
 
+# --- vlbimon's session model: the session cookie alone authenticates a snapshot
+n0=$(stat "$A" credentials.snapshot)
+code=$(curl -s -D hc -o c.json -w '%{http_code}' -b "sessionid=$sid" "$A/data/snapshot")
+is "$code" 200 "a snapshot with a valid session cookie and no credentials: 200"
+ok "with a snapshot in it" grep -q '"vexfiles": {' c.json
+like "$(cookie_of hc)" '^17128[0-9]{5}\.[0-9]{3}$' "and a new cursor"
+code=$(curl -s -o /dev/null -w '%{http_code}' -b "sessionid=0123456789abcdef0123456789abcdef" "$A/data/snapshot")
+is "$code" 401 "an unknown session cookie: 401"
+code=$(curl -s -o /dev/null -w '%{http_code}' -u "$BASIC_USER" -b "sessionid=$sid" "$A/data/snapshot")
+is "$code" 200 "credentials on a snapshot are not needed, nor refused"
+is "$(($(stat "$A" credentials.snapshot) - n0))" 1 "/sim/stats counts the snapshots that carried credentials"
+is "$(stat "$A" credentials.session)" 4 "and the POST /session calls that did (2 refused, 2 opened)"
+is "$(stat "$A" credentials.session_patch)" 2 "and the PATCHes"
+is "$(stat "$A" credentials.masterlist)" 0 "the masterlist was asked for without"
+
 # --- history
 H="$A/data/history?observatory=ALMA&observatory=SMA&field=weather_tau225&field=telescope_sourceName&field=no_such&startTime=$((T0 - 600))&endTime=$((T0 - 300))"
 curl -s -o h.json -u "$BASIC_USER" "$H"
@@ -121,8 +136,8 @@ curl -s -o empty.json -u "$BASIC_USER" "$A/data/history?observatory=ALMA&field=w
 is "$(tr -d '\n' < empty.json)" "{}" "no points: {}"
 code=$(curl -s -o /dev/null -w '%{http_code}' -u "$BASIC_USER" "$A/data/history?observatory=ALMA&field=weather_tau225")
 is "$code" 400 "history without a time range: 400"
-code=$(curl -s -o /dev/null -w '%{http_code}' "$A/data/history?observatory=ALMA&field=weather_tau225&startTime=$T0&endTime=$T0")
-is "$code" 401 "history needs an account"
+code=$(curl -s -o /dev/null -w '%{http_code}' -b "sessionid=$sid" "$A/data/history?observatory=ALMA&field=weather_tau225&startTime=$T0&endTime=$T0")
+is "$code" 401 "history needs an account, session cookie or not"
 code=$(curl -s -o /dev/null -w '%{http_code}' -u "$BASIC_USER" "$A/nowhere")
 is "$code" 404 "unknown path: 404"
 
@@ -148,12 +163,16 @@ code=$(curl -s -o /dev/null -w '%{http_code}' --digest -u 'Digest User:wrong' -X
 is "$code" 401 "--digest: wrong password: 401"
 sid=$(new_session "$D" --digest -u "$DIGEST_USER")
 like "$sid" '^[0-9a-f]{32}$' "--digest: right password opens a session"
-code=$(curl -s -o /dev/null -w '%{http_code}' --digest -u "$BASIC_USER" -b "sessionid=$sid" "$D/data/snapshot")
+code=$(curl -s -o /dev/null -w '%{http_code}' --digest -u "$BASIC_USER" -X PATCH "$D/session/$sid")
 is "$code" 200 "--digest: every user in the file may use Digest"
+code=$(curl -s -o /dev/null -w '%{http_code}' -b "sessionid=$sid" "$D/data/snapshot")
+is "$code" 200 "--digest: a session opened with Digest serves cookie-only snapshots"
 # --- session expiry (--session-ttl 1): idle sessions die, live ones are refreshed
 sleep 1.3
+code=$(curl -s -o /dev/null -w '%{http_code}' -b "sessionid=$sid" "$D/data/snapshot")
+is "$code" 401 "an expired session cookie gets 401"
 code=$(curl -s -o /dev/null -w '%{http_code}' --digest -u "$DIGEST_USER" -b "sessionid=$sid" "$D/data/snapshot")
-is "$code" 401 "an expired session gets 401"
+is "$code" 401 "credentials do not revive it"
 code=$(curl -s -o /dev/null -w '%{http_code}' --digest -u "$DIGEST_USER" -X PATCH "$D/session/$sid")
 is "$code" 404 "and PATCH says 404"
 sid=$(new_session "$D" --digest -u "$DIGEST_USER")

@@ -11,7 +11,7 @@ cd "$TMP" || exit 1
 UNITS=$ROOT/deploy/systemd
 MAIN=$UNITS/vlbimon-bridge.service
 TEMPLATE=$UNITS/vlbimon-bridge@.service
-INSTANCE=vlbimon1.science.ru.nl
+INSTANCE=vlbimon2.science.ru.nl
 
 # key FILE NAME : the value of NAME= in FILE (the last one wins, as in systemd).
 key() { sed -n "s/^$2=//p" "$1" | tail -n 1; }
@@ -71,6 +71,11 @@ for unit in "$MAIN" "$TEMPLATE"; do
     like "$out" "usage: vlbimon_bridge bridge" "$n: and it runs the bridge command"
 done
 
+# Production reads vlbimon1; the command line's default, vlbimon2, has no SPT.
+main_words=$(execstart "$MAIN")
+ok "the main unit names its server: -1, vlbimon1" grep -qx -- -1 <<< "$main_words"
+is "$(option "$main_words" server)" "" "and no --server that would override it"
+like "$(key "$MAIN" Description)" "\(vlbimon1\)" "its description says which"
 is "$(option "$(execstart "$MAIN")" sqlitedb)" \
     "$(sed -n 's/^ *path: *//p' "$ROOT/deploy/grafana/provisioning/datasources/vlbimon.yaml")" \
     "the main unit writes the database Grafana's provisioned datasource reads"
