@@ -8,9 +8,9 @@ SHAREDIR = $(PREFIX)/share/vlbimon-bridge
 # Debian packages, by name. Keep complete: CI on a warm machine hides gaps.
 DEBS = build-essential pkg-config curl perl sqlite3 lua5.4 valgrind clang clang-format \
        libcurl4-openssl-dev libsqlite3-dev liblua5.4-dev libyaml-dev lua-cjson-dev \
-       libcmocka-dev libmicrohttpd-dev zlib1g-dev time
+       libcmocka-dev libmicrohttpd-dev zlib1g-dev time postgresql libpq-dev
 
-PKGS = libcurl sqlite3 lua5.4 yaml-0.1 lua5.4-cjson
+PKGS = libcurl sqlite3 lua5.4 yaml-0.1 lua5.4-cjson libpq
 CC ?= cc
 CFLAGS ?= -O2 -g
 WARN = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
