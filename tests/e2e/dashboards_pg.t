@@ -37,11 +37,9 @@ like "$err" "Total lag: no rule to translate this SQL to PostgreSQL" "naming the
 
 # --- the server, its roles exactly as docs/deployment.md grants them, the schema
 pg_start main
-perl -0777 -ne 'print $1 if /^## PostgreSQL\n.*?^```sql\n(.*?)^```/ms' "$ROOT/docs/deployment.md" > grants.sql
-like "$(cat grants.sql)" "ALTER DEFAULT PRIVILEGES FOR ROLE vlbimon" "docs/deployment.md has the GRANTs"
-ok "they run" pg_psql main -f grants.sql
-BRIDGE_PG="host=$PG_main_SOCK port=$PG_main_PORT dbname=vlbimon user=vlbimon"
-GRAFANA_PG="host=$PG_main_SOCK port=$PG_main_PORT dbname=vlbimon user=grafana"
+pg_deployment main
+BRIDGE_PG=$PG_main_BRIDGE
+GRAFANA_PG=$PG_main_GRAFANA
 "$BRIDGE" --masterlist "$MASTERLIST" initdb --postgres "$BRIDGE_PG"
 ok "initdb --postgres as the bridge's role" test $? -eq 0
 

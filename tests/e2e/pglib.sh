@@ -28,6 +28,9 @@
 #                            everything PRIMARY has written so far
 #   pg_restart NAME          pg_ctl restart (fast shutdown), same port and socket
 #   pg_stop NAME             pg_ctl stop (fast shutdown)
+#   pg_deployment NAME       the roles vlbimon and grafana and database vlbimon,
+#                            by the SQL of docs/deployment.md itself; sets
+#                            PG_NAME_BRIDGE and PG_NAME_GRAFANA, conninfos as each role
 
 if [ -n "${VB_PG_BIN:-}" ]; then
     PG_BIN=$VB_PG_BIN
@@ -161,6 +164,16 @@ pg_restart() {
 
 pg_stop() {
     _pg_as pg_ctl -D "$TMP/pg-$1/data" -w -t 120 -s -m fast stop >> "$TMP/pg-$1/pg_ctl.log" 2>&1
+}
+
+pg_deployment() {
+    local name=$1 sock_var=PG_$1_SOCK port_var=PG_$1_PORT
+    perl -0777 -ne 'print $1 if /^## PostgreSQL\n.*?^```sql\n(.*?)^```/ms' \
+        "$ROOT/docs/deployment.md" > "$TMP/pg-$name/deployment.sql"
+    pg_psql "$name" -f "$TMP/pg-$name/deployment.sql" ||
+        _pg_failed "$name" "the SQL of docs/deployment.md, \"PostgreSQL\", fails"
+    printf -v "PG_${name}_BRIDGE" '%s' "host=${!sock_var} port=${!port_var} dbname=vlbimon user=vlbimon"
+    printf -v "PG_${name}_GRAFANA" '%s' "host=${!sock_var} port=${!port_var} dbname=vlbimon user=grafana"
 }
 
 _pg_cleanup() {
