@@ -21,17 +21,6 @@ static int is_space(char c)
     return isspace((unsigned char)c);
 }
 
-static int hex(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Whether s[0..n) percent-decodes to "password", as libpq decodes URI parameter names. */
 static int uri_key_is_password(const char *s, size_t n)
 {
@@ -39,8 +28,8 @@ static int uri_key_is_password(const char *s, size_t n)
     size_t k = 0;
     for (size_t i = 0; i < n; k++) {
         int c = (unsigned char)s[i];
-        if (c == '%' && i + 2 < n && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-            c = hex(s[i + 1]) * 16 + hex(s[i + 2]);
+        if (c == '%' && i + 2 < n && vb_hexval(s[i + 1]) >= 0 && vb_hexval(s[i + 2]) >= 0) {
+            c = vb_hexval(s[i + 1]) * 16 + vb_hexval(s[i + 2]);
             i += 3;
         } else {
             i++;
