@@ -368,6 +368,13 @@ static void check_masterlist(doctor *d)
 #define OURS                                                                                       \
     "c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p') AND "             \
     "(c.relname LIKE 'ts\\_param\\_%' OR c.relname LIKE 'bridge\\_%')"
+/* What the bridge does to table c: insert, and upsert the status and the cursor. */
+#define CANNOT_WRITE                                                                               \
+    "NOT has_table_privilege(c.oid, 'INSERT') OR (c.relname IN ('bridge_stationstatus', "          \
+    "'bridge_state') AND NOT (has_table_privilege(c.oid, 'SELECT') AND "                           \
+    "has_table_privilege(c.oid, 'UPDATE')))"
+/* Any change to table c by role r (has_table_privilege: any one of the list). */
+#define CAN_CHANGE "has_table_privilege(r.oid, c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE')"
 
 static void check_postgres(doctor *d, const char *conninfo)
 {
@@ -425,52 +432,55 @@ static PGresult *pg_row(doctor *d, const char *check, const char *sql, const cha
     return res;
 }
 
-static int yes(const PGresult *res, int col)
+/* The first row's value of the column named name ("" when there is none). */
+static const char *col(const PGresult *res, const char *name)
 {
-    return PQgetvalue(res, 0, col)[0] == 't';
+    int i = PQfnumber(res, name);
+    return i < 0 ? "" : PQgetvalue(res, 0, i);
+}
+
+static int yes(const PGresult *res, const char *name)
+{
+    return col(res, name)[0] == 't';
 }
 
 static void check_bridge_role(doctor *d)
 {
-    PGresult *r = pg_row(
-        d, "bridge role",
-        "SELECT current_user, current_schema(), pg_is_in_recovery(), "
-        "current_setting('default_transaction_read_only') = 'on', "
-        "has_schema_privilege(current_schema(), 'CREATE'), count(c.oid), "
-        "count(c.oid) FILTER (WHERE NOT has_table_privilege(c.oid, 'INSERT') OR (c.relname IN "
-        "('bridge_stationstatus', 'bridge_state') AND NOT (has_table_privilege(c.oid, "
-        "'SELECT') AND has_table_privilege(c.oid, 'UPDATE')))), min(c.relname::text) FILTER "
-        "(WHERE NOT has_table_privilege(c.oid, 'INSERT') OR (c.relname IN "
-        "('bridge_stationstatus', 'bridge_state') AND NOT (has_table_privilege(c.oid, "
-        "'SELECT') AND has_table_privilege(c.oid, 'UPDATE')))) FROM pg_catalog.pg_class c "
-        "WHERE " OURS,
-        NULL);
+    PGresult *r =
+        pg_row(d, "bridge role",
+               "SELECT current_user AS role, current_schema() AS schema, pg_is_in_recovery() AS "
+               "standby, current_setting('default_transaction_read_only') = 'on' AS readonly, "
+               "has_schema_privilege(current_schema(), 'CREATE') AS can_create, count(c.oid) AS "
+               "tables, count(c.oid) FILTER (WHERE " CANNOT_WRITE ") AS unwritable, "
+               "min(c.relname::text) FILTER (WHERE " CANNOT_WRITE ") AS first_unwritable "
+               "FROM pg_catalog.pg_class c WHERE " OURS,
+               NULL);
     if (!r)
         return;
-    const char *role = PQgetvalue(r, 0, 0), *schema = PQgetvalue(r, 0, 1);
-    if (yes(r, 2))
+    const char *role = col(r, "role"), *schema = col(r, "schema");
+    if (yes(r, "standby"))
         report(d, 0, "bridge role",
                "the server is a standby, which nobody can write; fix: point CONNINFO at the "
                "primary");
-    else if (yes(r, 3))
+    else if (yes(r, "readonly"))
         report(d, 0, "bridge role",
                "%s's transactions are read-only (default_transaction_read_only); fix: ALTER "
                "ROLE %s SET default_transaction_read_only = off",
                role, role);
-    else if (!yes(r, 4))
+    else if (!yes(r, "can_create"))
         report(d, 0, "bridge role",
                "%s may not create tables in schema %s, which a new parameter needs; fix: run "
                "the bridge as the role that owns the database (docs/deployment.md, "
                "\"PostgreSQL\")",
                role, schema);
-    else if (atol(PQgetvalue(r, 0, 6)) > 0)
+    else if (atol(col(r, "unwritable")) > 0)
         report(d, 0, "bridge role",
                "%s cannot write %s of the %s tables (%s, ...); fix: run the bridge as the role "
                "that ran initdb --postgres and owns them",
-               role, PQgetvalue(r, 0, 6), PQgetvalue(r, 0, 5), PQgetvalue(r, 0, 7));
+               role, col(r, "unwritable"), col(r, "tables"), col(r, "first_unwritable"));
     else
         report(d, 1, "bridge role", "%s may write all %s tables and create more in schema %s", role,
-               PQgetvalue(r, 0, 5), schema);
+               col(r, "tables"), schema);
     PQclear(r);
 }
 
@@ -479,21 +489,20 @@ static void check_grafana_role(doctor *d)
     const char *g = d->grafana_role;
     PGresult *r = pg_row(
         d, "grafana role",
-        "SELECT r.rolsuper, r.rolcanlogin, pg_has_role(r.oid, current_user, 'USAGE'), "
-        "has_database_privilege(r.oid, current_database(), 'CONNECT'), "
-        "has_schema_privilege(r.oid, current_schema(), 'USAGE'), "
-        "has_schema_privilege(r.oid, current_schema(), 'CREATE'), "
-        "count(c.oid) FILTER (WHERE NOT has_table_privilege(r.oid, c.oid, 'SELECT')), "
-        "min(c.relname::text) FILTER (WHERE NOT has_table_privilege(r.oid, c.oid, 'SELECT')), "
-        "count(c.oid) FILTER (WHERE has_table_privilege(r.oid, c.oid, 'INSERT, UPDATE, DELETE, "
-        "TRUNCATE')), min(c.relname::text) FILTER (WHERE has_table_privilege(r.oid, c.oid, "
-        "'INSERT, UPDATE, DELETE, TRUNCATE')), EXISTS (SELECT 1 FROM pg_catalog.pg_default_acl "
-        "a, aclexplode(a.defaclacl) x WHERE a.defaclrole = current_user::regrole AND "
-        "a.defaclobjtype = 'r' AND a.defaclnamespace IN (0, current_schema()::regnamespace) AND "
-        "x.grantee = r.oid AND x.privilege_type = 'SELECT'), current_user, current_schema(), "
-        "current_database(), count(c.oid) FROM pg_catalog.pg_roles r LEFT JOIN "
-        "pg_catalog.pg_class c ON " OURS " WHERE r.rolname = $1 GROUP BY r.oid, r.rolsuper, "
-        "r.rolcanlogin",
+        "SELECT r.rolsuper AS super, r.rolcanlogin AS login, pg_has_role(r.oid, current_user, "
+        "'USAGE') AS is_bridge, has_database_privilege(r.oid, current_database(), 'CONNECT') AS "
+        "connect, has_schema_privilege(r.oid, current_schema(), 'USAGE') AS usage, "
+        "has_schema_privilege(r.oid, current_schema(), 'CREATE') AS can_create, count(c.oid) AS "
+        "tables, count(c.oid) FILTER (WHERE NOT has_table_privilege(r.oid, c.oid, 'SELECT')) AS "
+        "unreadable, min(c.relname::text) FILTER (WHERE NOT has_table_privilege(r.oid, c.oid, "
+        "'SELECT')) AS first_unreadable, count(c.oid) FILTER (WHERE " CAN_CHANGE ") AS "
+        "changeable, min(c.relname::text) FILTER (WHERE " CAN_CHANGE ") AS first_changeable, "
+        "EXISTS (SELECT 1 FROM pg_catalog.pg_default_acl a, aclexplode(a.defaclacl) x WHERE "
+        "a.defaclrole = current_user::regrole AND a.defaclobjtype = 'r' AND a.defaclnamespace IN "
+        "(0, current_schema()::regnamespace) AND x.grantee = r.oid AND x.privilege_type = "
+        "'SELECT') AS later_readable, current_user AS bridge, current_schema() AS schema, "
+        "current_database() AS db FROM pg_catalog.pg_roles r LEFT JOIN pg_catalog.pg_class c "
+        "ON " OURS " WHERE r.rolname = $1 GROUP BY r.oid, r.rolsuper, r.rolcanlogin",
         g);
     if (!r)
         return;
@@ -505,38 +514,37 @@ static void check_grafana_role(doctor *d)
         PQclear(r);
         return;
     }
-    const char *bridge = PQgetvalue(r, 0, 11), *schema = PQgetvalue(r, 0, 12),
-               *db = PQgetvalue(r, 0, 13);
-    if (yes(r, 0) || yes(r, 2))
+    const char *bridge = col(r, "bridge"), *schema = col(r, "schema"), *db = col(r, "db");
+    if (yes(r, "super") || yes(r, "is_bridge"))
         report(d, 0, "grafana role",
                "%s is %s, so it may write everything; fix: give Grafana a role of its own that "
                "may only read (docs/deployment.md, \"PostgreSQL\")",
-               g, yes(r, 0) ? "a superuser" : "the bridge's role or a member of it");
-    else if (atol(PQgetvalue(r, 0, 8)) > 0)
+               g, yes(r, "super") ? "a superuser" : "the bridge's role or a member of it");
+    else if (atol(col(r, "changeable")) > 0)
         report(d, 0, "grafana role",
                "%s may change %s tables (%s, ...), where it must only read; fix: REVOKE INSERT, "
                "UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA %s FROM %s",
-               g, PQgetvalue(r, 0, 8), PQgetvalue(r, 0, 9), schema, g);
-    else if (yes(r, 5))
+               g, col(r, "changeable"), col(r, "first_changeable"), schema, g);
+    else if (yes(r, "can_create"))
         report(d, 0, "grafana role",
                "%s may create tables in schema %s, where it must only read; fix: REVOKE CREATE "
                "ON SCHEMA %s FROM PUBLIC, %s",
                g, schema, schema, g);
-    else if (!yes(r, 1))
+    else if (!yes(r, "login"))
         report(d, 0, "grafana role", "%s cannot log in; fix: ALTER ROLE %s LOGIN", g, g);
-    else if (!yes(r, 3))
+    else if (!yes(r, "connect"))
         report(d, 0, "grafana role",
                "%s may not connect to database %s; fix: GRANT CONNECT ON DATABASE %s TO %s", g, db,
                db, g);
-    else if (!yes(r, 4))
+    else if (!yes(r, "usage"))
         report(d, 0, "grafana role", "%s cannot use schema %s; fix: GRANT USAGE ON SCHEMA %s TO %s",
                g, schema, schema, g);
-    else if (atol(PQgetvalue(r, 0, 6)) > 0)
+    else if (atol(col(r, "unreadable")) > 0)
         report(d, 0, "grafana role",
                "%s cannot read %s of the %s tables (%s, ...); fix: GRANT SELECT ON ALL TABLES IN "
                "SCHEMA %s TO %s",
-               g, PQgetvalue(r, 0, 6), PQgetvalue(r, 0, 14), PQgetvalue(r, 0, 7), schema, g);
-    else if (!yes(r, 10))
+               g, col(r, "unreadable"), col(r, "tables"), col(r, "first_unreadable"), schema, g);
+    else if (!yes(r, "later_readable"))
         report(d, 0, "grafana role",
                "%s could not read the tables %s makes for new parameters; fix: ALTER DEFAULT "
                "PRIVILEGES FOR ROLE %s IN SCHEMA %s GRANT SELECT ON TABLES TO %s",
@@ -544,7 +552,7 @@ static void check_grafana_role(doctor *d)
     else
         report(d, 1, "grafana role",
                "%s may read all %s tables and the ones %s makes later, and change nothing", g,
-               PQgetvalue(r, 0, 14), bridge);
+               col(r, "tables"), bridge);
     PQclear(r);
 }
 
@@ -570,6 +578,7 @@ static int doctor_postgres(vb_app *app, const char *conninfo, const char *grafan
     check_bridge_role(&d);
     check_grafana_role(&d);
     vb_pg_close(d.pg);
+    d.pg = NULL;
     check_secrets_mode(&d);
     check_server(&d);
     check_masterlist(&d);
