@@ -141,6 +141,9 @@ static int mask_keywords(vb_buf *out, const char *s)
         int secret = keylen == strlen("password") && strncmp(key, "password", keylen) == 0;
         if (secret ? vb_buf_puts(out, MASK) : vb_buf_append(out, val, (size_t)(p - val)))
             return -1;
+        /* A quoted value may touch the next key ('pw'user=u); the unquoted mask must not. */
+        if (secret && *p && !is_space(*p) && vb_buf_puts(out, " "))
+            return -1;
     }
     return 0;
 }

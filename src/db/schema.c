@@ -61,7 +61,10 @@ static const column status_columns[] = {
     {"tau225", "REAL", ""},
     {"scan", "TEXT", " NOT NULL"},
 };
-/* On SQLite the bridge and migrate create these when they first need them. */
+/*
+ * PostgreSQL only: on SQLite the bridge creates bridge_state when it first
+ * needs it, and migrate records migrations in bridge_migrations instead.
+ */
 static const column state_columns[] = {
     {"key", "TEXT", " PRIMARY KEY NOT NULL"},
     {"value", "TEXT", " NOT NULL"},

@@ -70,6 +70,7 @@ static void test_keywords(void **state)
     check("password = 's3 cr\\'et x' user=u", "s3 cr'et x", "password = ******** user=u");
     check("user=u password=p\\ w\\\\d", "p w\\d", "user=u password=********");
     check("  password='hunter2'\tdbname=vb  ", "hunter2", "  password=********\tdbname=vb  ");
+    check("password='s3 cr\\'et 'user=u", "s3 cr'et ", "password=******** user=u");
     check("application_name='password=x' dbname=vb", NULL,
           "application_name='password=x' dbname=vb");
 }
