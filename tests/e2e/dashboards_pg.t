@@ -5,7 +5,8 @@
 # PostgreSQL server as the read-only role grafana of docs/deployment.md,
 # against the rows of a short simulator run of the real bridge loaded into
 # the schema initdb --postgres makes; each returns rows, keeps to the time
-# range and lets PostgreSQL use the series' time index. Queries that cannot
+# range and lets PostgreSQL use the series' time index, on the server and on
+# a streaming hot standby of it. Queries that cannot
 # work are caught; the files are what tools/pg-dashboards.pl makes of the
 # SQLite ones, and point at each other.
 source "$(dirname "$0")/lib.sh"
@@ -64,6 +65,12 @@ to=$((NOW + 3600))
 check_all "live" --postgres "$GRAFANA_PG" "$from" "$to" "${FILES[@]}"
 is "$(grep -c '' check.out)" 15 "15 queries: 13 panels and 2 alert rules"
 check_all "before the data" --empty --postgres "$GRAFANA_PG" $((from - 86400)) "$from" "${FILES[@]}"
+
+# --- the same on a streaming hot standby, as a remote Grafana reads it
+pg_start_standby main standby
+ok "the standby has replayed the rows" pg_wait_replay main standby
+check_all "standby" --postgres "host=$PG_standby_SOCK port=$PG_standby_PORT dbname=vlbimon user=grafana" \
+    "$from" "$to" "${FILES[@]}"
 
 # --- a query that cannot work is caught, each for its own reason
 perl "$CHECK" --postgres "$GRAFANA_PG" "$from" "$to" "$FIXTURES/deploy/broken_pg.json" > broken.out
