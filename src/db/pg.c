@@ -56,7 +56,8 @@ static int mask_uri(vb_buf *out, const char *s, const char *rest)
 {
     if (vb_buf_append(out, s, (size_t)(rest - s)))
         return -1;
-    const char *p = rest;
+    /* As libpq: user info runs to the first '@' before any '/', even past a '?'. */
+    const char *p = rest, *host = rest;
     while (*p && *p != '@' && *p != '/')
         p++;
     if (*p == '@') {
@@ -66,8 +67,9 @@ static int mask_uri(vb_buf *out, const char *s, const char *rest)
                 return -1;
             rest = p;
         }
+        host = p + 1;
     }
-    const char *q = strchr(rest, '?');
+    const char *q = strchr(host, '?');
     if (!q)
         return vb_buf_puts(out, rest);
     if (vb_buf_append(out, rest, (size_t)(q + 1 - rest)))

@@ -87,6 +87,8 @@ static void test_uris(void **state)
     check("postgresql://h/db?pass%77ord=enc0ded", "enc0ded",
           "postgresql://h/db?pass%77ord=********");
     check("postgresql://u@h:5433/db", NULL, "postgresql://u@h:5433/db");
+    check("postgresql://u?x@h/db?password=s3cret", "s3cret",
+          "postgresql://u?x@h/db?password=********");
     check("postgresql:///db?host=/tmp/sock", NULL, "postgresql:///db?host=/tmp/sock");
 }
 
