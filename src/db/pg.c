@@ -21,10 +21,20 @@ static int is_space(char c)
     return isspace((unsigned char)c);
 }
 
-/* Whether s[0..n) percent-decodes to "password", as libpq decodes URI parameter names. */
-static int uri_key_is_password(const char *s, size_t n)
+/* Whether key[0..n) names a secret: the password, or the one of the client's TLS key. */
+static int is_secret(const char *key, size_t n)
 {
-    static const char want[] = "password";
+    static const char *const secrets[] = {"password", "sslpassword"};
+    for (size_t i = 0; i < VB_COUNT(secrets); i++)
+        if (n == strlen(secrets[i]) && memcmp(key, secrets[i], n) == 0)
+            return 1;
+    return 0;
+}
+
+/* is_secret of a URI parameter name, percent-decoded as libpq decodes it. */
+static int uri_key_is_secret(const char *s, size_t n)
+{
+    char key[16];
     size_t k = 0;
     for (size_t i = 0; i < n; k++) {
         int c = (unsigned char)s[i];
@@ -34,10 +44,11 @@ static int uri_key_is_password(const char *s, size_t n)
         } else {
             i++;
         }
-        if (k >= sizeof want - 1 || c != want[k])
+        if (k >= sizeof key)
             return 0;
+        key[k] = (char)c;
     }
-    return k == sizeof want - 1;
+    return is_secret(key, k);
 }
 
 static const char *uri_prefix(const char *s)
@@ -77,7 +88,7 @@ static int mask_uri(vb_buf *out, const char *s, const char *rest)
     for (p = q + 1; *p;) {
         size_t len = strcspn(p, "&");
         const char *eq = memchr(p, '=', len);
-        if (eq && uri_key_is_password(p, (size_t)(eq - p))) {
+        if (eq && uri_key_is_secret(p, (size_t)(eq - p))) {
             if (vb_buf_append(out, p, (size_t)(eq + 1 - p)) || vb_buf_puts(out, MASK))
                 return -1;
         } else if (vb_buf_append(out, p, len)) {
@@ -140,7 +151,7 @@ static int mask_keywords(vb_buf *out, const char *s)
             return -1;
         if (!closed)
             return vb_buf_puts(out, MASK);
-        int secret = keylen == strlen("password") && strncmp(key, "password", keylen) == 0;
+        int secret = is_secret(key, keylen);
         if (secret ? vb_buf_puts(out, MASK) : vb_buf_append(out, val, (size_t)(p - val)))
             return -1;
         /* A quoted value may touch the next key ('pw'user=u); the unquoted mask must not. */

@@ -26,11 +26,11 @@ typedef struct vb_pg {
 
 /*
  * conninfo with the value of every password replaced by ********: the
- * password= keyword of a key=value string (quoted or not), and the
- * user:password@ part and ?password= parameter of a postgresql:// or
- * postgres:// URI. A string libpq would refuse is masked the same way as
- * far as it goes, and a password whose end cannot be found is masked to the
- * end of the string. The caller frees the result; NULL when out of memory.
+ * password= and sslpassword= keywords of a key=value string (quoted or
+ * not), and the user:password@ part and ?password= and ?sslpassword=
+ * parameters of a postgresql:// or postgres:// URI. A string libpq would refuse is masked the same
+ * way as far as it goes, and a password whose end cannot be found is masked to the end of the
+ * string. The caller frees the result; NULL when out of memory.
  */
 char *vb_pg_mask(const char *conninfo);
 

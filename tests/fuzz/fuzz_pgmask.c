@@ -1,8 +1,8 @@
 /*
  * fuzz_pgmask.c - vb_pg_mask on any string, checked against libpq's own
- * parser: whenever libpq reads a password from the input and also accepts
- * the masked text, the masked text gives it ******** and every other
- * option as the input did. (Masked text libpq refuses is allowed: it only
+ * parser: whenever libpq reads a password (or sslpassword) from the input
+ * and also accepts the masked text, the masked text gives it ******** and
+ * every other option as the input did. (Masked text libpq refuses is allowed: it only
  * ever masks more.)
  */
 #include <stdlib.h>
@@ -33,12 +33,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!masked)
         __builtin_trap();
     PQconninfoOption *a = PQconninfoParse(in, NULL), *b = PQconninfoParse(masked, NULL);
-    if (a && b && value(a, "password")) {
-        if (!value(b, "password") || strcmp(value(b, "password"), "********") != 0)
-            __builtin_trap();
+    if (a && b && (value(a, "password") || value(a, "sslpassword"))) {
         for (const PQconninfoOption *o = a; o->keyword; o++) {
             const char *x = o->val, *y = value(b, o->keyword);
-            if (strcmp(o->keyword, "password") != 0 && (!x != !y || (x && strcmp(x, y) != 0)))
+            int secret =
+                strcmp(o->keyword, "password") == 0 || strcmp(o->keyword, "sslpassword") == 0;
+            if (secret ? x && (!y || strcmp(y, "********") != 0)
+                       : !x != !y || (x && strcmp(x, y) != 0))
                 __builtin_trap();
         }
     }

@@ -71,6 +71,12 @@ static void test_keywords(void **state)
     check("user=u password=p\\ w\\\\d", "p w\\d", "user=u password=********");
     check("  password='hunter2'\tdbname=vb  ", "hunter2", "  password=********\tdbname=vb  ");
     check("password='s3 cr\\'et 'user=u", "s3 cr'et ", "password=******** user=u");
+    char *m = vb_pg_mask("sslpassword=k3y-pw sslkey=/k password=pw");
+    assert_string_equal(m, "sslpassword=******** sslkey=/k password=********");
+    free(m);
+    m = vb_pg_mask("postgresql://h/db?ssl%70assword=k3y-pw&sslkey=/k");
+    assert_string_equal(m, "postgresql://h/db?ssl%70assword=********&sslkey=/k");
+    free(m);
     check("application_name='password=x' dbname=vb", NULL,
           "application_name='password=x' dbname=vb");
 }
