@@ -91,6 +91,8 @@ static int run(const vb_pg_version *v, const migration *list, size_t n, const ch
 {
     char when[32];
     vb_iso8601(v->applied, when);
+    if (name && strcmp(verb, "fix") == 0 && strcmp(name, "all") == 0)
+        name = NULL;
     const migration *only = name ? find(list, n, name, err) : NULL;
     if (name && !only)
         return -1;
@@ -101,11 +103,13 @@ static int run(const vb_pg_version *v, const migration *list, size_t n, const ch
     }
     if (strcmp(verb, "status") == 0) {
         printf("schema version %s, reached %s\n", v->version, when);
-        for (size_t i = 0; i < n; i++)
-            printf("%-*s  %-7s  %s\n", (int)width, list[i].name, list[i].state,
-                   strcmp(list[i].state, "n/a") == 0
-                       ? "SQLite history: a PostgreSQL schema starts at " VB_SCHEMA_VERSION
-                       : "");
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(list[i].state, "n/a") == 0)
+                printf("%-*s  %-7s  SQLite history: a PostgreSQL schema starts at %s\n", (int)width,
+                       list[i].name, list[i].state, VB_SCHEMA_VERSION);
+            else
+                printf("%-*s  %s\n", (int)width, list[i].name, list[i].state);
+        }
         return 0;
     }
     if (strcmp(verb, "check") == 0) {

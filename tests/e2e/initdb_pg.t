@@ -156,6 +156,7 @@ like "$(mig --postgres "$(conn vb)" check)" "nothing to do: the database has the
 err=$(mig --postgres "$(conn vb)" fix)
 is "$?" 1 "fix has nothing to do"
 like "$err" "refusing to fix: nothing to do, every migration is already applied" "as on SQLite"
+like "$(mig --postgres "$(conn vb)" fix all)" "refusing to fix: nothing to do" "so has fix all"
 like "$(mig --postgres "$(conn vb)" fix 02)" "refusing to fix 02-fix-bridges: it is n/a on PostgreSQL, not old" \
     "fix NAME refuses a history migration"
 mkdir later
@@ -165,7 +166,7 @@ out=$(mig --postgres "$(conn vb)" --migrations later check)
 like "$out" "04-later: old" "a later migration is old"
 like "$out" "1 to apply, but migrations run on SQLite only so far" "and check says it cannot run here yet"
 sql vb -c "INSERT INTO bridge_schema VALUES ('04-later', 2000000000)"
-like "$(mig --postgres "$(conn vb)" --migrations later status)" "04-later +new" \
+like "$(mig --postgres "$(conn vb)" --migrations later status)" "04-later +new$" \
     "once the schema records it, it is new"
 sql vb -c "DELETE FROM bridge_schema WHERE version = '04-later'"
 err=$(mig --postgres "$(conn tx)" status)
