@@ -8,9 +8,9 @@ SHAREDIR = $(PREFIX)/share/vlbimon-bridge
 # Debian packages, by name. Keep complete: CI on a warm machine hides gaps.
 DEBS = build-essential pkg-config curl perl sqlite3 lua5.4 valgrind clang clang-format \
        libcurl4-openssl-dev libsqlite3-dev liblua5.4-dev libyaml-dev lua-cjson-dev \
-       libcmocka-dev libmicrohttpd-dev zlib1g-dev time openssl
+       libcmocka-dev libmicrohttpd-dev zlib1g-dev time openssl postgresql libpq-dev
 
-PKGS = libcurl sqlite3 lua5.4 yaml-0.1 lua5.4-cjson
+PKGS = libcurl sqlite3 lua5.4 yaml-0.1 lua5.4-cjson libpq
 CC ?= cc
 CFLAGS ?= -O2 -g
 WARN = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
@@ -168,9 +168,11 @@ $(BUILD)/bin/vlbimon_sim: $(SIM_OBJ) $(BUILD)/libvb.a $(RUNTIME_LINKS)
 test-bins: $(BUILD)/bin/vlbimon_bridge $(BUILD)/bin/vlbimon_sim $(UNIT_BIN) $(FUZZ_RUN)
 
 # The sanitizer pass of `make test`: the unit tests, the fuzz corpus and the
-# e2e tests of bad input, a broken table, secrets and the sandbox again under ASan+UBSan.
+# e2e tests of bad input, a broken table, secrets, the sandbox and initdb on
+# PostgreSQL again under ASan+UBSan.
 # Under SANITIZE=1 everything already ran that way.
-SAN_E2E = tests/e2e/badinput.t tests/e2e/broken_table.t tests/e2e/secrets.t tests/e2e/sandbox.t
+SAN_E2E = tests/e2e/badinput.t tests/e2e/broken_table.t tests/e2e/secrets.t tests/e2e/sandbox.t \
+          tests/e2e/initdb_pg.t
 test-san:
 ifneq ($(SANITIZE),1)
 	$(MAKE) SANITIZE=1 test-bins

@@ -20,6 +20,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "db/pgschema.h"
+#include "db/schema.h"
 #include "net/http.h"
 #include "host/lua_host.h"
 #include "net/secrets.h"
@@ -32,6 +34,8 @@ typedef struct doctor {
     gid_t gid;
     int have_group;
     int failed;
+    vb_pg *pg;                /* doctor --postgres: the bridge's connection */
+    const char *grafana_role; /* doctor --postgres: the role Grafana reads as */
 } doctor;
 
 /*
@@ -372,9 +376,235 @@ static void check_masterlist(doctor *d)
                ml->nparams, ml->nstations);
 }
 
+/*
+ * doctor --postgres: the rules of docs/deployment.md's PostgreSQL section.
+ * The privileges are asked of the server (has_*_privilege), which knows
+ * ownership, role membership and superusers; "ours" are the tables named
+ * ts_param_* or bridge_* in the schema the bridge creates tables in.
+ */
+#define OURS                                                                                       \
+    "c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p') AND "             \
+    "(c.relname LIKE 'ts\\_param\\_%' OR c.relname LIKE 'bridge\\_%')"
+/* What the bridge does to table c: insert, and upsert the status and the cursor. */
+#define CANNOT_WRITE                                                                               \
+    "NOT has_table_privilege(c.oid, 'INSERT') OR (c.relname IN ('bridge_stationstatus', "          \
+    "'bridge_state') AND NOT (has_table_privilege(c.oid, 'SELECT') AND "                           \
+    "has_table_privilege(c.oid, 'UPDATE')))"
+/* Any change to table c by role r (has_table_privilege: any one of the list). */
+#define CAN_CHANGE "has_table_privilege(r.oid, c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE')"
+
+static void check_postgres(doctor *d, const char *conninfo)
+{
+    vb_err err;
+    d->pg = vb_pg_open(conninfo, &err);
+    if (!d->pg) {
+        report(d, 0, "postgres",
+               "%s; fix: check CONNINFO, that the server runs and its pg_hba.conf lets this "
+               "user in, and the password (~/.pgpass, PGPASSFILE, PGPASSWORD, PGSERVICEFILE)",
+               err.msg);
+        return;
+    }
+    report(d, 1, "postgres", "%s answers: PostgreSQL %s, database %s, role %s", d->pg->name,
+           PQparameterStatus(d->pg->conn, "server_version"), PQdb(d->pg->conn),
+           PQuser(d->pg->conn));
+}
+
+static void check_pg_schema(doctor *d)
+{
+    vb_err err;
+    vb_pg_version v;
+    char when[32];
+    if (!d->pg)
+        report(d, 0, "schema", "cannot check: no connection to the server");
+    else if (vb_pg_schema_version(d->pg, &v, &err))
+        report(d, 0, "schema", "%s; fix: vlbimon_bridge initdb --postgres '%s'", err.msg,
+               d->pg->name);
+    else if (strcmp(v.version, VB_SCHEMA_VERSION) > 0)
+        report(d, 0, "schema",
+               "version %s is newer than this bridge's %s; fix: install the bridge that "
+               "migrated it",
+               v.version, VB_SCHEMA_VERSION);
+    else if (strcmp(v.version, VB_SCHEMA_VERSION) < 0)
+        report(d, 0, "schema",
+               "version %s is older than this bridge's %s; fix: vlbimon_bridge "
+               "migrate --postgres '%s' fix",
+               v.version, VB_SCHEMA_VERSION, d->pg->name);
+    else {
+        vb_iso8601(v.applied, when);
+        report(d, 1, "schema", "version %s, reached %s", v.version, when);
+    }
+}
+
+/* The first row of a query, or NULL after reporting check as failed. */
+static PGresult *pg_row(doctor *d, const char *check, const char *sql, const char *param)
+{
+    vb_err err;
+    if (!d->pg) {
+        report(d, 0, check, "cannot check: no connection to the server");
+        return NULL;
+    }
+    PGresult *res = vb_pg_query(d->pg, sql, param ? 1 : 0, param ? &param : NULL, &err);
+    if (!res)
+        report(d, 0, check, "%s", err.msg);
+    return res;
+}
+
+/* The first row's value of the column named name ("" when there is none). */
+static const char *col(const PGresult *res, const char *name)
+{
+    int i = PQfnumber(res, name);
+    return i < 0 ? "" : PQgetvalue(res, 0, i);
+}
+
+static int yes(const PGresult *res, const char *name)
+{
+    return col(res, name)[0] == 't';
+}
+
+static void check_bridge_role(doctor *d)
+{
+    PGresult *r =
+        pg_row(d, "bridge role",
+               "SELECT current_user AS role, current_schema() AS schema, pg_is_in_recovery() AS "
+               "standby, current_setting('default_transaction_read_only') = 'on' AS readonly, "
+               "has_schema_privilege(current_schema(), 'CREATE') AS can_create, count(c.oid) AS "
+               "tables, count(c.oid) FILTER (WHERE " CANNOT_WRITE ") AS unwritable, "
+               "min(c.relname::text) FILTER (WHERE " CANNOT_WRITE ") AS first_unwritable "
+               "FROM pg_catalog.pg_class c WHERE " OURS,
+               NULL);
+    if (!r)
+        return;
+    const char *role = col(r, "role"), *schema = col(r, "schema");
+    if (yes(r, "standby"))
+        report(d, 0, "bridge role",
+               "the server is a standby, which nobody can write; fix: point CONNINFO at the "
+               "primary");
+    else if (yes(r, "readonly"))
+        report(d, 0, "bridge role",
+               "%s's transactions are read-only (default_transaction_read_only); fix: ALTER "
+               "ROLE %s SET default_transaction_read_only = off",
+               role, role);
+    else if (!yes(r, "can_create"))
+        report(d, 0, "bridge role",
+               "%s may not create tables in schema %s, which a new parameter needs; fix: run "
+               "the bridge as the role that owns the database (docs/deployment.md, "
+               "\"PostgreSQL\")",
+               role, schema);
+    else if (atol(col(r, "unwritable")) > 0)
+        report(d, 0, "bridge role",
+               "%s cannot write %s of the %s tables (%s, ...); fix: run the bridge as the role "
+               "that ran initdb --postgres and owns them",
+               role, col(r, "unwritable"), col(r, "tables"), col(r, "first_unwritable"));
+    else
+        report(d, 1, "bridge role", "%s may write all %s tables and create more in schema %s", role,
+               col(r, "tables"), schema);
+    PQclear(r);
+}
+
+static void check_grafana_role(doctor *d)
+{
+    const char *g = d->grafana_role;
+    PGresult *r = pg_row(
+        d, "grafana role",
+        "SELECT r.rolsuper AS super, r.rolcanlogin AS login, pg_has_role(r.oid, current_user, "
+        "'USAGE') AS is_bridge, has_database_privilege(r.oid, current_database(), 'CONNECT') AS "
+        "connect, has_schema_privilege(r.oid, current_schema(), 'USAGE') AS usage, "
+        "has_schema_privilege(r.oid, current_schema(), 'CREATE') AS can_create, count(c.oid) AS "
+        "tables, count(c.oid) FILTER (WHERE NOT has_table_privilege(r.oid, c.oid, 'SELECT')) AS "
+        "unreadable, min(c.relname::text) FILTER (WHERE NOT has_table_privilege(r.oid, c.oid, "
+        "'SELECT')) AS first_unreadable, count(c.oid) FILTER (WHERE " CAN_CHANGE ") AS "
+        "changeable, min(c.relname::text) FILTER (WHERE " CAN_CHANGE ") AS first_changeable, "
+        "EXISTS (SELECT 1 FROM pg_catalog.pg_default_acl a, aclexplode(a.defaclacl) x WHERE "
+        "a.defaclrole = current_user::regrole AND a.defaclobjtype = 'r' AND a.defaclnamespace IN "
+        "(0, current_schema()::regnamespace) AND x.grantee = r.oid AND x.privilege_type = "
+        "'SELECT') AS later_readable, current_user AS bridge, current_schema() AS schema, "
+        "current_database() AS db FROM pg_catalog.pg_roles r LEFT JOIN pg_catalog.pg_class c "
+        "ON " OURS " WHERE r.rolname = $1 GROUP BY r.oid, r.rolsuper, r.rolcanlogin",
+        g);
+    if (!r)
+        return;
+    if (PQntuples(r) == 0) {
+        report(d, 0, "grafana role",
+               "role %s does not exist; fix: CREATE ROLE %s LOGIN PASSWORD '...' and the GRANTs "
+               "of docs/deployment.md, \"PostgreSQL\" (or give doctor --grafana-role)",
+               g, g);
+        PQclear(r);
+        return;
+    }
+    const char *bridge = col(r, "bridge"), *schema = col(r, "schema"), *db = col(r, "db");
+    if (yes(r, "super") || yes(r, "is_bridge"))
+        report(d, 0, "grafana role",
+               "%s is %s, so it may write everything; fix: give Grafana a role of its own that "
+               "may only read (docs/deployment.md, \"PostgreSQL\")",
+               g, yes(r, "super") ? "a superuser" : "the bridge's role or a member of it");
+    else if (atol(col(r, "changeable")) > 0)
+        report(d, 0, "grafana role",
+               "%s may change %s tables (%s, ...), where it must only read; fix: REVOKE INSERT, "
+               "UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA %s FROM %s",
+               g, col(r, "changeable"), col(r, "first_changeable"), schema, g);
+    else if (yes(r, "can_create"))
+        report(d, 0, "grafana role",
+               "%s may create tables in schema %s, where it must only read; fix: REVOKE CREATE "
+               "ON SCHEMA %s FROM PUBLIC, %s",
+               g, schema, schema, g);
+    else if (!yes(r, "login"))
+        report(d, 0, "grafana role", "%s cannot log in; fix: ALTER ROLE %s LOGIN", g, g);
+    else if (!yes(r, "connect"))
+        report(d, 0, "grafana role",
+               "%s may not connect to database %s; fix: GRANT CONNECT ON DATABASE %s TO %s", g, db,
+               db, g);
+    else if (!yes(r, "usage"))
+        report(d, 0, "grafana role", "%s cannot use schema %s; fix: GRANT USAGE ON SCHEMA %s TO %s",
+               g, schema, schema, g);
+    else if (atol(col(r, "unreadable")) > 0)
+        report(d, 0, "grafana role",
+               "%s cannot read %s of the %s tables (%s, ...); fix: GRANT SELECT ON ALL TABLES IN "
+               "SCHEMA %s TO %s",
+               g, col(r, "unreadable"), col(r, "tables"), col(r, "first_unreadable"), schema, g);
+    else if (!yes(r, "later_readable"))
+        report(d, 0, "grafana role",
+               "%s could not read the tables %s makes for new parameters; fix: ALTER DEFAULT "
+               "PRIVILEGES FOR ROLE %s IN SCHEMA %s GRANT SELECT ON TABLES TO %s",
+               g, bridge, bridge, schema, g);
+    else
+        report(d, 1, "grafana role",
+               "%s may read all %s tables and the ones %s makes later, and change nothing", g,
+               col(r, "tables"), bridge);
+    PQclear(r);
+}
+
+static int finish(doctor *d)
+{
+    if (fflush(stdout) != 0) {
+        vb_log_msg(&d->app->log, VB_ERROR, "doctor: cannot write to stdout");
+        return VB_EXIT_FAIL;
+    }
+    return d->failed ? VB_EXIT_FAIL : VB_EXIT_OK;
+}
+
+static int doctor_postgres(vb_app *app, const char *conninfo, const char *grafana_role,
+                           const vb_cmdspec *spec)
+{
+    if (!*grafana_role) {
+        fprintf(stderr, "%s: error: argument --grafana-role: expected a role name\n", spec->prog);
+        return VB_EXIT_USAGE;
+    }
+    doctor d = {.app = app, .grafana_role = grafana_role};
+    check_postgres(&d, conninfo);
+    check_pg_schema(&d);
+    check_bridge_role(&d);
+    check_grafana_role(&d);
+    vb_pg_close(d.pg);
+    d.pg = NULL;
+    check_secrets_mode(&d);
+    check_server(&d);
+    check_masterlist(&d);
+    return finish(&d);
+}
+
 int cmd_doctor(vb_app *app, int argc, char **argv)
 {
-    const char *sqlitedb = NULL, *group = "grafana";
+    const char *sqlitedb = NULL, *group = "grafana", *postgres = NULL, *grafana_role = "grafana";
     const vb_opt opts[] = {
         {.lname = "sqlitedb",
          .kind = VB_OPT_STRING,
@@ -386,6 +616,16 @@ int cmd_doctor(vb_app *app, int argc, char **argv)
          .dest = &group,
          .metavar = "GROUP",
          .help = "the group Grafana runs as (default grafana)"},
+        {.lname = "postgres",
+         .kind = VB_OPT_STRING,
+         .dest = &postgres,
+         .metavar = "CONNINFO",
+         .help = "instead of --sqlitedb: the PostgreSQL database, as the bridge connects to it"},
+        {.lname = "grafana-role",
+         .kind = VB_OPT_STRING,
+         .dest = &grafana_role,
+         .metavar = "ROLE",
+         .help = "with --postgres: the role Grafana reads as (default grafana)"},
     };
     const vb_cmdspec spec = {.prog = "vlbimon_bridge doctor",
                              .description =
@@ -396,6 +636,13 @@ int cmd_doctor(vb_app *app, int argc, char **argv)
     int rc = vb_app_parse_options(app, &spec, argc, argv);
     if (rc >= 0)
         return rc;
+    if (sqlitedb && postgres) {
+        fprintf(stderr, "%s: error: argument --postgres: not allowed with argument --sqlitedb\n",
+                spec.prog);
+        return VB_EXIT_USAGE;
+    }
+    if (postgres)
+        return doctor_postgres(app, postgres, grafana_role, &spec);
     if (!sqlitedb || !*sqlitedb) {
         fprintf(stderr, "%s: error: the following arguments are required: --sqlitedb\n", spec.prog);
         return VB_EXIT_USAGE;
@@ -414,9 +661,5 @@ int cmd_doctor(vb_app *app, int argc, char **argv)
     check_secrets_mode(&d);
     check_server(&d);
     check_masterlist(&d);
-    if (fflush(stdout) != 0) {
-        vb_log_msg(&app->log, VB_ERROR, "doctor: cannot write to stdout");
-        return VB_EXIT_FAIL;
-    }
-    return d.failed ? VB_EXIT_FAIL : VB_EXIT_OK;
+    return finish(&d);
 }

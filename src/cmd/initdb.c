@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "db/pgschema.h"
 #include "db/schema.h"
 
 /*
@@ -44,9 +45,49 @@ static int create_db(const char *path, const char *sql, vb_err *err)
     return 0;
 }
 
+static int print_sql(vb_app *app, const vb_buf *sql)
+{
+    if (fwrite(sql->data, 1, sql->len, stdout) != sql->len || fflush(stdout) != 0) {
+        vb_log_msg(&app->log, VB_ERROR, "initdb: cannot write to stdout");
+        return VB_EXIT_FAIL;
+    }
+    return VB_EXIT_OK;
+}
+
+/* initdb --postgres CONNINFO, or with "-" (never a valid conninfo) PostgreSQL's SQL on stdout. */
+static int initdb_postgres(vb_app *app, const char *conninfo)
+{
+    vb_err err;
+    vb_buf sql = {0};
+    vb_pg *pg = NULL;
+    long ntables = 0;
+    int rc = VB_EXIT_FAIL;
+    const vb_masterlist *ml = vb_app_masterlist(app, &err);
+    if (!ml)
+        goto fail;
+    if (strcmp(conninfo, "-") == 0) {
+        if (vb_schema_sql_in(&sql, VB_POSTGRES, ml, 1, &err))
+            goto fail;
+        rc = print_sql(app, &sql);
+        goto out;
+    }
+    if (!(pg = vb_pg_open(conninfo, &err)) || vb_pg_schema_create(pg, ml, &ntables, &err))
+        goto fail;
+    vb_log_msg(&app->log, VB_INFO, "initdb: created %ld tables in postgres %s from %s", ntables,
+               pg->name, app->masterlist);
+    rc = VB_EXIT_OK;
+    goto out;
+fail:
+    vb_log_msg(&app->log, VB_ERROR, "initdb: %s", err.msg);
+out:
+    vb_pg_close(pg);
+    vb_buf_free(&sql);
+    return rc;
+}
+
 int cmd_initdb(vb_app *app, int argc, char **argv)
 {
-    const char *sqlitedb = NULL;
+    const char *sqlitedb = NULL, *postgres = NULL;
     const vb_opt opts[] = {
         {.lname = "sqlitedb",
          .kind = VB_OPT_STRING,
@@ -55,14 +96,28 @@ int cmd_initdb(vb_app *app, int argc, char **argv)
          .help =
              "sqlite database to create (refuses an existing file); without it, print the SQL to "
              "stdout"},
+        {.lname = "postgres",
+         .kind = VB_OPT_STRING,
+         .dest = &postgres,
+         .metavar = "CONNINFO",
+         .help = "PostgreSQL database to create the schema in, a libpq connection string or "
+                 "postgresql:// URI (refuses one that holds it); - prints PostgreSQL's SQL"},
     };
     const vb_cmdspec spec = {.prog = "vlbimon_bridge initdb",
-                             .description = "initialize a sqlite database from the masterlist",
+                             .description = "initialize a sqlite or PostgreSQL database from the "
+                                            "masterlist",
                              .opts = opts,
                              .nopts = VB_COUNT(opts)};
     int rc = vb_app_parse_options(app, &spec, argc, argv);
     if (rc >= 0)
         return rc;
+    if (sqlitedb && postgres) {
+        fprintf(stderr, "%s: error: argument --postgres: not allowed with argument --sqlitedb\n",
+                spec.prog);
+        return VB_EXIT_USAGE;
+    }
+    if (postgres)
+        return initdb_postgres(app, postgres);
     vb_err err;
     vb_buf sql = {0};
     const vb_masterlist *ml = vb_app_masterlist_for_work(app, &err);
@@ -73,10 +128,7 @@ int cmd_initdb(vb_app *app, int argc, char **argv)
     }
     rc = VB_EXIT_OK;
     if (!sqlitedb) {
-        if (fwrite(sql.data, 1, sql.len, stdout) != sql.len || fflush(stdout) != 0) {
-            vb_log_msg(&app->log, VB_ERROR, "initdb: cannot write to stdout");
-            rc = VB_EXIT_FAIL;
-        }
+        rc = print_sql(app, &sql);
     } else if (create_db(sqlitedb, sql.data, &err)) {
         vb_log_msg(&app->log, VB_ERROR, "initdb: %s", err.msg);
         rc = VB_EXIT_FAIL;

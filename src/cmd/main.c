@@ -17,7 +17,8 @@
 #include "cmd/transform.h"
 
 static const vb_command commands[] = {
-    {"initdb", "initialize a sqlite database (without --sqlitedb, print the SQL)", cmd_initdb},
+    {"initdb", "initialize a sqlite or PostgreSQL database (without either, print the SQL)",
+     cmd_initdb},
     {"bridge", "copy live snapshots into the database every DT seconds", cmd_bridge},
     {"masterlist", "download the server's masterlist.json", cmd_masterlist},
     {"history", "download a time range into DATADIR/<station>/<param>.csv, resumably", cmd_history},

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd/migrate_pg.h"
 #include "host/lua_fs.h"
 #include "host/lua_host.h"
 
@@ -75,7 +76,7 @@ static int need_db(const vb_cmdspec *spec, const char *db, const char **pos)
 
 int cmd_migrate(vb_app *app, int argc, char **argv)
 {
-    const char *db = NULL, *dir = NULL;
+    const char *db = NULL, *dir = NULL, *postgres = NULL;
     int no_backup = 0;
     const vb_opt opts[] = {
         {.lname = "sqlitedb",
@@ -83,6 +84,11 @@ int cmd_migrate(vb_app *app, int argc, char **argv)
          .dest = &db,
          .metavar = "SQLITEDB",
          .help = "the database to check or migrate"},
+        {.lname = "postgres",
+         .kind = VB_OPT_STRING,
+         .dest = &postgres,
+         .metavar = "CONNINFO",
+         .help = "a PostgreSQL database instead (a libpq connection string or postgresql:// URI)"},
         {.lname = "no-backup",
          .kind = VB_OPT_FLAG,
          .dest = &no_backup,
@@ -109,8 +115,16 @@ int cmd_migrate(vb_app *app, int argc, char **argv)
     const char **pos;
     size_t npos;
     int rc = parse(app, &spec, argc, argv, &pos, &npos, 1, 2);
-    if (rc >= 0 || (rc = need_db(&spec, db, pos)) >= 0)
+    if (rc >= 0)
         return rc;
+    if (db && postgres) {
+        free(pos);
+        return usage_error(&spec, "argument --postgres: not allowed with argument --sqlitedb");
+    }
+    if (!db && !postgres) {
+        free(pos);
+        return usage_error(&spec, "one of the arguments --sqlitedb --postgres is required");
+    }
     const char *verb = pos[0];
     if (strcmp(verb, "check") && strcmp(verb, "fix") && strcmp(verb, "status")) {
         free(pos);
@@ -119,6 +133,11 @@ int cmd_migrate(vb_app *app, int argc, char **argv)
     if (strcmp(verb, "status") == 0 && npos > 1) {
         free(pos);
         return usage_error(&spec, "status takes no migration name");
+    }
+    if (postgres) {
+        rc = vb_migrate_postgres(app, postgres, dir, verb, npos > 1 ? pos[1] : NULL);
+        free(pos);
+        return rc;
     }
     char *args[MAX_ARGS];
     int n = 0;

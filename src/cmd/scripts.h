@@ -3,7 +3,8 @@
  * extract and add-series, and `run` for any script. The C side only parses options (so -h, prefixes
  * and usage errors behave like every other command); the work is done by the
  * Lua scripts in scripts/, which users can read, change, or run themselves
- * with `vlbimon_bridge run`.
+ * with `vlbimon_bridge run`. (Lua has no PostgreSQL: `migrate --postgres` is
+ * cmd/migrate_pg.c.)
  *
  * Layer cmd (docs/architecture.md): may include every layer.
  */

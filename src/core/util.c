@@ -291,6 +291,17 @@ int vb_mkdir_p(const char *path, vb_err *err)
     return 0;
 }
 
+int vb_hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 int vb_is_identifier(const char *s)
 {
     if (!s || !(isalpha((unsigned char)*s) || *s == '_') || !isascii((unsigned char)*s))

@@ -61,6 +61,9 @@ int vb_write_atomic(const char *path, const void *data, size_t len, vb_err *err)
 
 int vb_mkdir_p(const char *path, vb_err *err);
 
+/* The value of a hexadecimal digit (either case), or -1 for any other character. */
+int vb_hexval(char c);
+
 /* ^[A-Za-z_][A-Za-z0-9_]*$ - the only names ever spliced into SQL text. */
 int vb_is_identifier(const char *s);
 

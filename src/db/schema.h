@@ -11,11 +11,35 @@
 #include "core/masterlist.h"
 #include "core/util.h"
 
+/*
+ * The two SQL dialects of one schema (docs/schema.md): the contract's types
+ * (TEXT, REAL, INTEGER, BOOLEAN) are SQLite's, and PostgreSQL gets the types
+ * that keep the dashboards' queries working (vb_dialect_type). Names are
+ * written unquoted in both, so PostgreSQL folds them to lower case, and SQL
+ * that names a table in any case finds it on both.
+ */
+typedef enum { VB_SQLITE, VB_POSTGRES } vb_dialect;
+
+/* The newest migration a fresh schema already includes; PostgreSQL records it in bridge_schema. */
+#define VB_SCHEMA_VERSION "03-match-initdb"
+
+/* A contract type in the dialect's words, or NULL when sqltype is not one. */
+const char *vb_dialect_type(vb_dialect d, const char *sqltype);
+
 /* CREATE TABLE ts_param_<name> plus its time and station indexes. */
 int vb_series_sql(vb_buf *out, const char *name, const char *sqltype, vb_err *err);
+int vb_series_sql_in(vb_buf *out, vb_dialect d, const char *name, const char *sqltype, vb_err *err);
 
 /* The complete fresh schema in one transaction, as initdb creates it. */
 int vb_schema_sql(vb_buf *out, const vb_masterlist *ml, vb_err *err);
+
+/*
+ * The same in a dialect; on PostgreSQL with the bookkeeping tables
+ * bridge_state and bridge_schema, the latter holding VB_SCHEMA_VERSION.
+ * Wrapped in BEGIN and COMMIT when wrap is non-zero; without, for a caller
+ * that runs it in a transaction of its own.
+ */
+int vb_schema_sql_in(vb_buf *out, vb_dialect d, const vb_masterlist *ml, int wrap, vb_err *err);
 
 /* Every series name (without ts_param_) and SQL type of a fresh schema, in creation order. */
 typedef int (*vb_series_cb)(void *ud, const char *name, const char *sqltype, vb_err *err);

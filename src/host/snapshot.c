@@ -80,24 +80,13 @@ static int expect(parser *ps, char c)
     return 0;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static int hex4(parser *ps, const char *s, unsigned *out)
 {
     if (ps->end - s < 4)
         return fail(ps, "bad \\u escape");
     unsigned v = 0;
     for (int i = 0; i < 4; i++) {
-        int h = hexval(s[i]);
+        int h = vb_hexval(s[i]);
         if (h < 0)
             return fail(ps, "bad \\u escape");
         v = v << 4 | (unsigned)h;

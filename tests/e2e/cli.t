@@ -7,7 +7,7 @@ cd "$TMP" || exit 1
 out=$("$BRIDGE" -h)
 ok "-h exits 0" test $? -eq 0
 like "$out" '^usage: vlbimon_bridge \[-h\] \[-v\] \[-1\] \[-2\] \[--server URL\]' "-h prints the usage line"
-like "$out" 'initdb +initialize a sqlite database' "-h lists the commands"
+like "$out" 'initdb +initialize a sqlite or PostgreSQL database' "-h lists the commands"
 out=$("$BRIDGE" --help)
 like "$out" '--stations STATIONS +stations to process \(default all\), repeatable' "--help documents --stations"
 out=$("$BRIDGE" initdb -h)

@@ -8,39 +8,15 @@
 source "$(dirname "$0")/lib.sh"
 source "$FIXTURES/sim/simlib.sh"
 source "$FIXTURES/bridge/bridgelib.sh"
+source "$FIXTURES/deploy/dashlib.sh"
 cd "$TMP" || exit 1
 
-PROV=$ROOT/deploy/grafana/provisioning
-CHECK="$FIXTURES/deploy/dashboard_queries.pl"
-FILES=("$PROV"/dashboards/vlbimon/*.json "$PROV"/alerting/*.json)
+FILES=("$PROV"/dashboards/vlbimon/*.json "$PROV"/alerting/vlbimon-bridge.json)
 
-# check_all LABEL CHECKER-ARGS... : one TAP line per query, from the checker's lines.
-check_all() {
-    local label=$1 status line
-    shift
-    perl "$CHECK" "$@" > check.out
-    status=$?
-    while IFS= read -r line; do
-        case $line in
-        ok\ *) ok "$label: ${line#ok }" true ;;
-        *) ok "$label: ${line#not ok }" false ;;
-        esac
-    done < check.out
-    is "$status" 0 "$label: the checker passes"
-}
-
-# --- a database as a short live run leaves it: simulated time is the real
-# time, as in production, so a dashboard range around now shows everything.
-now=$(date +%s)
-start_sim g --speed 60 --start-time "$now"
-"$BRIDGE" initdb --sqlitedb live.db
-start_bridge g "$URL_g" live.db --dt 0.5
-ok "the bridge stored 6 answers" wait_answers g 6
-touch g.data/PLEASE-EXIT
-ok "and stopped on PLEASE-EXIT" wait_exit "$BPID" 10
-
-from=$((now - 3600))
-to=$((now + 3600))
+# --- a database as a short live run leaves it
+live_run live.db
+from=$((NOW - 3600))
+to=$((NOW + 3600))
 check_all "live" live.db "$from" "$to" "${FILES[@]}"
 is "$(grep -c '' check.out)" 15 "15 queries: 13 panels and 2 alert rules"
 check_all "before the data" --empty live.db $((from - 86400)) "$from" "${FILES[@]}"
@@ -79,26 +55,13 @@ uid=$(sed -n 's/^ *uid: *//p' "$ds")
 is "$uid" vlbimon-sqlite "the datasource has a fixed uid"
 like "$(cat "$PROV/dashboards/vlbimon.yaml")" "path: /etc/grafana/provisioning/dashboards/vlbimon$" \
     "the dashboard provider loads the folder the dashboards are in"
-refs=$(perl -MJSON::PP -e '
-    my %seen;
-    sub walk { my ($n) = @_;
-        if (ref $n eq "HASH") {
-            $seen{"$n->{datasource}{type} $n->{datasource}{uid}"}++ if ref $n->{datasource} eq "HASH";
-            $seen{"uid $n->{datasourceUid}"}++ if exists $n->{datasourceUid};
-            $seen{"variable $n->{query} $n->{current}{value}"}++ if ($n->{type} // "") eq "datasource";
-            walk($_) for values %$n;
-        } elsif (ref $n eq "ARRAY") { walk($_) for @$n }
-    }
-    for (@ARGV) { open my $f, "<", $_ or die; local $/; walk(decode_json(<$f>)) }
-    print join("\n", sort keys %seen), "\n";' "${FILES[@]}")
+refs=$(refs "${FILES[@]}")
 is "$refs" 'frser-sqlite-datasource ${datasource}
 uid __expr__
 uid vlbimon-sqlite
 variable frser-sqlite-datasource vlbimon-sqlite' \
     "panels use the datasource variable (default vlbimon-sqlite); alert rules the datasource itself"
-uids=$(perl -MJSON::PP -e 'for (@ARGV) { open my $f, "<", $_ or die; local $/; print decode_json(<$f>)->{uid}, "\n" }' \
-    "$PROV"/dashboards/vlbimon/*.json | sort)
-is "$(echo $uids)" "vlbimon-array vlbimon-bridge vlbimon-events vlbimon-tsys vlbimon-weather" \
+is "$(uids "$PROV"/dashboards/vlbimon/*.json)" "vlbimon-array vlbimon-bridge vlbimon-events vlbimon-tsys vlbimon-weather" \
     "five dashboards with fixed uids"
 panels=$(perl -MJSON::PP -e 'open my $f, "<", $ARGV[0] or die; local $/; my $d = decode_json(<$f>);
     print join ",", map { "$_->{id}=$_->{title}" } @{$d->{panels}}' "$PROV/dashboards/vlbimon/bridge.json")

@@ -134,7 +134,7 @@ vb backup live.db >/dev/null 2>&1
 is "$?" 2 "backup without DEST is a usage error"
 
 # the -h texts
-like "$(vb migrate -h)" "usage: vlbimon_bridge migrate \[-h\] \[--sqlitedb SQLITEDB\] \[--no-backup\]" "migrate -h"
+like "$(vb migrate -h)" "usage: vlbimon_bridge migrate \[-h\] \[--sqlitedb SQLITEDB\] \[--postgres CONNINFO\] \[--no-backup\]" "migrate -h"
 like "$(vb summarize -h)" "usage: vlbimon_bridge summarize \[-h\] \[--sqlitedb SQLITEDB\] \[STATION\]" "summarize -h"
 like "$(vb backup -h)" "usage: vlbimon_bridge backup \[-h\] SRC DEST" "backup -h"
 like "$(vb extract -h)" "usage: vlbimon_bridge extract \[-h\] \[--sqlitedb SQLITEDB\] \[--outdir DIR\] PATTERN" "extract -h"

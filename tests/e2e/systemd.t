@@ -1,6 +1,7 @@
 #!/bin/bash
 # The systemd units (deploy/systemd): what they promise (user and group
-# grafana, umask 002, SIGTERM, restart with back-off, hardening), that the
+# grafana, umask 002, SIGTERM, restart with back-off, hardening; the
+# PostgreSQL unit: its connection from libpq's files), that the
 # hardening still lets the bridge write what it writes and read its secrets,
 # that their command lines parse, that the template differs from the main
 # unit only where it must, and `systemd-analyze verify` (and its offline
@@ -11,6 +12,7 @@ cd "$TMP" || exit 1
 UNITS=$ROOT/deploy/systemd
 MAIN=$UNITS/vlbimon-bridge.service
 TEMPLATE=$UNITS/vlbimon-bridge@.service
+PGUNIT=$UNITS/vlbimon-bridge-postgres.service
 INSTANCE=vlbimon2.science.ru.nl
 
 # key FILE NAME : the value of NAME= in FILE (the last one wins, as in systemd).
@@ -32,11 +34,13 @@ under() {
     return 1
 }
 
-for unit in "$MAIN" "$TEMPLATE"; do
+for unit in "$MAIN" "$TEMPLATE" "$PGUNIT"; do
     n=${unit##*/}
     is "$(key "$unit" User)" vlbimon "$n: a dedicated user"
-    is "$(key "$unit" Group)" grafana "$n: in group grafana"
-    is "$(key "$unit" UMask)" 0002 "$n: umask 002, so the WAL files stay group-writable"
+    if [ "$unit" != "$PGUNIT" ]; then
+        is "$(key "$unit" Group)" grafana "$n: in group grafana"
+        is "$(key "$unit" UMask)" 0002 "$n: umask 002, so the WAL files stay group-writable"
+    fi
     is "$(key "$unit" KillSignal)" SIGTERM "$n: stopped with SIGTERM (the bridge finishes its cycle)"
     is "$(key "$unit" Restart)" on-failure "$n: restarted on failure"
     like "$(key "$unit" RestartSec)" '^[1-9][0-9]*s$' "$n: after a delay"
@@ -55,8 +59,9 @@ for unit in "$MAIN" "$TEMPLATE"; do
     datadir=$(option "$words" datadir)
     secrets=$(option "$words" secrets)
     writable=($(key "$unit" ReadWritePaths) "/var/lib/$(key "$unit" StateDirectory)")
-    ok "$n: the database folder ${db%/*} is writable under ProtectSystem=strict" \
-        under "${db%/*}" "${writable[@]}"
+    [ "$unit" = "$PGUNIT" ] ||
+        ok "$n: the database folder ${db%/*} is writable under ProtectSystem=strict" \
+            under "${db%/*}" "${writable[@]}"
     ok "$n: the datadir $datadir is writable" under "$datadir" "${writable[@]}"
     ok "$n: the working directory is writable (masterlist.json)" \
         under "$(key "$unit" WorkingDirectory)" "${writable[@]}"
@@ -65,9 +70,15 @@ for unit in "$MAIN" "$TEMPLATE"; do
     fails "$n: the secrets file is in no folder the bridge may write" under "$secrets" "${writable[@]}"
     # The unit's own command line, with -h: any option the binary does not know fails.
     args=$(printf '%s\n' "$words" | tail -n +2)
+    # The bridge learns --postgres with the PostgreSQL sink; until then the rest must parse.
+    what="the binary accepts the command line"
+    if [ "$unit" = "$PGUNIT" ]; then
+        args=$(printf '%s\n' "$args" | sed '/^--postgres$/{N;d}')
+        what="$what but --postgres CONNINFO"
+    fi
     mapfile -t argv <<< "$args"
     out=$("$BRIDGE" "${argv[@]}" -h 2>&1)
-    is "$?" 0 "$n: the binary accepts the command line"
+    is "$?" 0 "$n: $what"
     like "$out" "usage: vlbimon_bridge bridge" "$n: and it runs the bridge command"
 done
 
@@ -79,6 +90,24 @@ like "$(key "$MAIN" Description)" "\(vlbimon1\)" "its description says which"
 is "$(option "$(execstart "$MAIN")" sqlitedb)" \
     "$(sed -n 's/^ *path: *//p' "$ROOT/deploy/grafana/provisioning/datasources/vlbimon.yaml")" \
     "the main unit writes the database Grafana's provisioned datasource reads"
+# The PostgreSQL unit: its connection and password from libpq's files, which it may read and not write.
+words=$(execstart "$PGUNIT")
+is "$(option "$words" postgres)" service=vlbimon "the PostgreSQL unit connects to the service vlbimon"
+parses() { "$@" > /dev/null 2>&1; }
+ok "which doctor --postgres accepts, with the unit's global options" \
+    parses "$BRIDGE" $(printf '%s\n' "$words" | sed -n '2,/^bridge$/p' | sed '$d') doctor --postgres service=vlbimon -h
+env=$(key "$PGUNIT" Environment)
+for var in PGSERVICEFILE PGPASSFILE; do
+    f=$(printf '%s\n' $env | sed -n "s/^$var=//p")
+    like "$f" '^/etc/vlbimon-bridge/' "$var is $f, beside the secrets file"
+    fails "$var is not hidden by ProtectHome or PrivateTmp" under "$f" /home /root /run/user /tmp /var/tmp
+    fails "$var is in no folder the bridge may write" under "$f" "/var/lib/$(key "$PGUNIT" StateDirectory)"
+done
+pgsettings() { grep -Ev '^(#|$|Description=|ExecStart=|SyslogIdentifier=|After=|Group=|UMask=|Environment=|ReadWritePaths=)' "$1"; }
+is "$(diff <(pgsettings "$MAIN") <(pgsettings "$PGUNIT"))" "" \
+    "the PostgreSQL unit differs from the main unit only in its connection, group, umask, paths and names"
+is "$(key "$PGUNIT" ReadWritePaths)" "" "and may write nothing but its state directory"
+
 words=$(execstart "$TEMPLATE" "$INSTANCE")
 is "$(option "$words" server)" "https://$INSTANCE" "the template's instance is the server's host"
 is "$(option "$words" sqlitedb)" "/var/lib/grafana/$INSTANCE.db" "with a database of its own"
@@ -96,10 +125,10 @@ fi
 # verify checks ExecStart's binary exists, so the copies run the built one.
 version=$(systemd-analyze --version | sed -n '1s/^systemd \([0-9]*\).*/\1/p')
 mkdir units
-for unit in "$MAIN" "$TEMPLATE"; do
+for unit in "$MAIN" "$TEMPLATE" "$PGUNIT"; do
     sed "s|/usr/local/bin/vlbimon_bridge|$BRIDGE|" "$unit" > "units/${unit##*/}"
 done
-for name in vlbimon-bridge.service "vlbimon-bridge@$INSTANCE.service"; do
+for name in vlbimon-bridge.service "vlbimon-bridge@$INSTANCE.service" vlbimon-bridge-postgres.service; do
     out=$(systemd-analyze verify --man=no "units/$name" 2>&1)
     is "$?" 0 "systemd-analyze verify $name (systemd $version)"
     # RestartSteps and RestartMaxDelaySec came with systemd 254; older ones warn and ignore them.
@@ -107,10 +136,12 @@ for name in vlbimon-bridge.service "vlbimon-bridge@$INSTANCE.service"; do
         out=$(printf '%s\n' "$out" | grep -Ev "Unknown key '(RestartSteps|RestartMaxDelaySec)'")
     is "$out" "" "$name: no warnings"
 done
-out=$(systemd-analyze security --offline=yes --man=no --threshold=30 units/vlbimon-bridge.service 2>&1)
-is "$?" 0 "systemd-analyze security: exposure at most 3.0"
-last=$(printf '%s\n' "$out" | tail -n 1)
-like "$last" "Overall exposure level for vlbimon-bridge.service: [0-9.]+ OK" "rated OK (${last#*: })"
+for name in vlbimon-bridge.service vlbimon-bridge-postgres.service; do
+    out=$(systemd-analyze security --offline=yes --man=no --threshold=30 "units/$name" 2>&1)
+    is "$?" 0 "systemd-analyze security $name: exposure at most 3.0"
+    last=$(printf '%s\n' "$out" | tail -n 1)
+    like "$last" "Overall exposure level for $name: [0-9.]+ OK" "rated OK (${last#*: })"
+done
 
 # The checks above would catch a bad value: verify only warns about one.
 sed 's/^ProtectSystem=strict/ProtectSystem=strickt/' units/vlbimon-bridge.service > units/bad.service

@@ -1,6 +1,7 @@
 /*
  * schema_test.c - the fresh schema equals docs/schema.md table for table, column
- * for column, index for index, and refuses names that are not identifiers.
+ * for column, index for index, and refuses names that are not identifiers;
+ * its PostgreSQL dialect has the types of docs/schema.md's PostgreSQL section.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -157,12 +158,48 @@ static void test_rejects_non_identifiers(void **state)
     vb_masterlist_free(&ml);
 }
 
+/* PostgreSQL: the same statements with its types, and names its 63-byte limit would cut refused. */
+static void test_postgres_dialect(void **state)
+{
+    (void)state;
+    vb_err err;
+    vb_buf sql = {0};
+    assert_int_equal(vb_series_sql_in(&sql, VB_POSTGRES, "if_1_online", "BOOLEAN", &err), 0);
+    assert_string_equal(
+        sql.data, "CREATE TABLE ts_param_if_1_online (time BIGINT NOT NULL, station TEXT "
+                  "NOT NULL, value SMALLINT);\n"
+                  "CREATE INDEX idx_ts_param_if_1_online_time ON ts_param_if_1_online(time);\n"
+                  "CREATE INDEX idx_ts_param_if_1_online_station ON "
+                  "ts_param_if_1_online(station);\n");
+    static const char *const pairs[][2] = {{"TEXT", "TEXT"},
+                                           {"REAL", "DOUBLE PRECISION"},
+                                           {"INTEGER", "BIGINT"},
+                                           {"BOOLEAN", "SMALLINT"}};
+    for (size_t i = 0; i < 4; i++) {
+        assert_string_equal(vb_dialect_type(VB_POSTGRES, pairs[i][0]), pairs[i][1]);
+        assert_string_equal(vb_dialect_type(VB_SQLITE, pairs[i][0]), pairs[i][0]);
+    }
+    assert_null(vb_dialect_type(VB_POSTGRES, "VARCHAR"));
+    char name[64];
+    memset(name, 'a', 42);
+    name[42] = '\0';
+    sql.len = 0;
+    assert_int_equal(vb_series_sql_in(&sql, VB_POSTGRES, name, "REAL", &err), 0);
+    name[42] = 'a';
+    name[43] = '\0';
+    assert_int_equal(vb_series_sql_in(&sql, VB_POSTGRES, name, "REAL", &err), -1);
+    assert_non_null(strstr(err.msg, "is too long for PostgreSQL: its index idx_ts_param_"));
+    assert_int_equal(vb_series_sql_in(&sql, VB_SQLITE, name, "REAL", &err), 0);
+    vb_buf_free(&sql);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_parameter_has_its_series),
         cmocka_unit_test(test_schedule_and_status),
         cmocka_unit_test(test_rejects_non_identifiers),
+        cmocka_unit_test(test_postgres_dialect),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -49,6 +49,19 @@ static void test_identifier(void **state)
     assert_false(vb_is_identifier("caf\xc3\xa9"));
 }
 
+static void test_hexval(void **state)
+{
+    (void)state;
+    const char *digits = "0123456789abcdef", *upper = "ABCDEF";
+    for (int i = 0; i < 16; i++)
+        assert_int_equal(vb_hexval(digits[i]), i);
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(vb_hexval(upper[i]), 10 + i);
+    assert_int_equal(vb_hexval('g'), -1);
+    assert_int_equal(vb_hexval('/'), -1);
+    assert_int_equal(vb_hexval('\0'), -1);
+}
+
 static void test_numbers(void **state)
 {
     (void)state;
@@ -98,9 +111,8 @@ static void test_atomic_write(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_time),
-        cmocka_unit_test(test_identifier),
-        cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_parse_time),   cmocka_unit_test(test_identifier),
+        cmocka_unit_test(test_hexval),       cmocka_unit_test(test_numbers),
         cmocka_unit_test(test_atomic_write),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
