@@ -20,13 +20,10 @@ static const struct {
     {"bridge_windGust", "REAL"},
 };
 
+/* The four column types, spelled as docs/schema.md spells them. */
 static int valid_type(const char *t)
 {
-    static const char *const types[] = {"TEXT", "REAL", "INTEGER", "BOOLEAN"};
-    for (size_t i = 0; i < VB_COUNT(types); i++)
-        if (strcmp(t, types[i]) == 0)
-            return 1;
-    return 0;
+    return strcmp(vb_coltype_sql(vb_coltype_of(t)), t) == 0;
 }
 
 int vb_series_sql(vb_buf *out, const char *name, const char *sqltype, vb_err *err)

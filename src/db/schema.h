@@ -10,6 +10,7 @@
 
 #include "core/masterlist.h"
 #include "core/util.h"
+#include "core/value.h"
 
 /* CREATE TABLE ts_param_<name> plus its time and station indexes. */
 int vb_series_sql(vb_buf *out, const char *name, const char *sqltype, vb_err *err);

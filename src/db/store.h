@@ -10,11 +10,11 @@
  *                 tsys=, tau225=, scan=}, ... } }
  * Row i is station[i], param[i], time[i], value[i], for i = 1..n; param is
  * the series without its ts_param_ prefix. Rows go in table by table, in the
- * order of groups. Values are coerced to the column's declared type
- * (BOOLEAN 0/1, REAL, INTEGER, TEXT); a value that does not convert is
- * skipped and counted. A series the database lacks gets its table (see
- * vb_store_set_masterlist); a name that is not an SQL identifier is logged
- * and skipped. A result without groups is refused.
+ * order of groups. Each value is converted to its column's declared type
+ * by core/value.h (the conversion bulk insert uses too); a value that does
+ * not fit is skipped and counted. A series the database lacks gets its
+ * table (see vb_store_set_masterlist); a name that is not an SQL identifier
+ * is logged and skipped. A result without groups is refused.
  *
  * Layer db (docs/architecture.md): includes core/ and db/.
  */
