@@ -293,17 +293,11 @@ static int print_result(bridge *b, int idx, vb_store_stats *st, vb_err *err)
     lua_pop(L, 4);
     lua_getfield(L, idx, "status");
     lua_Integer ns = luaL_len(L, -1);
-    static const char *const cols[] = {"time",      "station", "source", "onsource", "mode",
-                                       "recording", "tsys",    "tau225", "scan"};
     for (lua_Integer i = 1; rc == 0 && i <= ns; i++) {
-        vb_value f[1 + VB_COUNT(cols)] = {
+        vb_value f[1 + VB_STATUS_NCOLUMNS] = {
             {.type = VB_V_TEXT, .text = {"bridge_stationStatus", strlen("bridge_stationStatus")}}};
         lua_rawgeti(L, -1, i);
-        for (size_t c = 0; c < VB_COUNT(cols); c++) {
-            lua_getfield(L, -1, cols[c]);
-            vb_rows_value(L, -1, &f[c + 1]);
-            lua_pop(L, 1);
-        }
+        vb_rows_status(L, -1, f + 1);
         rc = vb_value_put_record(&out, f, VB_COUNT(f));
         lua_pop(L, 1);
         st->status_rows++;

@@ -154,9 +154,6 @@ static int run_csv_dir(run *r, const char *datadir, vb_err *err)
 static int print_status(run *r, vb_err *err)
 {
     lua_State *L = vb_lua_state(r->lua);
-    static const char *const cols[] = {"time",      "station", "source", "onsource", "mode",
-                                       "recording", "tsys",    "tau225", "scan"};
-    const size_t ncols = VB_COUNT(cols);
     lua_newtable(L);
     int names = lua_gettop(L);
     lua_Integer n = 0;
@@ -178,18 +175,16 @@ static int print_status(run *r, vb_err *err)
         lua_pop(L, 1);
         return -1;
     }
-    int rc =
-        vb_buf_puts(&r->out, "\ntime,station,source,onsource,mode,recording,tsys,tau225,scan\n");
+    vb_value f[VB_STATUS_NCOLUMNS];
+    for (size_t c = 0; c < VB_STATUS_NCOLUMNS; c++)
+        f[c] = (vb_value){.type = VB_V_TEXT,
+                          .text = {vb_status_columns[c].name, strlen(vb_status_columns[c].name)}};
+    int rc = vb_buf_puts(&r->out, "\n") || vb_value_put_record(&r->out, f, VB_STATUS_NCOLUMNS);
     for (lua_Integer i = 1; rc == 0 && i <= n; i++) {
-        vb_value f[VB_COUNT(cols)];
         lua_rawgeti(L, names, i);
         lua_gettable(L, r->final);
-        for (size_t c = 0; c < ncols; c++) {
-            lua_getfield(L, -1, cols[c]);
-            vb_rows_value(L, -1, &f[c]);
-            lua_pop(L, 1);
-        }
-        rc = vb_value_put_record(&r->out, f, ncols);
+        vb_rows_status(L, -1, f);
+        rc = vb_value_put_record(&r->out, f, VB_STATUS_NCOLUMNS);
         lua_pop(L, 1);
     }
     lua_pop(L, 1);

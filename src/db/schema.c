@@ -20,6 +20,29 @@ static const struct {
     {"bridge_windGust", "REAL"},
 };
 
+const vb_column vb_status_columns[] = {
+    {.name = "time", .type = VB_COL_INTEGER, .notnull = 1},
+    {.name = "station", .type = VB_COL_TEXT, .notnull = 1, .key = 1},
+    {.name = "source", .type = VB_COL_TEXT, .notnull = 1},
+    {.name = "onsource", .type = VB_COL_TEXT, .notnull = 1},
+    {.name = "mode", .type = VB_COL_TEXT, .notnull = 1},
+    {.name = "recording", .type = VB_COL_TEXT, .notnull = 1},
+    {.name = "tsys", .type = VB_COL_REAL},
+    {.name = "tau225", .type = VB_COL_REAL},
+    {.name = "scan", .type = VB_COL_TEXT, .notnull = 1},
+};
+
+int vb_status_insert_sql(vb_buf *out, vb_err *err)
+{
+    int rc = vb_buf_puts(out, "INSERT OR REPLACE INTO bridge_stationStatus (");
+    for (size_t i = 0; rc == 0 && i < VB_STATUS_NCOLUMNS; i++)
+        rc = vb_buf_printf(out, "%s%s", i ? ", " : "", vb_status_columns[i].name);
+    rc = rc || vb_buf_puts(out, ") VALUES (");
+    for (size_t i = 0; rc == 0 && i < VB_STATUS_NCOLUMNS; i++)
+        rc = vb_buf_puts(out, i ? ", ?" : "?");
+    return rc || vb_buf_puts(out, ")") ? vb_fail(err, "out of memory") : 0;
+}
+
 /* The four column types, spelled as docs/schema.md spells them. */
 static int valid_type(const char *t)
 {
@@ -89,14 +112,15 @@ int vb_schema_sql(vb_buf *out, const vb_masterlist *ml, vb_err *err)
         return vb_fail(err, "out of memory");
     if (vb_schema_each_series(ml, emit_series, out, err))
         return -1;
-    if (vb_buf_puts(out,
-                    "CREATE TABLE ts_param_schedule (time INTEGER NOT NULL, stations TEXT NOT "
-                    "NULL, scan TEXT NOT NULL);\n"
-                    "CREATE TABLE bridge_stationStatus (time INTEGER NOT NULL, station TEXT NOT "
-                    "NULL PRIMARY KEY, source TEXT NOT NULL, onsource TEXT NOT NULL, mode TEXT "
-                    "NOT NULL, recording TEXT NOT NULL, tsys REAL, tau225 REAL, scan TEXT NOT "
-                    "NULL);\n"
-                    "COMMIT;\n"))
+    int rc = vb_buf_puts(out, "CREATE TABLE ts_param_schedule (time INTEGER NOT NULL, stations "
+                              "TEXT NOT NULL, scan TEXT NOT NULL);\n"
+                              "CREATE TABLE bridge_stationStatus (");
+    for (size_t i = 0; rc == 0 && i < VB_STATUS_NCOLUMNS; i++) {
+        const vb_column *c = &vb_status_columns[i];
+        rc = vb_buf_printf(out, "%s%s %s%s%s", i ? ", " : "", c->name, vb_coltype_sql(c->type),
+                           c->notnull ? " NOT NULL" : "", c->key ? " PRIMARY KEY" : "");
+    }
+    if (rc || vb_buf_puts(out, ");\nCOMMIT;\n"))
         return vb_fail(err, "out of memory");
     return 0;
 }

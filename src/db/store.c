@@ -60,6 +60,18 @@ static int exec(vb_store *s, const char *sql, vb_err *err)
     return 0;
 }
 
+/* The status row's statement: an SQLite result code (SQLITE_ERROR: no such table). */
+static int prepare_status(vb_store *s)
+{
+    vb_buf sql = {0};
+    int rc =
+        vb_status_insert_sql(&sql, NULL)
+            ? SQLITE_NOMEM
+            : sqlite3_prepare_v3(s->db, sql.data, -1, SQLITE_PREPARE_PERSISTENT, &s->status, NULL);
+    vb_buf_free(&sql);
+    return rc;
+}
+
 vb_store *vb_store_open(const char *path, int wal_pages, const vb_log *log, vb_err *err)
 {
     if (access(path, F_OK) != 0) {
@@ -97,11 +109,7 @@ vb_store *vb_store_open(const char *path, int wal_pages, const vb_log *log, vb_e
         vb_store_close(s);
         return NULL;
     }
-    if (sqlite3_prepare_v3(s->db,
-                           "INSERT OR REPLACE INTO bridge_stationStatus (time, station, source, "
-                           "onsource, mode, recording, tsys, tau225, scan) VALUES "
-                           "(?,?,?,?,?,?,?,?,?)",
-                           -1, SQLITE_PREPARE_PERSISTENT, &s->status, NULL) != SQLITE_OK) {
+    if (prepare_status(s) != SQLITE_OK) {
         vb_fail(err, "%s: not a vlbimon database (bridge_stationStatus: %s)", path,
                 sqlite3_errmsg(s->db));
         vb_store_close(s);
@@ -482,42 +490,29 @@ static int insert_series(vb_store *s, lua_State *L, int cols, const int *row, in
     return 0;
 }
 
-static void bind_field(lua_State *L, int row, sqlite3_stmt *st, int col, const char *f, int real)
-{
-    int t = lua_getfield(L, row, f);
-    if (real && t == LUA_TNUMBER && isfinite(lua_tonumber(L, -1)))
-        sqlite3_bind_double(st, col, lua_tonumber(L, -1));
-    else if (real)
-        sqlite3_bind_null(st, col);
-    else if (t == LUA_TSTRING || t == LUA_TNUMBER) {
-        size_t len;
-        const char *v = lua_tolstring(L, -1, &len);
-        sqlite3_bind_text(st, col, v, (int)len, SQLITE_TRANSIENT);
-    } else
-        sqlite3_bind_text(st, col, "", 0, SQLITE_STATIC);
-    lua_pop(L, 1);
-}
-
+/*
+ * A status row's fields go through the same conversion as series values. A
+ * field that does not fit is NULL where the column allows it and empty text
+ * in a TEXT column; a row without a usable key or clock is skipped.
+ */
 static int insert_status(vb_store *s, lua_State *L, int row, vb_store_stats *st, vb_err *err)
 {
-    sqlite3_int64 t;
-    lua_getfield(L, row, "time");
-    int bad = to_time(L, -1, &t);
-    lua_pop(L, 1);
-    if (lua_getfield(L, row, "station") != LUA_TSTRING)
-        bad = 1;
-    lua_pop(L, 1);
-    if (bad) {
-        st->skipped++;
-        return 0;
+    vb_value f[VB_STATUS_NCOLUMNS];
+    vb_rows_status(L, row, f);
+    for (size_t c = 0; c < VB_STATUS_NCOLUMNS; c++) {
+        const vb_column *col = &vb_status_columns[c];
+        vb_value stored;
+        char num[VB_NUMBER_TEXT];
+        if (vb_value_to_column(&f[c], col->type, &stored, num)) {
+            if (col->key || (col->notnull && col->type != VB_COL_TEXT)) {
+                st->skipped++;
+                return 0;
+            }
+            stored = col->notnull ? (vb_value){.type = VB_V_TEXT, .text = {"", 0}}
+                                  : (vb_value){.type = VB_V_NULL};
+        }
+        bind(s->status, (int)c + 1, &stored);
     }
-    sqlite3_bind_int64(s->status, 1, t);
-    static const char *const text[] = {"station", "source", "onsource", "mode", "recording"};
-    for (int i = 0; i < 5; i++)
-        bind_field(L, row, s->status, i + 2, text[i], 0);
-    bind_field(L, row, s->status, 7, "tsys", 1);
-    bind_field(L, row, s->status, 8, "tau225", 1);
-    bind_field(L, row, s->status, 9, "scan", 0);
     int rc = sqlite3_step(s->status);
     sqlite3_reset(s->status);
     if (rc != SQLITE_DONE)

@@ -6,8 +6,7 @@
  * The pipeline's result (a Lua table) has this shape:
  *   { n = N, station = {...}, param = {...}, time = {...}, value = {...},
  *     groups = <the rows grouped by table, see rows.h>,
- *     status = { {time=, station=, source=, onsource=, mode=, recording=,
- *                 tsys=, tau225=, scan=}, ... } }
+ *     status = { {<column> = <value> for the columns of vb_status_columns()}, ... } }
  * Row i is station[i], param[i], time[i], value[i], for i = 1..n; param is
  * the series without its ts_param_ prefix. Rows go in table by table, in the
  * order of groups. Each value is converted to its column's declared type

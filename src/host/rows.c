@@ -279,3 +279,13 @@ int vb_rows_value(lua_State *L, int idx, vb_value *v)
     *v = (vb_value){.type = VB_V_NULL};
     return -1;
 }
+
+void vb_rows_status(lua_State *L, int idx, vb_value f[VB_STATUS_NCOLUMNS])
+{
+    idx = lua_absindex(L, idx);
+    for (size_t c = 0; c < VB_STATUS_NCOLUMNS; c++) {
+        lua_getfield(L, idx, vb_status_columns[c].name);
+        vb_rows_value(L, -1, &f[c]);
+        lua_pop(L, 1);
+    }
+}

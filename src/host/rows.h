@@ -18,6 +18,7 @@
 #include <lua.h>
 
 #include "core/value.h"
+#include "db/schema.h"
 
 typedef struct vb_groups {
     int ngroups;
@@ -51,5 +52,12 @@ int vb_rows_push_columns(lua_State *L, int idx);
  * one: nil, a table or function, a NaN or infinity.
  */
 int vb_rows_value(lua_State *L, int idx, vb_value *v);
+
+/*
+ * The station status row at idx (a table keyed by column name) as C values,
+ * in the order of vb_status_columns; a field that is not a value is no
+ * value. The strings stay the row's.
+ */
+void vb_rows_status(lua_State *L, int idx, vb_value f[VB_STATUS_NCOLUMNS]);
 
 #endif
