@@ -22,7 +22,10 @@
 
 typedef enum { VB_V_NULL, VB_V_INTEGER, VB_V_REAL, VB_V_TEXT, VB_V_BOOLEAN } vb_vtype;
 
-/* A zeroed vb_value is VB_V_NULL: no value. */
+/*
+ * A zeroed vb_value is VB_V_NULL: no value. Text is any bytes, not owned,
+ * with s[len] == '\0' (as Lua strings and CSV fields have it).
+ */
 typedef struct vb_value {
     vb_vtype type;
     union {
@@ -30,8 +33,7 @@ typedef struct vb_value {
         double d;    /* VB_V_REAL */
         int b;       /* VB_V_BOOLEAN: 0 or 1 */
         struct {
-            const char
-                *s; /* any bytes, not owned; s[len] is '\0' (Lua strings and CSV fields are) */
+            const char *s;
             size_t len;
         } text; /* VB_V_TEXT */
     };
@@ -52,11 +54,12 @@ vb_coltype vb_coltype_for(const vb_value *v);
 
 /*
  * What a column of type t stores for v, in *out: 0, or -1 when v does not
- * fit. TEXT takes every value as its text form, BOOLEAN true/false,
- * "true"/"True"/"false"/"False" and the numbers 1 and 0, REAL any finite
- * number, INTEGER any finite number, as an integer when it is one that fits
- * 64 bits and as a REAL otherwise; text that reads as a number counts as
- * that number. A number's text is written to num, which *out may point into.
+ * fit. TEXT takes any value but a non-finite number, as its text form;
+ * BOOLEAN true/false, "true"/"True"/"false"/"False" and the numbers 1 and
+ * 0, as a boolean; REAL any finite number, as a real; INTEGER any finite
+ * number, as an integer when it is one that fits 64 bits and as a real
+ * otherwise. Text that reads as a number counts as that number. A number's
+ * text is written to num, which *out may point into.
  */
 int vb_value_to_column(const vb_value *v, vb_coltype t, vb_value *out, char num[VB_NUMBER_TEXT]);
 

@@ -12,7 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "hist/csvtree.h"
 #include "host/rows.h"
 
 int vb_hist_json(vb_lua *lua, const char *text, size_t len)
