@@ -260,11 +260,20 @@ int main(int argc, char **argv)
     sqlite3_exec(db,
                  "CREATE TABLE bridge_state (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL)",
                  NULL, NULL, NULL);
-    sqlite3_prepare_v2(db,
-                       "INSERT OR REPLACE INTO bridge_stationStatus (time, station, source, "
-                       "onsource, mode, recording, tsys, tau225, scan) VALUES "
-                       "(?, ?, 'Sgr A*', 'on', 'VLBI', '1234', 60.5, 0.12, 'No0042')",
-                       -1, &status, NULL);
+    vb_buf status_sql = {0};
+    if (vb_status_insert_sql(&status_sql, &err) ||
+        sqlite3_prepare_v2(db, status_sql.data, -1, &status, NULL) != SQLITE_OK) {
+        fprintf(stderr, "pipeline bench: bridge_stationStatus: %s\n", sqlite3_errmsg(db));
+        return 1;
+    }
+    vb_buf_free(&status_sql);
+    /* Time and station change per row; the other columns keep these bindings across resets. */
+    for (int c = 2; c < VB_STATUS_NCOLUMNS; c++) {
+        if (vb_status_columns[c].type == VB_COL_REAL)
+            sqlite3_bind_double(status, c + 1, 60.5);
+        else
+            sqlite3_bind_text(status, c + 1, "1234", -1, SQLITE_STATIC);
+    }
     sqlite3_prepare_v2(db,
                        "INSERT OR REPLACE INTO bridge_state (key, value) VALUES "
                        "('snap_recvTime', ?)",

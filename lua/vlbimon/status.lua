@@ -10,16 +10,33 @@ local M = {}
 -- sent 2033); letting it move the status clock would pin the row for good.
 M.FUTURE_SLACK = 3600
 
-local TEXT = { source = true, onsource = true, mode = true, recording = true, scan = true }
-local REAL = { tsys = true, tau225 = true }
-local ORDER = { "source", "onsource", "mode", "recording", "tsys", "tau225", "scan" }
+-- The columns are the host's one list (src/db/schema.c); time, the row's
+-- clock, and station, its key, are the two every row has, and ORDER holds
+-- the rest.
+local TEXT, REAL, ORDER, NAMES = {}, {}, {}, {}
+for i, c in ipairs(vlbimon.status_columns()) do
+    NAMES[i] = c.name
+    if c.name ~= "time" and c.name ~= "station" then
+        ORDER[#ORDER + 1] = c.name
+        if c.type == "TEXT" then
+            TEXT[c.name] = true
+        elseif c.type == "REAL" then
+            REAL[c.name] = true
+        end
+    end
+end
 
 local Status = {}
 Status.__index = Status
 
+-- A station not yet seen: empty texts, zero numbers, no recorder recording.
 local function default_row(station)
-    return { time = 0, station = station, source = "", onsource = "", mode = "",
-        recording = "....", tsys = 0, tau225 = 0, scan = "" }
+    local r = { time = 0, station = station }
+    for _, k in ipairs(ORDER) do
+        r[k] = TEXT[k] and "" or 0
+    end
+    r.recording = "...."
+    return r
 end
 
 local function copy(row)
@@ -42,8 +59,7 @@ end
 -- Reads back what the last run wrote, so a restart does not reset the rows.
 function Status:restore(db)
     local n = 0
-    for row in db:rows("SELECT time, station, source, onsource, mode, recording, tsys, tau225, scan "
-        .. "FROM bridge_stationStatus") do
+    for row in db:rows("SELECT " .. table.concat(NAMES, ", ") .. " FROM bridge_stationStatus") do
         local r = self.rows[row.station]
         if not r then
             vlbimon.log("info", "station status: ignoring unknown station", row.station)

@@ -27,7 +27,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/csv.h"
 #include "net/http.h"
 #include "host/lua_host.h"
 #include "host/pipeline.h"
@@ -298,30 +297,9 @@ static int start_session(bridge *b)
 }
 
 /*
- * A number, string or boolean as a CSV field; anything else (nil) as an
- * empty one. A transformer can put any value in a column, and turning a
- * table into text would run its __tostring outside any pcall.
- */
-static int put_lua_value(vb_buf *out, lua_State *L, int idx)
-{
-    if (lua_type(L, idx) == LUA_TBOOLEAN)
-        return vb_buf_puts(out, lua_toboolean(L, idx) ? "true" : "false");
-    if (lua_type(L, idx) != LUA_TNUMBER && lua_type(L, idx) != LUA_TSTRING)
-        return 0;
-    size_t len;
-    const char *s = lua_tolstring(L, idx, &len);
-    return vb_csv_put_field(out, s, len);
-}
-
-static int is_scalar(lua_State *L, int idx)
-{
-    int t = lua_type(L, idx);
-    return t == LUA_TNUMBER || t == LUA_TSTRING || t == LUA_TBOOLEAN;
-}
-
-/*
- * Debug mode: the rows that would be stored, as "table,station,time,value"
- * CSV lines on stdout, then one line per station status row.
+ * Debug mode: the rows that would be stored, as "ts_param_<param>,station,time,value"
+ * CSV lines on stdout, then one "bridge_stationStatus,<its columns>" line per
+ * station status row, printed as `transform` prints them (core/value.h).
  */
 static int print_result(bridge *b, int idx, vb_store_stats *st, vb_err *err)
 {
@@ -335,32 +313,30 @@ static int print_result(bridge *b, int idx, vb_store_stats *st, vb_err *err)
     for (int k = 0; rc == 0 && k < g->nrows; k++) {
         for (int c = 0; c < 4; c++)
             lua_rawgeti(L, col0 + c, g->row[k]);
+        vb_value f[4]; /* param, station, time, value */
+        vb_rows_value(L, -3, &f[0]);
+        vb_rows_value(L, -4, &f[1]);
+        vb_rows_value(L, -2, &f[2]);
         /* What the store would skip is skipped here too. */
-        if (lua_type(L, -4) != LUA_TSTRING || lua_type(L, -2) != LUA_TNUMBER || !is_scalar(L, -1)) {
+        if (f[1].type != VB_V_TEXT || (f[2].type != VB_V_INTEGER && f[2].type != VB_V_REAL) ||
+            vb_rows_value(L, -1, &f[3])) {
             lua_pop(L, 4);
             st->skipped++;
             continue;
         }
-        rc = vb_buf_printf(&out, "ts_param_%s,", lua_tostring(L, -3)) ||
-             put_lua_value(&out, L, -4) || vb_buf_puts(&out, ",") || put_lua_value(&out, L, -2) ||
-             vb_buf_puts(&out, ",") || put_lua_value(&out, L, -1) || vb_buf_puts(&out, "\n");
+        rc = vb_buf_puts(&out, "ts_param_") || vb_value_put_record(&out, f, 4);
         lua_pop(L, 4);
         st->rows++;
     }
     lua_pop(L, 4);
     lua_getfield(L, idx, "status");
     lua_Integer ns = luaL_len(L, -1);
-    static const char *const cols[] = {"time",      "station", "source", "onsource", "mode",
-                                       "recording", "tsys",    "tau225", "scan"};
     for (lua_Integer i = 1; rc == 0 && i <= ns; i++) {
+        vb_value f[1 + VB_STATUS_NCOLUMNS] = {
+            {.type = VB_V_TEXT, .text = {"bridge_stationStatus", strlen("bridge_stationStatus")}}};
         lua_rawgeti(L, -1, i);
-        rc = vb_buf_puts(&out, "bridge_stationStatus");
-        for (size_t c = 0; rc == 0 && c < VB_COUNT(cols); c++) {
-            lua_getfield(L, -1, cols[c]);
-            rc = vb_buf_puts(&out, ",") || put_lua_value(&out, L, -1);
-            lua_pop(L, 1);
-        }
-        rc = rc || vb_buf_puts(&out, "\n");
+        vb_rows_status(L, -1, f + 1);
+        rc = vb_value_put_record(&out, f, VB_COUNT(f));
         lua_pop(L, 1);
         st->status_rows++;
     }

@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/csv.h"
 #include "hist/csvtree.h"
 #include "host/lua_host.h"
 #include "host/pipeline.h"
+#include "host/rows.h"
 #include "db/store.h"
 
 /* Lines of history per pipeline run: bounded memory, few runs. */
@@ -35,38 +35,6 @@ typedef struct run {
     vb_buf out;
 } run;
 
-static int put_value(vb_buf *b, lua_State *L, int idx)
-{
-    switch (lua_type(L, idx)) {
-    case LUA_TNUMBER:
-        if (lua_isinteger(L, idx))
-            return vb_buf_printf(b, "%lld", (long long)lua_tointeger(L, idx));
-        return vb_csv_put_number(b, lua_tonumber(L, idx));
-    case LUA_TBOOLEAN:
-        return vb_buf_puts(b, lua_toboolean(L, idx) ? "true" : "false");
-    case LUA_TSTRING: {
-        size_t len;
-        const char *s = lua_tolstring(L, idx, &len);
-        return vb_csv_put_field(b, s, len);
-    }
-    default:
-        return 0;
-    }
-}
-
-/* Appends the CSV row of the Lua array at idx. */
-static int put_row(vb_buf *b, lua_State *L, int idx, int n)
-{
-    for (int i = 1; i <= n; i++) {
-        lua_rawgeti(L, idx, i);
-        int rc = (i > 1 && vb_buf_append(b, ",", 1)) || put_value(b, L, -1);
-        lua_pop(L, 1);
-        if (rc)
-            return -1;
-    }
-    return vb_buf_append(b, "\n", 1);
-}
-
 /* Prints the series rows of the result on top of the stack, in the stable order. */
 static int print_series(run *r, vb_err *err)
 {
@@ -76,9 +44,17 @@ static int print_series(run *r, vb_err *err)
     lua_Integer n = luaL_len(L, -1);
     int rc = 0;
     for (lua_Integer i = 1; rc == 0 && i <= n; i++) {
+        vb_value f[4]; /* station, param, time, value */
         lua_rawgeti(L, -1, i);
-        rc = put_row(&r->out, L, lua_gettop(L), 4);
-        lua_pop(L, 1);
+        for (int c = 0; c < 4; c++)
+            lua_rawgeti(L, -1 - c, c + 1);
+        int usable = 1;
+        for (int c = 0; c < 4; c++)
+            usable &= vb_rows_value(L, c - 4, &f[c]) == 0;
+        /* A row the store would skip for its value (a NaN) is not printed either. */
+        if (usable)
+            rc = vb_value_put_record(&r->out, f, 4);
+        lua_pop(L, 5);
     }
     lua_pop(L, 1);
     if (rc)
@@ -178,9 +154,6 @@ static int run_csv_dir(run *r, const char *datadir, vb_err *err)
 static int print_status(run *r, vb_err *err)
 {
     lua_State *L = vb_lua_state(r->lua);
-    static const char *const cols[] = {"time",      "station", "source", "onsource", "mode",
-                                       "recording", "tsys",    "tau225", "scan"};
-    const size_t ncols = VB_COUNT(cols);
     lua_newtable(L);
     int names = lua_gettop(L);
     lua_Integer n = 0;
@@ -202,18 +175,17 @@ static int print_status(run *r, vb_err *err)
         lua_pop(L, 1);
         return -1;
     }
-    int rc =
-        vb_buf_puts(&r->out, "\ntime,station,source,onsource,mode,recording,tsys,tau225,scan\n");
+    vb_value f[VB_STATUS_NCOLUMNS];
+    for (size_t c = 0; c < VB_STATUS_NCOLUMNS; c++)
+        f[c] = (vb_value){.type = VB_V_TEXT,
+                          .text = {vb_status_columns[c].name, strlen(vb_status_columns[c].name)}};
+    int rc = vb_buf_puts(&r->out, "\n") || vb_value_put_record(&r->out, f, VB_STATUS_NCOLUMNS);
     for (lua_Integer i = 1; rc == 0 && i <= n; i++) {
         lua_rawgeti(L, names, i);
         lua_gettable(L, r->final);
-        lua_createtable(L, (int)ncols, 0);
-        for (size_t c = 0; c < ncols; c++) {
-            lua_getfield(L, -2, cols[c]);
-            lua_rawseti(L, -2, (lua_Integer)c + 1);
-        }
-        rc = put_row(&r->out, L, lua_gettop(L), (int)ncols);
-        lua_pop(L, 2);
+        vb_rows_status(L, -1, f);
+        rc = vb_value_put_record(&r->out, f, VB_STATUS_NCOLUMNS);
+        lua_pop(L, 1);
     }
     lua_pop(L, 1);
     if (rc)

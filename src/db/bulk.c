@@ -8,10 +8,8 @@
  */
 #include "db/bulk.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "db/schema.h"
 
@@ -21,7 +19,6 @@
 
 #define SLICE_TYPE "vb_bulk_slice"
 
-typedef enum { COL_TEXT, COL_REAL, COL_INTEGER, COL_BOOLEAN } coltype;
 typedef enum { V_INT, V_REAL, V_TEXT } vkind;
 
 typedef struct row {
@@ -40,7 +37,7 @@ typedef struct row {
 
 typedef struct table {
     char *name;
-    coltype type;
+    vb_coltype type;
     sqlite3_stmt *insert;
     char *index_sql; /* the indexes taken off for the load, to run again at the end */
     int head, tail;
@@ -266,19 +263,6 @@ static int exec(vb_bulk *b, const char *sql, vb_err *err)
     return -1;
 }
 
-static coltype coltype_of(const char *decl)
-{
-    if (!decl)
-        return COL_TEXT;
-    if (!strcasecmp(decl, "BOOLEAN"))
-        return COL_BOOLEAN;
-    if (!strcasecmp(decl, "INTEGER") || !strcasecmp(decl, "INT"))
-        return COL_INTEGER;
-    if (!strcasecmp(decl, "REAL") || !strcasecmp(decl, "FLOAT") || !strcasecmp(decl, "DOUBLE"))
-        return COL_REAL;
-    return COL_TEXT;
-}
-
 /* One text column of a one-row query with one bound name; *found 0 when there is no row. */
 static int query_text(vb_bulk *b, const char *sql, const char *arg, char **out, int *found,
                       vb_err *err)
@@ -310,10 +294,8 @@ static const char *type_for(vb_bulk *b, const char *name, const char *sample)
     const series_type *t = bsearch(&key, b->types, b->ntypes, sizeof *b->types, by_type_name);
     if (t)
         return t->sqltype;
-    double d;
-    if (!strcmp(sample, "true") || !strcmp(sample, "false"))
-        return "BOOLEAN";
-    return vb_parse_double(sample, &d) == 0 ? "REAL" : "TEXT";
+    vb_value v = vb_value_from_text(VB_VALUE_GUESS, sample, strlen(sample));
+    return vb_coltype_sql(vb_coltype_for(&v));
 }
 
 /* Takes the indexes off an empty table, keeping their SQL for vb_bulk_finish. */
@@ -398,7 +380,7 @@ static int setup_table(vb_bulk *b, table *t, const char *sample, vb_err *err)
                    t->name, sqltype);
         decl = vb_strdup(sqltype);
     }
-    t->type = coltype_of(decl);
+    t->type = vb_coltype_of(decl);
     free(decl);
     if (drop_indexes(b, t, err))
         return -1;
@@ -443,45 +425,33 @@ int vb_bulk_table(vb_bulk *b, const char *name, const char *sample, vb_err *err)
     return setup_table(b, t, sample, err) ? -1 : b->ntables - 1;
 }
 
-static int parse_bool(const char *v, long long *out)
+/* The row's value as a column of type t stores it (core/value.h); -1 when it does not fit. */
+static int coerce(vb_bulk *b, row *r, vb_coltype t, const char *v, size_t len)
 {
-    double d;
-    if (!strcmp(v, "true") || !strcmp(v, "True"))
-        *out = 1;
-    else if (!strcmp(v, "false") || !strcmp(v, "False"))
-        *out = 0;
-    else if (vb_parse_double(v, &d) == 0)
-        *out = d != 0;
-    else
+    vb_value in = {.type = VB_V_TEXT, .text = {v, len}}, out;
+    char num[VB_NUMBER_TEXT];
+    if (vb_value_to_column(&in, t, &out, num))
         return -1;
-    return 0;
-}
-
-/* The row's value as the store would bind it for a column of type t; -1 when it does not fit. */
-static int coerce(vb_bulk *b, row *r, coltype t, const char *v, size_t len)
-{
-    double d;
-    switch (t) {
-    case COL_BOOLEAN:
+    switch (out.type) {
+    case VB_V_INTEGER:
         r->kind = V_INT;
-        return parse_bool(v, &r->v.i);
-    case COL_REAL:
-    case COL_INTEGER:
-        if (vb_parse_double(v, &d))
-            return -1;
-        if (t == COL_INTEGER && d == floor(d) && fabs(d) < 9e15) {
-            r->kind = V_INT;
-            r->v.i = (long long)d;
-        } else {
-            r->kind = V_REAL;
-            r->v.d = d;
-        }
+        r->v.i = out.i;
         return 0;
-    case COL_TEXT:
+    case VB_V_BOOLEAN:
+        r->kind = V_INT;
+        r->v.i = out.b;
+        return 0;
+    case VB_V_REAL:
+        r->kind = V_REAL;
+        r->v.d = out.d;
+        return 0;
+    case VB_V_TEXT:
         r->kind = V_TEXT;
         r->v.text.off = b->text.len;
-        r->v.text.len = len;
-        return vb_buf_append(&b->text, v, len) ? -2 : 0;
+        r->v.text.len = out.text.len;
+        return vb_buf_append(&b->text, out.text.s, out.text.len) ? -2 : 0;
+    case VB_V_NULL:
+        break;
     }
     return -1;
 }

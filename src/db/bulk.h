@@ -3,11 +3,12 @@
  * are collected in one fixed buffer, linked per table, and each table's
  * share goes in with a single INSERT ... SELECT from a virtual table over
  * the buffer: a statement step per row would cost more than the insert
- * itself. Values arrive as text and are coerced to the column's type the
- * way the store coerces the bridge's values (BOOLEAN 0/1, REAL, INTEGER,
- * TEXT). A table found empty loses its indexes for the load and gets them
- * back, as they were, from vb_bulk_finish: building an index once is far
- * cheaper than keeping it up to date row by row.
+ * itself. Values arrive as text and are converted to the column's type by
+ * core/value.h, as the store converts the bridge's values, so that a row
+ * loaded here is the row the bridge stored. A table found empty loses its
+ * indexes for the load and gets them back, as they were, from
+ * vb_bulk_finish: building an index once is far cheaper than keeping it up
+ * to date row by row.
  *
  * Layer db (docs/architecture.md): includes core/ and db/.
  */

@@ -41,58 +41,68 @@ const char *vb_dialect_type(vb_dialect d, const char *sqltype)
     return NULL;
 }
 
-typedef struct column {
-    const char *name, *type, *constraint;
-} column;
-
-static const column schedule_columns[] = {
-    {"time", "INTEGER", " NOT NULL"},
-    {"stations", "TEXT", " NOT NULL"},
-    {"scan", "TEXT", " NOT NULL"},
+const vb_column vb_status_columns[] = {
+    {.name = "time", .type = VB_COL_INTEGER, .notnull = 1},
+    {.name = "station", .type = VB_COL_TEXT, .notnull = 1, .key = 1},
+    {.name = "source", .type = VB_COL_TEXT, .notnull = 1},
+    {.name = "onsource", .type = VB_COL_TEXT, .notnull = 1},
+    {.name = "mode", .type = VB_COL_TEXT, .notnull = 1},
+    {.name = "recording", .type = VB_COL_TEXT, .notnull = 1},
+    {.name = "tsys", .type = VB_COL_REAL},
+    {.name = "tau225", .type = VB_COL_REAL},
+    {.name = "scan", .type = VB_COL_TEXT, .notnull = 1},
 };
-static const column status_columns[] = {
-    {"time", "INTEGER", " NOT NULL"},
-    {"station", "TEXT", " NOT NULL PRIMARY KEY"},
-    {"source", "TEXT", " NOT NULL"},
-    {"onsource", "TEXT", " NOT NULL"},
-    {"mode", "TEXT", " NOT NULL"},
-    {"recording", "TEXT", " NOT NULL"},
-    {"tsys", "REAL", ""},
-    {"tau225", "REAL", ""},
-    {"scan", "TEXT", " NOT NULL"},
+
+static const vb_column schedule_columns[] = {
+    {.name = "time", .type = VB_COL_INTEGER, .notnull = 1},
+    {.name = "stations", .type = VB_COL_TEXT, .notnull = 1},
+    {.name = "scan", .type = VB_COL_TEXT, .notnull = 1},
 };
 /*
  * PostgreSQL only: on SQLite the bridge creates bridge_state when it first
  * needs it, and migrate records migrations in bridge_migrations instead.
  */
-static const column state_columns[] = {
-    {"key", "TEXT", " PRIMARY KEY NOT NULL"},
-    {"value", "TEXT", " NOT NULL"},
+static const vb_column state_columns[] = {
+    {.name = "key", .type = VB_COL_TEXT, .notnull = 1, .key = 1},
+    {.name = "value", .type = VB_COL_TEXT, .notnull = 1},
 };
-static const column schema_columns[] = {
-    {"version", "TEXT", " NOT NULL"},
-    {"applied", "INTEGER", " NOT NULL"},
+static const vb_column schema_columns[] = {
+    {.name = "version", .type = VB_COL_TEXT, .notnull = 1},
+    {.name = "applied", .type = VB_COL_INTEGER, .notnull = 1},
 };
 
 static const struct {
     const char *name;
-    const column *columns;
+    const vb_column *columns;
     size_t ncolumns;
     int postgres_only;
 } other_tables[] = {
     {"ts_param_schedule", schedule_columns, VB_COUNT(schedule_columns), 0},
-    {"bridge_stationStatus", status_columns, VB_COUNT(status_columns), 0},
+    {"bridge_stationStatus", vb_status_columns, VB_STATUS_NCOLUMNS, 0},
     {"bridge_state", state_columns, VB_COUNT(state_columns), 1},
     {"bridge_schema", schema_columns, VB_COUNT(schema_columns), 1},
 };
 
-static int create_table(vb_buf *out, vb_dialect d, const char *table, const column *cols, size_t n)
+int vb_status_insert_sql(vb_buf *out, vb_err *err)
+{
+    int rc = vb_buf_puts(out, "INSERT OR REPLACE INTO bridge_stationStatus (");
+    for (size_t i = 0; rc == 0 && i < VB_STATUS_NCOLUMNS; i++)
+        rc = vb_buf_printf(out, "%s%s", i ? ", " : "", vb_status_columns[i].name);
+    rc = rc || vb_buf_puts(out, ") VALUES (");
+    for (size_t i = 0; rc == 0 && i < VB_STATUS_NCOLUMNS; i++)
+        rc = vb_buf_puts(out, i ? ", ?" : "?");
+    return rc || vb_buf_puts(out, ")") ? vb_fail(err, "out of memory") : 0;
+}
+
+static int create_table(vb_buf *out, vb_dialect d, const char *table, const vb_column *cols,
+                        size_t n)
 {
     if (vb_buf_printf(out, "CREATE TABLE %s (", table))
         return -1;
     for (size_t i = 0; i < n; i++)
-        if (vb_buf_printf(out, "%s%s %s%s", i ? ", " : "", cols[i].name,
-                          vb_dialect_type(d, cols[i].type), cols[i].constraint))
+        if (vb_buf_printf(out, "%s%s %s%s%s", i ? ", " : "", cols[i].name,
+                          vb_dialect_type(d, vb_coltype_sql(cols[i].type)),
+                          cols[i].notnull ? " NOT NULL" : "", cols[i].key ? " PRIMARY KEY" : ""))
             return -1;
     return vb_buf_puts(out, ");\n");
 }
@@ -112,10 +122,10 @@ int vb_series_sql_in(vb_buf *out, vb_dialect d, const char *name, const char *sq
                        name, name, PG_NAME_MAX);
     char table[600];
     snprintf(table, sizeof table, "ts_param_%s", name);
-    const column cols[] = {
-        {"time", "INTEGER", " NOT NULL"},
-        {"station", "TEXT", " NOT NULL"},
-        {"value", sqltype, ""},
+    const vb_column cols[] = {
+        {.name = "time", .type = VB_COL_INTEGER, .notnull = 1},
+        {.name = "station", .type = VB_COL_TEXT, .notnull = 1},
+        {.name = "value", .type = vb_coltype_of(sqltype)},
     };
     if (create_table(out, d, table, cols, VB_COUNT(cols)) ||
         vb_buf_printf(out,

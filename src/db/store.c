@@ -15,18 +15,15 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include "host/rows.h"
 #include "db/schema.h"
 
-typedef enum { COL_TEXT, COL_REAL, COL_INTEGER, COL_BOOLEAN } coltype;
-
 typedef struct entry {
     char *name;         /* series name without ts_param_; NULL = empty slot */
     sqlite3_stmt *stmt; /* NULL: not stored (not an identifier, or a "none" parameter) */
-    coltype type;
+    vb_coltype type;
     int probed;  /* stmt/type are known; 0 after a rollback undid our CREATE */
     int created; /* created in the open transaction */
     int warned;
@@ -61,6 +58,18 @@ static int exec(vb_store *s, const char *sql, vb_err *err)
         return -1;
     }
     return 0;
+}
+
+/* The status row's statement: an SQLite result code (SQLITE_ERROR: no such table). */
+static int prepare_status(vb_store *s)
+{
+    vb_buf sql = {0};
+    int rc =
+        vb_status_insert_sql(&sql, NULL)
+            ? SQLITE_NOMEM
+            : sqlite3_prepare_v3(s->db, sql.data, -1, SQLITE_PREPARE_PERSISTENT, &s->status, NULL);
+    vb_buf_free(&sql);
+    return rc;
 }
 
 vb_store *vb_store_open(const char *path, int wal_pages, const vb_log *log, vb_err *err)
@@ -100,11 +109,7 @@ vb_store *vb_store_open(const char *path, int wal_pages, const vb_log *log, vb_e
         vb_store_close(s);
         return NULL;
     }
-    if (sqlite3_prepare_v3(s->db,
-                           "INSERT OR REPLACE INTO bridge_stationStatus (time, station, source, "
-                           "onsource, mode, recording, tsys, tau225, scan) VALUES "
-                           "(?,?,?,?,?,?,?,?,?)",
-                           -1, SQLITE_PREPARE_PERSISTENT, &s->status, NULL) != SQLITE_OK) {
+    if (prepare_status(s) != SQLITE_OK) {
         vb_fail(err, "%s: not a vlbimon database (bridge_stationStatus: %s)", path,
                 sqlite3_errmsg(s->db));
         vb_store_close(s);
@@ -222,20 +227,6 @@ int vb_store_rollback(vb_store *s)
     return rc;
 }
 
-static coltype parse_coltype(const char *decl)
-{
-    if (!decl)
-        return COL_TEXT;
-    if (strcasecmp(decl, "BOOLEAN") == 0)
-        return COL_BOOLEAN;
-    if (strcasecmp(decl, "REAL") == 0 || strcasecmp(decl, "FLOAT") == 0 ||
-        strcasecmp(decl, "DOUBLE") == 0)
-        return COL_REAL;
-    if (strcasecmp(decl, "INTEGER") == 0 || strcasecmp(decl, "INT") == 0)
-        return COL_INTEGER;
-    return COL_TEXT;
-}
-
 typedef struct type_hunt {
     const char *name;
     const char *sqltype;
@@ -255,7 +246,7 @@ static int hunt(void *ud, const char *name, const char *sqltype, vb_err *err)
  * masterlist was saved still gets a sensible column. NULL: store nothing
  * (the masterlist says "none").
  */
-static const char *type_for(vb_store *s, const char *name, lua_State *L, int value, int *none)
+static const char *type_for(vb_store *s, const char *name, const vb_value *sample, int *none)
 {
     *none = 0;
     if (s->ml) {
@@ -269,20 +260,13 @@ static const char *type_for(vb_store *s, const char *name, lua_State *L, int val
         if (h.sqltype)
             return h.sqltype;
     }
-    switch (lua_type(L, value)) {
-    case LUA_TBOOLEAN:
-        return "BOOLEAN";
-    case LUA_TNUMBER:
-        return "REAL";
-    default:
-        return "TEXT";
-    }
+    return vb_coltype_sql(vb_coltype_for(sample));
 }
 
-static int create_table(vb_store *s, entry *e, lua_State *L, int value, vb_err *err)
+static int create_table(vb_store *s, entry *e, const vb_value *sample, vb_err *err)
 {
     int none;
-    const char *sqltype = type_for(s, e->name, L, value, &none);
+    const char *sqltype = type_for(s, e->name, sample, &none);
     if (none) {
         vb_log_msg(s->log, VB_WARN,
                    "parameter %s has datatype none in the masterlist; its points are not stored",
@@ -311,7 +295,7 @@ static int create_table(vb_store *s, entry *e, lua_State *L, int value, vb_err *
  * not stored, broken) marks e probed: a busy or full database must not turn
  * into a table skipped from then on.
  */
-static int prepare_entry(vb_store *s, entry *e, lua_State *L, int value, vb_err *err)
+static int prepare_entry(vb_store *s, entry *e, const vb_value *sample, vb_err *err)
 {
     char sql[512];
     for (int attempt = 0; attempt < 2; attempt++) {
@@ -329,13 +313,13 @@ static int prepare_entry(vb_store *s, entry *e, lua_State *L, int value, vb_err 
             return vb_fail(err, "ts_param_%s: %s", e->name, sqlite3_errmsg(s->db));
         int rc = sqlite3_step(q), exists = rc == SQLITE_ROW && sqlite3_column_int(q, 0) > 0;
         if (exists)
-            e->type = parse_coltype((const char *)sqlite3_column_text(q, 1));
+            e->type = vb_coltype_of((const char *)sqlite3_column_text(q, 1));
         sqlite3_finalize(q);
         if (rc != SQLITE_ROW)
             return vb_fail(err, "ts_param_%s: %s", e->name, sqlite3_errmsg(s->db));
         if (exists)
             break;
-        int made = create_table(s, e, L, value, err);
+        int made = create_table(s, e, sample, err);
         if (made <= 0) {
             e->probed = made == 0;
             return made;
@@ -381,10 +365,10 @@ static int grow(vb_store *s)
 }
 
 /*
- * NULL only on error; an entry without stmt means "skip this table". value
- * is the stack index of a sample value, for the type of a table we create.
+ * NULL only on error; an entry without stmt means "skip this table". sample
+ * is one of its values, for the type of a table we create.
  */
-static entry *lookup(vb_store *s, const char *name, lua_State *L, int value, vb_err *err)
+static entry *lookup(vb_store *s, const char *name, const vb_value *sample, vb_err *err)
 {
     size_t i = hash(name) & (s->nslots - 1);
     while (s->slots[i].name && strcmp(s->slots[i].name, name) != 0)
@@ -396,7 +380,7 @@ static entry *lookup(vb_store *s, const char *name, lua_State *L, int value, vb_
                 vb_fail(err, "out of memory");
                 return NULL;
             }
-            return lookup(s, name, L, value, err);
+            return lookup(s, name, sample, err);
         }
         if (!(e->name = vb_strdup(name))) {
             vb_fail(err, "out of memory");
@@ -411,70 +395,27 @@ static entry *lookup(vb_store *s, const char *name, lua_State *L, int value, vb_
             return e;
         }
     }
-    if (!e->probed && prepare_entry(s, e, L, value, err))
+    if (!e->probed && prepare_entry(s, e, sample, err))
         return NULL;
     return e;
 }
 
-static int parse_bool_text(const char *v, int *out)
+/* Binds what a column stores (vb_value_to_column) as parameter col. */
+static int bind(sqlite3_stmt *st, int col, const vb_value *v)
 {
-    if (!strcmp(v, "true") || !strcmp(v, "True") || !strcmp(v, "1")) {
-        *out = 1;
-        return 0;
+    switch (v->type) {
+    case VB_V_INTEGER:
+        return sqlite3_bind_int64(st, col, v->i);
+    case VB_V_REAL:
+        return sqlite3_bind_double(st, col, v->d);
+    case VB_V_TEXT:
+        return sqlite3_bind_text(st, col, v->text.s, (int)v->text.len, SQLITE_TRANSIENT);
+    case VB_V_BOOLEAN:
+        return sqlite3_bind_int(st, col, v->b);
+    case VB_V_NULL:
+        break;
     }
-    if (!strcmp(v, "false") || !strcmp(v, "False") || !strcmp(v, "0")) {
-        *out = 0;
-        return 0;
-    }
-    return -1;
-}
-
-/* Binds the Lua value at idx as parameter 3 coerced to type t; -1 when it does not convert. */
-static int bind_value(lua_State *L, int idx, sqlite3_stmt *st, coltype t)
-{
-    int lt = lua_type(L, idx);
-    switch (t) {
-    case COL_BOOLEAN: {
-        int b;
-        if (lt == LUA_TBOOLEAN)
-            b = lua_toboolean(L, idx);
-        else if (lt == LUA_TNUMBER)
-            b = lua_tonumber(L, idx) != 0;
-        else if (lt == LUA_TSTRING && parse_bool_text(lua_tostring(L, idx), &b) == 0)
-            ;
-        else
-            return -1;
-        return sqlite3_bind_int(st, 3, b) == SQLITE_OK ? 0 : -1;
-    }
-    case COL_REAL:
-    case COL_INTEGER: {
-        double d;
-        if (lt == LUA_TNUMBER && lua_isinteger(L, idx))
-            return sqlite3_bind_int64(st, 3, lua_tointeger(L, idx)) == SQLITE_OK ? 0 : -1;
-        if (lt == LUA_TNUMBER)
-            d = lua_tonumber(L, idx);
-        else if (lt != LUA_TSTRING || vb_parse_double(lua_tostring(L, idx), &d))
-            return -1;
-        if (!isfinite(d))
-            return -1;
-        if (t == COL_INTEGER && d == floor(d) && fabs(d) < 9e15)
-            return sqlite3_bind_int64(st, 3, (sqlite3_int64)d) == SQLITE_OK ? 0 : -1;
-        return sqlite3_bind_double(st, 3, d) == SQLITE_OK ? 0 : -1;
-    }
-    case COL_TEXT:
-        if (lt == LUA_TSTRING || lt == LUA_TNUMBER) {
-            size_t len;
-            const char *v = lua_tolstring(L, idx, &len);
-            return sqlite3_bind_text(st, 3, v, (int)len, SQLITE_TRANSIENT) == SQLITE_OK ? 0 : -1;
-        }
-        if (lt == LUA_TBOOLEAN)
-            return sqlite3_bind_text(st, 3, lua_toboolean(L, idx) ? "true" : "false", -1,
-                                     SQLITE_STATIC) == SQLITE_OK
-                       ? 0
-                       : -1;
-        return -1;
-    }
-    return -1;
+    return sqlite3_bind_null(st, col);
 }
 
 static int to_time(lua_State *L, int idx, sqlite3_int64 *t)
@@ -501,9 +442,11 @@ static int insert_series(vb_store *s, lua_State *L, int cols, const int *row, in
     lua_rawgeti(L, ival, row[0]);
     size_t len;
     const char *name = lua_tolstring(L, -2, &len);
+    vb_value sample;
+    vb_rows_value(L, -1, &sample);
     entry *e = NULL;
     /* A NUL inside the name would make C see another table's name. */
-    if (name && strlen(name) == len && !(e = lookup(s, name, L, lua_gettop(L), err))) {
+    if (name && strlen(name) == len && !(e = lookup(s, name, &sample, err))) {
         lua_pop(L, 2);
         return -1;
     }
@@ -519,8 +462,11 @@ static int insert_series(vb_store *s, lua_State *L, int cols, const int *row, in
         lua_rawgeti(L, ival, row[k]);
         sqlite3_int64 t;
         size_t slen;
+        vb_value v, stored;
+        char num[VB_NUMBER_TEXT];
         const char *station = lua_type(L, -3) == LUA_TSTRING ? lua_tolstring(L, -3, &slen) : NULL;
-        if (!station || to_time(L, -2, &t) || bind_value(L, -1, e->stmt, e->type)) {
+        if (!station || to_time(L, -2, &t) || vb_rows_value(L, -1, &v) ||
+            vb_value_to_column(&v, e->type, &stored, num) || bind(e->stmt, 3, &stored)) {
             bad++;
             lua_pop(L, 3);
             continue;
@@ -544,42 +490,29 @@ static int insert_series(vb_store *s, lua_State *L, int cols, const int *row, in
     return 0;
 }
 
-static void bind_field(lua_State *L, int row, sqlite3_stmt *st, int col, const char *f, int real)
-{
-    int t = lua_getfield(L, row, f);
-    if (real && t == LUA_TNUMBER && isfinite(lua_tonumber(L, -1)))
-        sqlite3_bind_double(st, col, lua_tonumber(L, -1));
-    else if (real)
-        sqlite3_bind_null(st, col);
-    else if (t == LUA_TSTRING || t == LUA_TNUMBER) {
-        size_t len;
-        const char *v = lua_tolstring(L, -1, &len);
-        sqlite3_bind_text(st, col, v, (int)len, SQLITE_TRANSIENT);
-    } else
-        sqlite3_bind_text(st, col, "", 0, SQLITE_STATIC);
-    lua_pop(L, 1);
-}
-
+/*
+ * A status row's fields go through the same conversion as series values. A
+ * field that does not fit is NULL where the column allows it and empty text
+ * in a TEXT column; a row without a usable key or clock is skipped.
+ */
 static int insert_status(vb_store *s, lua_State *L, int row, vb_store_stats *st, vb_err *err)
 {
-    sqlite3_int64 t;
-    lua_getfield(L, row, "time");
-    int bad = to_time(L, -1, &t);
-    lua_pop(L, 1);
-    if (lua_getfield(L, row, "station") != LUA_TSTRING)
-        bad = 1;
-    lua_pop(L, 1);
-    if (bad) {
-        st->skipped++;
-        return 0;
+    vb_value f[VB_STATUS_NCOLUMNS];
+    vb_rows_status(L, row, f);
+    for (size_t c = 0; c < VB_STATUS_NCOLUMNS; c++) {
+        const vb_column *col = &vb_status_columns[c];
+        vb_value stored;
+        char num[VB_NUMBER_TEXT];
+        if (vb_value_to_column(&f[c], col->type, &stored, num)) {
+            if (col->key || (col->notnull && col->type != VB_COL_TEXT)) {
+                st->skipped++;
+                return 0;
+            }
+            stored = col->notnull ? (vb_value){.type = VB_V_TEXT, .text = {"", 0}}
+                                  : (vb_value){.type = VB_V_NULL};
+        }
+        bind(s->status, (int)c + 1, &stored);
     }
-    sqlite3_bind_int64(s->status, 1, t);
-    static const char *const text[] = {"station", "source", "onsource", "mode", "recording"};
-    for (int i = 0; i < 5; i++)
-        bind_field(L, row, s->status, i + 2, text[i], 0);
-    bind_field(L, row, s->status, 7, "tsys", 1);
-    bind_field(L, row, s->status, 8, "tau225", 1);
-    bind_field(L, row, s->status, 9, "scan", 0);
     int rc = sqlite3_step(s->status);
     sqlite3_reset(s->status);
     if (rc != SQLITE_DONE)

@@ -6,15 +6,14 @@
  * The pipeline's result (a Lua table) has this shape:
  *   { n = N, station = {...}, param = {...}, time = {...}, value = {...},
  *     groups = <the rows grouped by table, see rows.h>,
- *     status = { {time=, station=, source=, onsource=, mode=, recording=,
- *                 tsys=, tau225=, scan=}, ... } }
+ *     status = { {<column> = <value> for the columns of vb_status_columns()}, ... } }
  * Row i is station[i], param[i], time[i], value[i], for i = 1..n; param is
  * the series without its ts_param_ prefix. Rows go in table by table, in the
- * order of groups. Values are coerced to the column's declared type
- * (BOOLEAN 0/1, REAL, INTEGER, TEXT); a value that does not convert is
- * skipped and counted. A series the database lacks gets its table (see
- * vb_store_set_masterlist); a name that is not an SQL identifier is logged
- * and skipped. A result without groups is refused.
+ * order of groups. Each value is converted to its column's declared type
+ * by core/value.h (the conversion bulk insert uses too); a value that does
+ * not fit is skipped and counted. A series the database lacks gets its
+ * table (see vb_store_set_masterlist); a name that is not an SQL identifier
+ * is logged and skipped. A result without groups is refused.
  *
  * Layer db (docs/architecture.md): includes core/ and db/.
  */

@@ -387,45 +387,20 @@ int vb_csvtree_next(vb_csvtree *t, vb_csv_source **out, vb_err *err)
     return 1;
 }
 
-int vb_csv_put_number(vb_buf *b, double d)
-{
-    char s[64];
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(s, sizeof s, "%.*g", prec, d);
-        if (strtod(s, NULL) == d)
-            break;
-    }
-    return vb_buf_puts(b, s);
-}
-
-vb_value_kind vb_value_kind_of(const vb_param *p)
-{
-    if (!p)
-        return VB_VALUE_GUESS;
-    switch (p->type) {
-    case VB_DT_FLOAT:
-    case VB_DT_NUMBER:
-    case VB_DT_INT:
-        return VB_VALUE_NUMBER;
-    case VB_DT_BOOLEAN:
-        return VB_VALUE_BOOLEAN;
-    default:
-        return VB_VALUE_TEXT;
-    }
-}
-
 void vb_csv_push_value(lua_State *L, vb_value_kind kind, const char *v, size_t len)
 {
-    double d;
-    if ((kind == VB_VALUE_NUMBER || kind == VB_VALUE_GUESS) && vb_parse_double(v, &d) == 0) {
-        if (d == floor(d) && fabs(d) < 9.2e18)
-            lua_pushinteger(L, (lua_Integer)d);
-        else
-            lua_pushnumber(L, d);
-    } else if ((kind == VB_VALUE_BOOLEAN || kind == VB_VALUE_GUESS) &&
-               (strcmp(v, "true") == 0 || strcmp(v, "false") == 0)) {
-        lua_pushboolean(L, v[0] == 't');
-    } else {
+    vb_value x = vb_value_from_text(kind, v, len);
+    switch (x.type) {
+    case VB_V_INTEGER:
+        lua_pushinteger(L, x.i);
+        break;
+    case VB_V_REAL:
+        lua_pushnumber(L, x.d);
+        break;
+    case VB_V_BOOLEAN:
+        lua_pushboolean(L, x.b);
+        break;
+    default:
         lua_pushlstring(L, v, len);
     }
 }

@@ -3,8 +3,8 @@
  * of `time,value` records (RFC 4180 as `history` writes them, or the
  * original's unquoted lines): listing it, reading each file with line
  * numbers and byte offsets, merging all files into one stream in time order
- * with a single record per file in memory, and the text and Lua forms that
- * values take on the way.
+ * with a single record per file in memory, and the Lua form its values
+ * take on the way.
  *
  * A line that is not a time,value record is reported as file:line and
  * skipped. A last line without its line end is not handed out: `history`
@@ -22,6 +22,7 @@
 #include "core/log.h"
 #include "core/masterlist.h"
 #include "core/util.h"
+#include "core/value.h"
 
 typedef struct vb_csv_source {
     char *path; /* DATADIR/<station>/<param>.csv */
@@ -75,19 +76,7 @@ int vb_csvtree_open(vb_csvtree *t, size_t i, long long offset, long lines, vb_er
  */
 int vb_csvtree_next(vb_csvtree *t, vb_csv_source **out, vb_err *err);
 
-/* Shortest text that reads back as the same double ("1712836800", "0.1"). */
-int vb_csv_put_number(vb_buf *b, double d);
-
-/*
- * How a value read back from text is handed to transformers, as vlbimon
- * would have sent it: numbers for numeric parameters, true/false for
- * booleans (the strings "True"/"False" some stations send stay strings),
- * text for the rest; a parameter the masterlist lacks gets a number or a
- * boolean when its text is one.
- */
-typedef enum { VB_VALUE_TEXT, VB_VALUE_NUMBER, VB_VALUE_BOOLEAN, VB_VALUE_GUESS } vb_value_kind;
-
-vb_value_kind vb_value_kind_of(const vb_param *p);
+/* Pushes the value text v stands for as kind says (core/value.h), as a Lua value. */
 void vb_csv_push_value(lua_State *L, vb_value_kind kind, const char *v, size_t len);
 
 /* Pushes the head record of src as the pipeline's point {station, param, time, value}. */

@@ -12,8 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/csv.h"
-#include "hist/csvtree.h"
+#include "host/rows.h"
 
 int vb_hist_json(vb_lua *lua, const char *text, size_t len)
 {
@@ -60,7 +59,7 @@ int vb_hist_answer_lines(lua_State *L, const char *station, const char *param, l
         } else {
             lua_pushnil(L);
         }
-        int vt = lua_type(L, -1);
+        vb_value v;
         ok = ok && isfinite(t) && fabs(t) < 9e15;
         long long ts = ok ? (long long)floor(t) : 0;
         if (ok && i == n && ts == BOGUS_Y2K) {
@@ -69,21 +68,11 @@ int vb_hist_answer_lines(lua_State *L, const char *station, const char *param, l
             ans->early++; /* the point-before-start quirk: outside this window, maybe saved */
         } else if (ok && ts > b) {
             ans->late++; /* the next window asks for it */
-        } else if (!ok || !(vt == LUA_TSTRING || vt == LUA_TBOOLEAN ||
-                            (vt == LUA_TNUMBER && isfinite(lua_tonumber(L, -1))))) {
+        } else if (!ok || vb_rows_value(L, -1, &v)) {
             ans->unusable++;
         } else {
-            int bad = vb_csv_put_number(out, t) || vb_buf_puts(out, ",");
-            if (!bad && vt == LUA_TSTRING) {
-                size_t len;
-                const char *v = lua_tolstring(L, -1, &len);
-                bad = vb_csv_put_field(out, v, len);
-            } else if (!bad && vt == LUA_TBOOLEAN) {
-                bad = vb_buf_puts(out, lua_toboolean(L, -1) ? "true" : "false");
-            } else if (!bad) {
-                bad = vb_csv_put_number(out, lua_tonumber(L, -1));
-            }
-            if (bad || vb_buf_puts(out, "\n")) {
+            vb_value rec[] = {{.type = VB_V_REAL, .d = t}, v};
+            if (vb_value_put_record(out, rec, 2)) {
                 lua_pop(L, 4);
                 return vb_fail(err, "out of memory");
             }

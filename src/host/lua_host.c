@@ -144,6 +144,26 @@ static int l_series_sql(lua_State *L)
     return 1;
 }
 
+/* {{name = "time", type = "INTEGER", notnull = true}, ...}: bridge_stationStatus's columns. */
+static int l_status_columns(lua_State *L)
+{
+    lua_createtable(L, VB_STATUS_NCOLUMNS, 0);
+    for (size_t i = 0; i < VB_STATUS_NCOLUMNS; i++) {
+        const vb_column *c = &vb_status_columns[i];
+        lua_createtable(L, 0, 4);
+        lua_pushstring(L, c->name);
+        lua_setfield(L, -2, "name");
+        lua_pushstring(L, vb_coltype_sql(c->type));
+        lua_setfield(L, -2, "type");
+        lua_pushboolean(L, c->notnull);
+        lua_setfield(L, -2, "notnull");
+        lua_pushboolean(L, c->key);
+        lua_setfield(L, -2, "key");
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    return 1;
+}
+
 static const vb_masterlist *app_masterlist(lua_State *L)
 {
     vb_err err;
@@ -240,6 +260,7 @@ static int luaopen_vlbimon(lua_State *L)
         {"parse_time", l_parse_time},
         {"series_sql", l_series_sql},
         {"schema_sql", l_schema_sql},
+        {"status_columns", l_status_columns},
         {"masterlist", l_masterlist},
         {"root", l_root},
         {"open", vb_lua_db_open},

@@ -14,6 +14,7 @@
 #include "host/rows.h"
 
 #include <lauxlib.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -253,4 +254,38 @@ int vb_rows_push_columns(lua_State *L, int idx)
             return 0;
         }
     return lua_gettop(L) - 3;
+}
+
+int vb_rows_value(lua_State *L, int idx, vb_value *v)
+{
+    switch (lua_type(L, idx)) {
+    case LUA_TNUMBER:
+        if (lua_isinteger(L, idx)) {
+            *v = (vb_value){.type = VB_V_INTEGER, .i = lua_tointeger(L, idx)};
+            return 0;
+        }
+        *v = (vb_value){.type = VB_V_REAL, .d = lua_tonumber(L, idx)};
+        if (isfinite(v->d))
+            return 0;
+        break;
+    case LUA_TSTRING:
+        v->type = VB_V_TEXT;
+        v->text.s = lua_tolstring(L, idx, &v->text.len);
+        return 0;
+    case LUA_TBOOLEAN:
+        *v = (vb_value){.type = VB_V_BOOLEAN, .b = lua_toboolean(L, idx)};
+        return 0;
+    }
+    *v = (vb_value){.type = VB_V_NULL};
+    return -1;
+}
+
+void vb_rows_status(lua_State *L, int idx, vb_value f[VB_STATUS_NCOLUMNS])
+{
+    idx = lua_absindex(L, idx);
+    for (size_t c = 0; c < VB_STATUS_NCOLUMNS; c++) {
+        lua_getfield(L, idx, vb_status_columns[c].name);
+        vb_rows_value(L, -1, &f[c]);
+        lua_pop(L, 1);
+    }
 }

@@ -1,5 +1,6 @@
 /*
- * rows.h - the rows of a pipeline result, grouped by table.
+ * rows.h - the rows of a pipeline result, grouped by table, and their
+ * values as C values (core/value.h).
  *
  * The pipeline (lua/vlbimon/pipeline.lua) hands the host its rows as four
  * parallel columns, in whatever order flattening and the transformers left
@@ -15,6 +16,9 @@
 #define VB_ROWS_H
 
 #include <lua.h>
+
+#include "core/value.h"
+#include "db/schema.h"
 
 typedef struct vb_groups {
     int ngroups;
@@ -41,5 +45,19 @@ const vb_groups *vb_rows_groups(lua_State *L, int idx);
  * not a table.
  */
 int vb_rows_push_columns(lua_State *L, int idx);
+
+/*
+ * The Lua value at idx as a C value (a string's bytes stay Lua's: valid
+ * while the string is reachable). -1, with *v no value, for what is not
+ * one: nil, a table or function, a NaN or infinity.
+ */
+int vb_rows_value(lua_State *L, int idx, vb_value *v);
+
+/*
+ * The station status row at idx (a table keyed by column name) as C values,
+ * in the order of vb_status_columns; a field that is not a value is no
+ * value. The strings stay the row's.
+ */
+void vb_rows_status(lua_State *L, int idx, vb_value f[VB_STATUS_NCOLUMNS]);
 
 #endif

@@ -114,28 +114,11 @@ static void test_bad_lines_and_resume(void **state)
     vb_csvtree_free(&t);
 }
 
-static void test_numbers(void **state)
-{
-    (void)state;
-    vb_buf b = {0};
-    double v[] = {1712836800, 0.1, 8.48, 1.0 / 3, -2.5e-7};
-    for (size_t i = 0; i < VB_COUNT(v); i++) {
-        b.len = 0;
-        assert_int_equal(vb_csv_put_number(&b, v[i]), 0);
-        assert_true(strtod(b.data, NULL) == v[i]);
-    }
-    b.len = 0;
-    vb_csv_put_number(&b, 1712836800);
-    assert_string_equal(b.data, "1712836800");
-    vb_buf_free(&b);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_merge_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_lines_and_resume, setup, teardown),
-        cmocka_unit_test(test_numbers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

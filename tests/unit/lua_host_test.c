@@ -119,6 +119,10 @@ static void test_vlbimon_module(void **state)
                                "assert(not pcall(v.series_sql, 'x y', 'REAL'))\n"
                                "assert(not pcall(v.series_sql, 'x\\0y', 'REAL'))\n"
                                "assert(v.iso8601(0) == '1970-01-01T00:00:00Z')\n"
+                               "local st = v.status_columns()\n"
+                               "assert(#st == 9 and st[1].name == 'time' and st[1].notnull)\n"
+                               "assert(st[2].name == 'station' and st[2].key)\n"
+                               "assert(st[7].name == 'tsys' and st[7].type == 'REAL')\n"
                                "return v.now() > 1.7e9",
                                &err),
                      0);
