@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 struct vb_http {
     CURL *curl;
@@ -42,9 +43,10 @@ static size_t header(char *p, size_t size, size_t n, void *ud)
         if (r->cookies.data)
             r->cookies.data[0] = '\0';
         r->retry_after = -1;
+        r->date = -1;
         return size * n;
     }
-    static const char sc[] = "set-cookie:", ra[] = "retry-after:";
+    static const char sc[] = "set-cookie:", ra[] = "retry-after:", dh[] = "date:";
     if (len > sizeof sc - 1 && strncasecmp(p, sc, sizeof sc - 1) == 0) {
         const char *v = p + sizeof sc - 1, *end = p + len;
         while (v < end && (*v == ' ' || *v == '\t'))
@@ -67,6 +69,16 @@ static size_t header(char *p, size_t size, size_t n, void *ud)
             /* The HTTP-date form is rare for 429/503; it falls back to our own backoff. */
             if (vb_parse_double(s, &d) == 0 && d >= 0)
                 r->retry_after = d;
+        }
+    } else if (len > sizeof dh - 1 && strncasecmp(p, dh, sizeof dh - 1) == 0) {
+        char tmp[64];
+        size_t vlen = len - (sizeof dh - 1);
+        if (vlen < sizeof tmp) {
+            memcpy(tmp, p + sizeof dh - 1, vlen);
+            tmp[vlen] = '\0';
+            time_t t = curl_getdate(tmp, NULL);
+            if (t != -1)
+                r->date = (double)t;
         }
     }
     return size * n;
@@ -126,6 +138,7 @@ int vb_http_request(vb_http *h, const char *method, const char *path, const char
 {
     memset(r, 0, sizeof *r);
     r->retry_after = -1;
+    r->date = -1;
     vb_buf url = {0};
     if (vb_buf_printf(&url, "%s%s", h->base, path))
         return vb_fail(err, "%s%s: out of memory", h->base, path);
