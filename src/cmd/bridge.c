@@ -669,10 +669,11 @@ static const char *span(double s, char *buf, size_t n)
 
 /*
  * The cursor is the server's receive time, so the server's clock judges it,
- * never ours (docs/commands.md, "Start-up"): one ahead of our clock is kept
- * (moving it back would fetch stored points again), "now" is the server's
- * now, and one far ahead of the server's clock is refused, because the
- * server would answer nothing until its clock passed it.
+ * never ours (docs/commands.md, "The cursor counts in the server's clock"):
+ * one ahead of our clock is kept (moving it back would fetch stored points
+ * again), "now" is the server's now, and one far ahead of the server's
+ * clock is refused, because the server would answer nothing until its
+ * clock passed it.
  */
 static int settle_cursor(bridge *b, vb_err *err)
 {
@@ -718,7 +719,7 @@ static int settle_cursor(bridge *b, vb_err *err)
     else if (known && server_now - now > DATE_SLACK_S)
         vb_log_msg(log, VB_WARN, "the server's clock is %s ahead of ours (%s by its Date header)",
                    span(server_now - now, s1, sizeof s1), st);
-    else if (judged && t > now)
+    else if (!known && judged && t > now)
         vb_log_msg(log, VB_WARN,
                    "cursor %s from %s is %s ahead of our clock, so the server's clock is at "
                    "least that far ahead of ours (its answers carry no Date header to check "
