@@ -110,13 +110,15 @@ echo "soak: open fds $warm_fds after warm-up, at most $max_fds after, $end_fds a
 echo "soak: database $(($(stat -c %s "$D/soak.db") / 1048576)) MiB"
 [ "$max_rss" -le $((warm_rss * 11 / 10 + 4096)) ] || fail "RSS grew from $warm_rss KiB to $max_rss KiB"
 [ "$max_fds" -le $((warm_fds + 1)) ] || fail "open fds went from $warm_fds to $max_fds"
+
 # --- clock ahead -------------------------------------------------------------
 # vlbimon's cursor is its receive time, its own clock. A simulator whose clock
-# is a day ahead of ours and runs at 60x, every fault on, and the bridge
-# killed (kill -9) at a random instant every 1 to 6 s for SOAK_CLOCK_SECONDS
-# (120), restarted each time, then stopped by PLEASE-EXIT: our clock must
-# never move the saved cursor back, so the database still equals the served
-# points exactly once, and every restart says how far ahead the server is.
+# is a day ahead of ours and runs at 60x, every fault on; the bridge killed
+# (kill -9) at a random instant every 1 to 6 s for SOAK_CLOCK_SECONDS (120),
+# restarted each time, then stopped by PLEASE-EXIT. Our clock must never
+# move the saved cursor back, so the database still equals the served
+# points exactly once; the figures count the restarts that kept a cursor
+# ahead of our clock.
 clock_ahead() {
     local C=$D/clock secs=${SOAK_CLOCK_SECONDS:-120} kills=0 t1 before url_c
     mkdir -p "$C"
