@@ -110,4 +110,67 @@ echo "soak: open fds $warm_fds after warm-up, at most $max_fds after, $end_fds a
 echo "soak: database $(($(stat -c %s "$D/soak.db") / 1048576)) MiB"
 [ "$max_rss" -le $((warm_rss * 11 / 10 + 4096)) ] || fail "RSS grew from $warm_rss KiB to $max_rss KiB"
 [ "$max_fds" -le $((warm_fds + 1)) ] || fail "open fds went from $warm_fds to $max_fds"
+
+# --- clock ahead -------------------------------------------------------------
+# vlbimon's cursor is its receive time, its own clock. A simulator whose clock
+# is a day ahead of ours and runs at 60x, every fault on; the bridge killed
+# (kill -9) at a random instant every 1 to 6 s for SOAK_CLOCK_SECONDS (120),
+# restarted each time, then stopped by PLEASE-EXIT. Our clock must never
+# move the saved cursor back, so the database still equals the served
+# points exactly once; the figures count the restarts that kept a cursor
+# ahead of our clock.
+clock_ahead() {
+    local C=$D/clock secs=${SOAK_CLOCK_SECONDS:-120} kills=0 t1 before url_c
+    mkdir -p "$C"
+    kill "$sim" 2> /dev/null
+    wait "$sim" 2> /dev/null
+    : > "$C/sim.out"
+    # shellcheck disable=SC2086
+    "${VB_BIN_DIR:-.}"/vlbimon_sim --listen 127.0.0.1:0 --users "$D/secrets.yaml" --masterlist "$D/masterlist.json" \
+        --speed 60 --start-time $(($(date +%s) + 86400)) --seed 19 --stall-seconds 1 --served "$C/served.csv" \
+        $FAULTS > "$C/sim.out" 2> "$C/sim.log" &
+    sim=$!
+    url_c=$(sim_url "$C/sim.out")
+    [ -n "$url_c" ] || fail "clock ahead: the simulator did not start: $(cat "$C/sim.log")"
+    ./vlbimon_bridge initdb --sqlitedb "$C/clock.db" || fail "clock ahead: initdb"
+    run_bridge() {
+        ./vlbimon_bridge -v --server "$url_c" --secrets "$D/secrets.yaml" --datadir "$C/data" \
+            bridge --sqlitedb "$C/clock.db" --dt 0.2 > /dev/null 2>> "$C/bridge.log" &
+        bridge=$!
+    }
+    echo "soak: clock ahead: the simulator a day ahead at 60x, kill -9 every 1-6 s for $secs s"
+    t1=$(date +%s)
+    while [ $(($(date +%s) - t1)) -lt "$secs" ]; do
+        run_bridge
+        sleep "$((1 + RANDOM % 5)).$((RANDOM % 10))"
+        kill -KILL "$bridge" 2> /dev/null || fail "clock ahead: the bridge died by itself: $(tail -n 3 "$C/bridge.log")"
+        wait "$bridge" 2> /dev/null
+        kills=$((kills + 1))
+    done
+    before=$(grep -c 'info: snapshot:' "$C/bridge.log")
+    run_bridge
+    for _ in $(seq 300); do [ "$(grep -c 'info: snapshot:' "$C/bridge.log")" -ge $((before + 5)) ] && break; sleep 0.1; done
+    touch "$C/data/PLEASE-EXIT"
+    for _ in $(seq 200); do kill -0 "$bridge" 2> /dev/null || break; sleep 0.1; done
+    kill -0 "$bridge" 2> /dev/null && fail "clock ahead: the bridge did not stop on PLEASE-EXIT"
+    wait "$bridge" || fail "clock ahead: the bridge exited with status $?"
+    bridge=
+    curl -s "$url_c/sim/stats" > "$C/stats.json"
+    kill "$sim" 2> /dev/null
+    wait "$sim" 2> /dev/null
+    local res
+    res=$(perl tests/fixtures/bridge/compare_served.pl "$C/clock.db" "$C/served.csv" "$C/stats.json") ||
+        fail "clock ahead: database != served: $res"
+    [ "$(perl -MJSON::PP -0777 -ne 'print decode_json($_)->{broken_acknowledged}' "$C/stats.json")" = 0 ] ||
+        fail "clock ahead: a broken answer was acknowledged"
+    grep -q ' error: ' "$C/bridge.log" && fail "clock ahead: error lines in the log: $(grep -m 3 ' error: ' "$C/bridge.log")"
+    local kept skew
+    kept=$(grep -c "from the database, .* ahead of our clock, is kept" "$C/bridge.log")
+    skew=$(grep -m 1 -o "the server's clock is [^;]* ahead of ours" "$C/bridge.log" | tail -n 1)
+    echo "soak: clock ahead: $kills kills, $(grep -c 'info: snapshot:' "$C/bridge.log") answers stored, $kept restarts kept a cursor ahead of our clock ($skew)"
+    echo "soak: clock ahead: $res"
+}
+clock_ahead
+# --- end of clock ahead ------------------------------------------------------
+
 echo "soak: PASS"

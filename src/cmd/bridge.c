@@ -46,6 +46,13 @@
 #define BACKOFF_MAX_S 300.0
 /* Pause between attempts to commit while a reader's lock outlasts the busy timeout. */
 #define COMMIT_RETRY_S 0.05
+/*
+ * A saved cursor further ahead of the server's clock than this is refused
+ * at start-up; up to it, a step back of the server's clock explains it.
+ */
+#define CURSOR_AHEAD_MAX_S 300.0
+/* A Date header counts whole seconds, and the answer took a moment to arrive. */
+#define DATE_SLACK_S 2.0
 
 typedef struct bridge {
     vb_app *app;
@@ -59,6 +66,9 @@ typedef struct bridge {
     vb_store *store;
     char *session;
     char *cursor;
+    const char *cursor_from; /* where the start-up cursor came from, for the log */
+    double server_date;      /* the server's clock by a start-up answer's Date; -1: unknown */
+    double server_date_at;   /* our clock when that answer arrived */
     char *state_path;
     char *exit_path;
     int pending;          /* registry ref of a result not yet committed, or LUA_NOREF */
@@ -192,6 +202,16 @@ static void read_state(bridge *b, char **last_snap)
     vb_state_file_free(&st);
 }
 
+/* What a start-up answer's Date header says of the server's clock, for settle_cursor. */
+static void note_server_clock(bridge *b, const vb_http_resp *r)
+{
+    if (r->date < 0)
+        return;
+    /* The header counts whole seconds: the middle of its second is the best guess. */
+    b->server_date = r->date + 0.5;
+    b->server_date_at = vb_now();
+}
+
 /*
  * POST /session, the one request with the account's credentials besides
  * the PATCH of a saved session: snapshots carry the session cookie only.
@@ -203,6 +223,8 @@ static int open_session(bridge *b, int *cert_failed, vb_err *err)
     vb_http_resp r;
     int rc = vb_http_request(b->http, "POST", "/session", NULL, VB_HTTP_CRED, &r, err);
     *cert_failed = r.cert_failed;
+    if (rc == 0)
+        note_server_clock(b, &r);
     if (rc == 0 && (r.status < 200 || r.status > 299))
         rc = vb_fail(err, "POST /session: HTTP %ld", r.status);
     if (rc == 0) {
@@ -264,6 +286,8 @@ static int start_session(bridge *b)
                 vb_http_request(b->http, "PATCH", path.data, NULL, VB_HTTP_CRED, &r, &err) == 0;
         else
             vb_fail(&err, "out of memory");
+        if (answered)
+            note_server_clock(b, &r);
         int alive = answered && r.status >= 200 && r.status <= 299;
         vb_http_resp_free(&r);
         vb_buf_free(&path);
@@ -610,7 +634,7 @@ static void run(bridge *b)
     }
 }
 
-/* --start, else the database's cursor, else the state file's, else now; never in the future. */
+/* --start, else the database's cursor, else the state file's; none means now (settle_cursor). */
 static int choose_cursor(bridge *b, const char *start, vb_err *err)
 {
     const vb_log *log = &b->app->log;
@@ -620,43 +644,116 @@ static int choose_cursor(bridge *b, const char *start, vb_err *err)
         free(from_file);
         return -1;
     }
-    double now = vb_now(), t = 0;
+    double t = 0;
     char buf[64];
-    const char *pick, *why;
+    const char *pick = NULL;
+    vb_err why;
+    int rc = 0;
     if (start) {
-        if (vb_parse_time(start, &t, err))
-            return vb_fail(err, "argument --start: %s", err->msg);
-        if (t == 0)
-            t = now;
-        snprintf(buf, sizeof buf, "%.0f", floor(t));
-        pick = buf;
-        why = "--start";
+        if (vb_parse_time(start, &t, &why))
+            rc = vb_fail(err, "argument --start: %s", why.msg);
+        if (t != 0) {
+            snprintf(buf, sizeof buf, "%.0f", floor(t));
+            pick = buf;
+        }
+        b->cursor_from = t != 0 ? "--start" : "--start 0";
     } else if (from_db) {
         pick = from_db;
-        why = "the database";
+        b->cursor_from = "the database";
     } else if (from_file) {
         pick = from_file;
-        why = b->state_path;
+        b->cursor_from = b->state_path;
     } else {
-        snprintf(buf, sizeof buf, "%.0f", floor(now));
-        pick = buf;
-        why = "now (no saved cursor)";
-    }
-    if (vb_parse_double(pick, &t) == 0 && t > now) {
-        vb_log_msg(log, VB_WARN, "cursor %s from %s is in the future; starting from now", pick,
-                   why);
-        snprintf(buf, sizeof buf, "%.0f", floor(now));
-        pick = buf;
+        b->cursor_from = "no saved cursor";
     }
     if (from_db && from_file && strcmp(from_db, from_file) != 0 && !start)
         vb_log_msg(log, VB_INFO, "the state file's cursor %s differs; the database's %s wins",
                    from_file, from_db);
-    int rc = replace_str(&b->cursor, pick) ? vb_fail(err, "out of memory") : 0;
-    if (rc == 0)
-        vb_log_msg(log, VB_NOTICE, "cursor %s (from %s)", b->cursor, why);
+    if (rc == 0 && pick && replace_str(&b->cursor, pick))
+        rc = vb_fail(err, "out of memory");
     free(from_file);
     free(from_db);
     return rc;
+}
+
+/* A span of seconds, with its size in words an operator takes in at a glance. */
+static const char *span(double s, char *buf, size_t n)
+{
+    if (s >= 2 * 86400)
+        snprintf(buf, n, "%.0f s (%.0f days)", s, s / 86400);
+    else if (s >= 2 * 3600)
+        snprintf(buf, n, "%.0f s (%.1f h)", s, s / 3600);
+    else if (s >= 120)
+        snprintf(buf, n, "%.0f s (%.0f min)", s, s / 60);
+    else
+        snprintf(buf, n, "%.0f s", s);
+    return buf;
+}
+
+/*
+ * The cursor is the server's receive time, so the server's clock judges it,
+ * never ours (docs/commands.md, "The cursor counts in the server's clock"):
+ * one ahead of our clock is kept (moving it back would fetch stored points
+ * again), "now" is the server's now, and one far ahead of the server's
+ * clock is refused, because the server would answer nothing until its
+ * clock passed it.
+ */
+static int settle_cursor(bridge *b, vb_err *err)
+{
+    const vb_log *log = &b->app->log;
+    double now = vb_now();
+    int known = b->server_date >= 0;
+    double server_now = known ? b->server_date + (now - b->server_date_at) : now;
+    double t = server_now;
+    int judged = b->cursor && vb_parse_double(b->cursor, &t) == 0;
+    const char *now_by = NULL;
+    char ct[32], st[32], buf[64], s1[64], s2[64];
+    vb_iso8601(t, ct);
+    vb_iso8601(server_now, st);
+    if (!b->cursor) {
+        snprintf(buf, sizeof buf, "%.0f", floor(server_now));
+        if (replace_str(&b->cursor, buf))
+            return vb_fail(err, "out of memory");
+        now_by = known ? "the server's" : "our";
+    }
+    if (judged && known && t - server_now > CURSOR_AHEAD_MAX_S)
+        return vb_fail(err,
+                       "cursor %s (%s) from %s is %s ahead of the server's clock (%s by its "
+                       "Date header): the server would send nothing until its clock passes it. "
+                       "%s Start with --start TIME (--start 0: from now), then fill the time in "
+                       "between with history and insert",
+                       b->cursor, ct, b->cursor_from, span(t - server_now, s1, sizeof s1), st,
+                       strcmp(b->cursor_from, "--start") == 0
+                           ? "--start counts in the server's clock."
+                           : "Was it written by a bridge talking to a simulator whose clock ran "
+                             "fast or ahead, or is the value corrupt?");
+    if (judged && known && t - server_now > DATE_SLACK_S)
+        vb_log_msg(log, VB_WARN,
+                   "cursor %s from %s is %s ahead of the server's clock (%s by its Date "
+                   "header); kept: up to %.0f s is taken for a step of the server's clock",
+                   b->cursor, b->cursor_from, span(t - server_now, s1, sizeof s1), st,
+                   CURSOR_AHEAD_MAX_S);
+    else if (known && server_now - now > DATE_SLACK_S && judged && t > now)
+        vb_log_msg(log, VB_WARN,
+                   "the server's clock is %s ahead of ours (%s by its Date header); cursor "
+                   "%s from %s, %s ahead of our clock, is kept",
+                   span(server_now - now, s1, sizeof s1), st, b->cursor, b->cursor_from,
+                   span(t - now, s2, sizeof s2));
+    else if (known && server_now - now > DATE_SLACK_S)
+        vb_log_msg(log, VB_WARN, "the server's clock is %s ahead of ours (%s by its Date header)",
+                   span(server_now - now, s1, sizeof s1), st);
+    else if (!known && judged && t > now)
+        vb_log_msg(log, VB_WARN,
+                   "cursor %s from %s is %s ahead of our clock, so the server's clock is at "
+                   "least that far ahead of ours (its answers carry no Date header to check "
+                   "it); kept",
+                   b->cursor, b->cursor_from, span(t - now, s1, sizeof s1));
+    if (now_by)
+        vb_log_msg(log, VB_NOTICE, "cursor %s (now by %s clock; %s)", b->cursor, now_by,
+                   b->cursor_from);
+    else
+        vb_log_msg(log, VB_NOTICE, "cursor %s (from %s)", b->cursor, b->cursor_from);
+    return 0;
 }
 
 static int setup(bridge *b, const char *start, int wal, const char *transformers, vb_err *err)
@@ -729,7 +826,7 @@ static int setup(bridge *b, const char *start, int wal, const char *transformers
         return -1;
     if (start_session(b))
         return vb_fail(err, "stopped before a session could be opened");
-    return 0;
+    return settle_cursor(b, err);
 }
 
 static void teardown(bridge *b)
@@ -800,7 +897,8 @@ int cmd_bridge(vb_app *app, int argc, char **argv)
         fprintf(stderr, "%s: error: argument --wal: must be 0 or a number of pages\n", spec.prog);
         return VB_EXIT_USAGE;
     }
-    bridge b = {.app = app, .dt = dt, .sqlitedb = sqlitedb, .pending = LUA_NOREF};
+    bridge b = {
+        .app = app, .dt = dt, .sqlitedb = sqlitedb, .pending = LUA_NOREF, .server_date = -1};
     b.sig.fd = -1;
     b.rng = (uint64_t)(vb_now() * 1e6) ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ULL;
     vb_err err;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 struct vb_http {
     CURL *curl;
@@ -32,6 +33,28 @@ static int progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_
     return h->opts.should_abort && h->opts.should_abort(h->opts.abort_ud);
 }
 
+/*
+ * 1 when the header line p (len bytes) is "name: value" with a value that
+ * fits out, which then holds it NUL-terminated, without its leading blanks.
+ */
+static int header_value(const char *p, size_t len, const char *name, char *out, size_t size)
+{
+    size_t nl = strlen(name);
+    if (len <= nl || strncasecmp(p, name, nl) != 0 || p[nl] != ':')
+        return 0;
+    p += nl + 1;
+    len -= nl + 1;
+    while (len && (*p == ' ' || *p == '\t')) {
+        p++;
+        len--;
+    }
+    if (len >= size)
+        return 0;
+    memcpy(out, p, len);
+    out[len] = '\0';
+    return 1;
+}
+
 /* Header lines arrive one at a time, unterminated by NUL and ending in CRLF. */
 static size_t header(char *p, size_t size, size_t n, void *ud)
 {
@@ -45,9 +68,12 @@ static size_t header(char *p, size_t size, size_t n, void *ud)
         if (r->cookies.data)
             r->cookies.data[0] = '\0';
         r->retry_after = -1;
+        r->date = -1;
         return size * n;
     }
-    static const char sc[] = "set-cookie:", ra[] = "retry-after:";
+    static const char sc[] = "set-cookie:";
+    char value[64];
+    double d;
     if (len > sizeof sc - 1 && strncasecmp(p, sc, sizeof sc - 1) == 0) {
         const char *v = p + sizeof sc - 1, *end = p + len;
         while (v < end && (*v == ' ' || *v == '\t'))
@@ -57,20 +83,14 @@ static size_t header(char *p, size_t size, size_t n, void *ud)
             end = semi;
         if (vb_buf_append(&r->cookies, v, (size_t)(end - v)) || vb_buf_puts(&r->cookies, "\n"))
             return 0;
-    } else if (len > sizeof ra - 1 && strncasecmp(p, ra, sizeof ra - 1) == 0) {
-        char tmp[32];
-        size_t vlen = len - (sizeof ra - 1);
-        if (vlen < sizeof tmp) {
-            memcpy(tmp, p + sizeof ra - 1, vlen);
-            tmp[vlen] = '\0';
-            char *s = tmp;
-            while (*s == ' ')
-                s++;
-            double d;
-            /* The HTTP-date form is rare for 429/503; it falls back to our own backoff. */
-            if (vb_parse_double(s, &d) == 0 && d >= 0)
-                r->retry_after = d;
-        }
+    } else if (header_value(p, len, "retry-after", value, sizeof value)) {
+        /* The HTTP-date form is rare for 429/503; it falls back to our own backoff. */
+        if (vb_parse_double(value, &d) == 0 && d >= 0)
+            r->retry_after = d;
+    } else if (header_value(p, len, "date", value, sizeof value)) {
+        time_t t = curl_getdate(value, NULL);
+        if (t != -1)
+            r->date = (double)t;
     }
     return size * n;
 }
@@ -139,6 +159,7 @@ int vb_http_request(vb_http *h, const char *method, const char *path, const char
 {
     memset(r, 0, sizeof *r);
     r->retry_after = -1;
+    r->date = -1;
     vb_buf url = {0};
     if (vb_buf_printf(&url, "%s%s", h->base, path))
         return vb_fail(err, "%s%s: out of memory", h->base, path);

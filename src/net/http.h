@@ -38,6 +38,7 @@ typedef struct vb_http_resp {
     vb_buf body;        /* decoded body (gzip undone), NUL-terminated */
     vb_buf cookies;     /* "name=value\n" per Set-Cookie header */
     double retry_after; /* Retry-After in seconds; -1 when absent */
+    double date;        /* the Date header (the server's clock), unix seconds; -1 when absent */
     double seconds;     /* how long the request took */
     long wire_bytes;    /* bytes received, headers included, before decoding */
     int cert_failed;    /* no answer: the server's certificate could not be verified */

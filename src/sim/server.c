@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "sim/emit.h"
 
@@ -52,6 +53,28 @@ int64_t sim_server_now_ms(const sim_server *srv)
 {
     double elapsed = sim_monotonic() - srv->t0;
     return srv->cfg.start_ms + (int64_t)(elapsed * srv->cfg.speed * 1000.0);
+}
+
+/*
+ * A real server's Date and its receive times come from one clock; ours are
+ * simulated, so the Date is too (libmicrohttpd adds its own, from the real
+ * clock, only when a response has none). The bridge judges a saved cursor
+ * against it.
+ */
+static void add_date(const sim_server *srv, struct MHD_Response *resp)
+{
+    static const char days[][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char months[][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    int64_t ms = sim_server_now_ms(srv);
+    time_t t = (time_t)(ms / 1000 - (ms % 1000 < 0));
+    struct tm tm;
+    char date[64];
+    if (!gmtime_r(&t, &tm))
+        return;
+    snprintf(date, sizeof date, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday], tm.tm_mday,
+             months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_DATE, date);
 }
 
 static int fail_body(reply *r, unsigned status, const char *msg)
@@ -158,6 +181,7 @@ static enum MHD_Result send_reply(sim_server *srv, struct MHD_Connection *c, con
     if (!resp)
         return MHD_NO;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    add_date(srv, resp);
     if (gz) {
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
         MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");

@@ -34,7 +34,9 @@ is "$?" 1 "a bad --start is refused"
 like "$err" "argument --start" "naming the option"
 
 # --- debug mode: no database, rows on stdout, PLEASE-EXIT ends it ----------
-"$BRIDGE" --server "$URL_s" --secrets "$SECRETS" --datadir dbg bridge --dt 0.3 \
+# Its own simulator: s's served log is what live.db must hold.
+start_sim d --speed 120
+"$BRIDGE" --server "$URL_d" --secrets "$SECRETS" --datadir dbg bridge --dt 0.3 \
     > dbg.out 2> dbg.log &
 pid=$!
 track_pid $pid
