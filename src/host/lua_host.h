@@ -1,9 +1,10 @@
 /*
- * lua_host.h - the embedded Lua 5.4 runtime: one state per run, a sandboxed
- * standard library, package.path on the project's lua/ tree, lua-cjson
- * preloaded, and the registered `vlbimon` module (logging, clock, masterlist,
- * schema SQL, SQLite database handles). Lua errors come back as messages with
- * file:line; they never abort the process.
+ * lua_host.h - the embedded Lua 5.4 runtime: one state per run, the
+ * standard library cut to an allow-list, a sandbox (an environment of its
+ * own) for every script and transformer, the project's lua/ modules and
+ * lua-cjson, and the registered `vlbimon` module (logging, clock,
+ * masterlist, schema SQL, SQLite database handles). Lua errors come back as
+ * messages with file:line; they never abort the process.
  *
  * Layer host (docs/architecture.md): includes core/, db/ and host/.
  */
@@ -35,10 +36,7 @@ int vb_lua_pcall(vb_lua *lua, int nargs, int nresults, vb_err *err);
  */
 int vb_lua_pcall_limited(vb_lua *lua, int nargs, int nresults, long limit, vb_err *err);
 
-/* Loads a text chunk from a file (binary chunks refused) and pushes it. */
-int vb_lua_loadfile(vb_lua *lua, const char *path, vb_err *err);
-
-/* require(name) and leave the module on the stack. */
+/* The host's own require(name) (not a sandbox's), leaving the module on the stack. */
 int vb_lua_require(vb_lua *lua, const char *name, vb_err *err);
 
 /*
@@ -65,9 +63,10 @@ int vb_lua_may_write(const vb_lua *lua, const char *path);
 void vb_lua_check_write(lua_State *L, const char *path);
 
 /*
- * Runs a script file with `arg` / `...` set to args, as `vlbimon_bridge run`
- * does. The script may also write where docs/transformers.md, "The Lua sandbox", says: the
- * current directory, --datadir, os.tmpname's directory, and where its
+ * Runs a script file in a sandbox of its own with `arg` / `...` set to args,
+ * as `vlbimon_bridge run` does; its require also finds its neighbours. The
+ * script may also write where docs/transformers.md, "The Lua sandbox", says:
+ * the current directory, --datadir, os.tmpname's directory, and where its
  * arguments point.
  */
 int vb_lua_run_script(vb_lua *lua, const char *path, int nargs, char **args, vb_err *err);

@@ -32,10 +32,15 @@ struct vb_pipeline {
     size_t nfiles;
 };
 
+/* The error names where the transformer was when the limit hit: level 0, the hooked function. */
 static void limit_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
-    luaL_error(L, "instruction limit of %d exceeded (endless loop?)", VB_TRANSFORM_INSTRUCTIONS);
+    luaL_where(L, 0);
+    lua_pushfstring(L, "instruction limit of %d exceeded (endless loop?)",
+                    VB_TRANSFORM_INSTRUCTIONS);
+    lua_concat(L, 2);
+    lua_error(L);
 }
 
 /*
