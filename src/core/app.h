@@ -23,6 +23,7 @@ typedef struct vb_app {
     const char *datadir;
     char *secrets;           /* path, "~" expanded */
     int insecure_secrets_ok; /* --insecure-secrets-ok: use a secrets file others may read */
+    long lua_memory;         /* --lua-memory, MiB (0: the default) */
     char *masterlist;        /* path actually used */
     char *root;              /* holds lua/, transformers/, migrations/, scripts/ */
     vb_masterlist ml;

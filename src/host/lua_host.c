@@ -9,6 +9,12 @@
  * vlbimon.open other than read-only, db:backup, and ATTACH / VACUUM INTO
  * in SQL). A new state may write nowhere, which is what transformers get;
  * a script gets the directories docs/transformers.md, "The Lua sandbox", lists.
+ *
+ * Memory: the state's allocator holds it to a cap (--lua-memory) inside
+ * protected calls, 3/4 of it inside a transformer's, so that the host's own
+ * work on a snapshot has room even when a transformer keeps a lot. Freeing
+ * and shrinking always succeed, as Lua requires; a refused allocation makes
+ * Lua collect garbage and try again before it raises a memory error.
  */
 #define _DEFAULT_SOURCE /* realpath */
 #include "host/lua_host.h"
@@ -17,6 +23,7 @@
 #include <lua-cjson.h>
 #include <limits.h>
 #include <lualib.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -34,6 +41,10 @@ struct vb_lua {
     vb_app *app;
     char **write_dirs; /* resolved, without a trailing slash (but "/") */
     size_t nwrite_dirs;
+    size_t used;  /* bytes the state holds */
+    size_t limit; /* what it may hold now: SIZE_MAX outside protected calls */
+    size_t cap;   /* --lua-memory */
+    int refused;  /* the last allocation that failed was refused by the limit, not by malloc */
 };
 
 /* Registry keys: addresses of constants, never written. */
@@ -125,6 +136,23 @@ static const char *check_text(lua_State *L, int arg)
     return s;
 }
 
+static int push_bytes(lua_State *L)
+{
+    const vb_buf *b = lua_touserdata(L, 1);
+    lua_pushlstring(L, b->data, b->len);
+    return 1;
+}
+
+/* Pushes b's bytes as a string and frees b, also when Lua runs out of memory on the way. */
+static int push_buf(lua_State *L, vb_buf *b)
+{
+    lua_pushcfunction(L, push_bytes);
+    lua_pushlightuserdata(L, b);
+    int rc = lua_pcall(L, 1, 1, 0);
+    vb_buf_free(b);
+    return rc == LUA_OK ? 1 : lua_error(L);
+}
+
 static int l_series_sql(lua_State *L)
 {
     const char *name = check_text(L, 1);
@@ -135,9 +163,7 @@ static int l_series_sql(lua_State *L)
         vb_buf_free(&b);
         return luaL_error(L, "%s", err.msg);
     }
-    lua_pushlstring(L, b.data, b.len);
-    vb_buf_free(&b);
-    return 1;
+    return push_buf(L, &b);
 }
 
 static const vb_masterlist *app_masterlist(lua_State *L)
@@ -158,9 +184,7 @@ static int l_schema_sql(lua_State *L)
         vb_buf_free(&b);
         return luaL_error(L, "%s", err.msg);
     }
-    lua_pushlstring(L, b.data, b.len);
-    vb_buf_free(&b);
-    return 1;
+    return push_buf(L, &b);
 }
 
 /*
@@ -405,14 +429,55 @@ static int setup(lua_State *L)
     return 0;
 }
 
+/* Lua's last word before it aborts: an error outside any protected call, a bug in the host. */
+static int panic(lua_State *L)
+{
+    const char *msg = lua_tostring(L, -1);
+    fprintf(stderr, "PANIC: unprotected error in call to Lua API (%s)\n", msg ? msg : "?");
+    return 0;
+}
+
+/*
+ * The state's allocator: a block may grow only while the state stays within
+ * h->limit; freeing and shrinking always succeed, as Lua requires. Without
+ * a block, osize is the kind of object, not a size.
+ */
+static void *alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    vb_lua *h = ud;
+    size_t old = ptr ? osize : 0;
+    if (nsize == 0) {
+        free(ptr);
+        h->used -= old;
+        return NULL;
+    }
+    if (nsize > old && (h->used > h->limit || nsize - old > h->limit - h->used)) {
+        h->refused = 1;
+        return NULL;
+    }
+    void *p = realloc(ptr, nsize);
+    if (!p) {
+        h->refused = 0;
+        /* A shrink realloc refused: the bigger block serves (counted as it was). */
+        return nsize < old ? ptr : NULL;
+    }
+    h->used = h->used - old + nsize;
+    return p;
+}
+
 vb_lua *vb_lua_new(vb_app *app, vb_err *err)
 {
     vb_lua *h = calloc(1, sizeof *h);
-    if (!h || !(h->L = luaL_newstate())) {
+    if (h) {
+        h->cap = (size_t)(app->lua_memory > 0 ? app->lua_memory : VB_LUA_MEMORY_DEFAULT) << 20;
+        h->limit = h->cap;
+    }
+    if (!h || !(h->L = lua_newstate(alloc, h))) {
         free(h);
         vb_fail(err, "cannot create a Lua state: out of memory");
         return NULL;
     }
+    lua_atpanic(h->L, panic);
     h->app = app;
     lua_pushlightuserdata(h->L, app);
     lua_rawsetp(h->L, LUA_REGISTRYINDEX, &APP_KEY);
@@ -426,6 +491,7 @@ vb_lua *vb_lua_new(vb_app *app, vb_err *err)
         free(h);
         return NULL;
     }
+    h->limit = SIZE_MAX;
     return h;
 }
 
@@ -502,20 +568,58 @@ static int msgh(lua_State *L)
     return 1;
 }
 
-int vb_lua_pcall(vb_lua *h, int nargs, int nresults, vb_err *err)
+/* vb_lua_pcall, returning Lua's status. */
+static int protected_call(vb_lua *h, int nargs, int nresults, vb_err *err)
 {
     lua_State *L = h->L;
     int base = lua_gettop(L) - nargs;
     lua_pushcfunction(L, msgh);
     lua_insert(L, base);
+    size_t outer = h->limit;
+    if (h->cap < outer)
+        h->limit = h->cap;
     int rc = lua_pcall(L, nargs, nresults, base);
+    h->limit = outer;
     lua_remove(L, base);
-    if (rc != LUA_OK) {
+    if (rc == LUA_ERRMEM) {
+        lua_pop(L, 1);
+        lua_gc(L, LUA_GCCOLLECT);
+        if (h->refused)
+            vb_fail(err, "Lua memory limit reached: %zu MiB (--lua-memory)", h->cap >> 20);
+        else
+            vb_fail(err, "out of memory");
+    } else if (rc != LUA_OK) {
         vb_fail(err, "%s", lua_tostring(L, -1));
         lua_pop(L, 1);
-        return -1;
     }
-    return 0;
+    return rc;
+}
+
+int vb_lua_pcall(vb_lua *h, int nargs, int nresults, vb_err *err)
+{
+    return protected_call(h, nargs, nresults, err) == LUA_OK ? 0 : -1;
+}
+
+int vb_lua_pcall_untrusted(lua_State *L, int nargs, int nresults)
+{
+    vb_lua *h = vb_lua_host(L);
+    size_t outer = h->limit, mine = h->cap / 4 * 3;
+    if (mine < outer)
+        h->limit = mine;
+    int rc = lua_pcall(L, nargs, nresults, 0);
+    h->limit = outer;
+    if (rc == LUA_ERRMEM) {
+        lua_pop(L, 1);
+        lua_gc(L, LUA_GCCOLLECT);
+        if (h->refused)
+            lua_pushfstring(L,
+                            "Lua memory limit reached: a transformer may bring Lua to %d of the "
+                            "%d MiB of --lua-memory",
+                            (int)(mine >> 20), (int)(h->cap >> 20));
+        else
+            lua_pushliteral(L, "out of memory");
+    }
+    return rc;
 }
 
 static void count_hook(lua_State *L, lua_Debug *ar)
@@ -585,5 +689,11 @@ int vb_lua_run_script(vb_lua *h, const char *path, int nargs, char **args, vb_er
         return -1;
     for (int i = 0; i < nargs; i++)
         lua_pushstring(L, args[i]);
-    return vb_lua_pcall(h, nargs, 0, err);
+    int rc = protected_call(h, nargs, 0, err);
+    if (rc == LUA_ERRMEM) {
+        char why[sizeof err->msg];
+        snprintf(why, sizeof why, "%s", err->msg);
+        vb_fail(err, "%s: %s", path, why);
+    }
+    return rc == LUA_OK ? 0 : -1;
 }
