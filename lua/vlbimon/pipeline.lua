@@ -12,8 +12,8 @@
 -- and cannot be switched off or forged by data from a station named "bridge".
 --
 -- Each transformer file runs in a sandbox of its own (vlbimon.sandbox(), see
--- src/host/lua_host.c), so transformers share no globals and no module
--- instances. Whatever the host does with something a transformer can reach
+-- src/host/sandbox.c), so transformers share no globals and no module
+-- instances, and gets a points view of its own (vlbimon.points). Whatever the host does with something a transformer can reach
 -- (its file's top level, the table it returns, its ctx, what transform
 -- returns) happens inside isolate, where a metamethod it set runs under the
 -- limits too.
