@@ -424,7 +424,8 @@ end
 -- The migrations in dir (or only the given files of it), in name order:
 -- {name=, description=, check=, fix=}. Each learns the table renames of the
 -- migrations after it (see the top). Listing a directory needs vlbimon.fs,
--- which the host's own commands preload.
+-- which the host's own commands preload. Each file runs in a sandbox of its
+-- own, like a transformer.
 function M.load(dir, files)
     files = files or require("vlbimon.fs").dir(dir)
     table.sort(files)
@@ -432,7 +433,7 @@ function M.load(dir, files)
     for _, file in ipairs(files) do
         local name = file:match("^(.+)%.lua$")
         if name then
-            local chunk, err = loadfile(dir .. "/" .. file, "t")
+            local chunk, err = loadfile(dir .. "/" .. file, "t", vlbimon.sandbox())
             if not chunk then
                 error(err, 0)
             end

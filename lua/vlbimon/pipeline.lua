@@ -10,6 +10,13 @@
 -- The bridge metrics are part of the pipeline, not a transformer: they
 -- describe the raw fetch, so they are computed before any transformer runs
 -- and cannot be switched off or forged by data from a station named "bridge".
+--
+-- Each transformer file runs in a sandbox of its own (vlbimon.sandbox(), see
+-- src/host/sandbox.c), so transformers share no globals and no module
+-- instances, and gets a points view of its own (vlbimon.points). Whatever the host does with something a transformer can reach
+-- (its file's top level, the table it returns, its ctx, what transform
+-- returns) happens inside isolate, where a metamethod it set runs under the
+-- limits too.
 local vlbimon = require "vlbimon"
 local points = require "vlbimon.points"
 local status = require "vlbimon.status"
@@ -29,13 +36,11 @@ Pipeline.__index = Pipeline
 -- opts.stations: only these stations (the --stations filter), or nil for all.
 function M.new(opts)
     assert(type(opts.isolate) == "function", "pipeline.new: opts.isolate is required")
-    local ml = vlbimon.masterlist()
     local self = setmetatable({
         isolate = opts.isolate,
         flatten = opts.flatten,
         group = opts.group,
-        masterlist = ml,
-        status = status.new(ml.stations),
+        status = status.new(vlbimon.masterlist().stations),
         points = points.new(),
         transformers = {},
         pending_status = {},
@@ -56,7 +61,7 @@ function Pipeline:new_ctx(name, state)
     local prefix = "transformer " .. name .. ":"
     return {
         name = name,
-        masterlist = self.masterlist,
+        masterlist = vlbimon.masterlist(),
         state = state,
         now = vlbimon.now(),
         log = function(level, ...)
@@ -73,20 +78,38 @@ function Pipeline:new_ctx(name, state)
     }
 end
 
+-- Run inside isolate: a transformer file's top level and the fields of the
+-- table it returns.
+local function open_transformer(chunk)
+    local mod = chunk()
+    if type(mod) == "table" then
+        return mod.name, mod.transform, mod.init, mod.wants
+    end
+end
+
+-- Run inside isolate: one transform call, with ctx.now set and the return
+-- value checked.
+local function call_transform(transform, view, ctx, now)
+    ctx.now = now
+    local ret = transform(view, ctx)
+    if ret ~= nil and ret ~= view then
+        error("transform returned a " .. type(ret) .. "; it must change points through "
+            .. "points:add/set/drop and return nothing", 0)
+    end
+end
+
+local function get_state(ctx)
+    return ctx.state
+end
+
 local function load_one(self, file, old_state, seen)
-    local chunk, err = loadfile(file)
+    local chunk, err = loadfile(file, "t", vlbimon.sandbox())
     if not chunk then
         error("cannot load transformer " .. err, 0)
     end
-    local ok, mod = self.isolate(chunk)
+    local ok, name, transform, init, wants = self.isolate(open_transformer, chunk)
     if not ok then
-        error("cannot load transformer " .. file .. ": " .. tostring(mod), 0)
-    end
-    -- rawget: a metatable's __index would run here, outside the instruction limit.
-    local name, transform, init, wants
-    if type(mod) == "table" then
-        name, transform = rawget(mod, "name"), rawget(mod, "transform")
-        init, wants = rawget(mod, "init"), rawget(mod, "wants")
+        error("cannot load transformer " .. file .. ": " .. tostring(name), 0)
     end
     if type(name) ~= "string" or name == "" or type(transform) ~= "function"
         or (init ~= nil and type(init) ~= "function") or (wants ~= nil and type(wants) ~= "function") then
@@ -104,7 +127,8 @@ local function load_one(self, file, old_state, seen)
             error("cannot load transformer " .. file .. ": init: " .. tostring(ierr), 0)
         end
     end
-    return { name = name, file = file, transform = transform, wants = wants, ctx = ctx }
+    return { name = name, file = file, transform = transform, wants = wants, ctx = ctx,
+        view = points.view(self.points) }
 end
 
 -- Loads the transformer files, in the order given, as the new set. Raises,
@@ -113,7 +137,8 @@ end
 function Pipeline:load(files)
     local old_state = {}
     for _, t in ipairs(self.transformers) do
-        old_state[t.name] = t.ctx.state
+        local ok, state = self.isolate(get_state, t.ctx)
+        old_state[t.name] = ok and state or nil
     end
     local set, seen = {}, {}
     for i, file in ipairs(files) do
@@ -170,15 +195,9 @@ end
 function Pipeline:run_transformers(now)
     local pts, isolate = self.points, self.isolate
     for _, tr in ipairs(self.transformers) do
-        tr.ctx.now = now
-        pts:begin()
+        pts:begin(tr.view)
         self.npending = 0
-        local ok, ret = isolate(tr.transform, pts, tr.ctx)
-        -- rawequal: a returned table's __eq would run outside the instruction limit.
-        if ok and ret ~= nil and not rawequal(ret, pts) then
-            ok, ret = false, "transform returned a " .. type(ret) .. "; it must change points through "
-                .. "points:add/set/drop and return nothing"
-        end
+        local ok, ret = isolate(call_transform, tr.transform, tr.view, tr.ctx, now)
         if ok then
             pts:commit()
             local pending = self.pending_status
@@ -251,8 +270,7 @@ end
 
 -- The result's rows as {station, param, time, value}, sorted by table, then
 -- time, then station (then value, so that equal keys still print in one
--- order): for `transform`. A method, not a module function, because the
--- module table is in package.loaded, where a transformer could replace it.
+-- order): for `transform`.
 function Pipeline:sorted_rows(result)
     local rows = {}
     local station, param, time, value = result.station, result.param, result.time, result.value

@@ -4,6 +4,11 @@
 -- transformer returns normally, so a transformer that raises or runs away
 -- leaves no trace. The columns are reused from one snapshot to the next:
 -- a transformer must not keep them.
+--
+-- The host's points object never reaches a transformer: each transformer
+-- gets a view of its own (M.view), showing the same columns, with only add,
+-- set and drop. What it writes on its view (n, a column, a field named like
+-- a method) stays there; the pending changes live where no view leads.
 local vlbimon = require "vlbimon"
 
 local M = {}
@@ -16,19 +21,45 @@ local is_identifier = vlbimon.is_identifier
 local TIME_LIMIT = 9e15
 
 local VALUE_TYPES = { number = true, string = true, boolean = true }
+local COLUMNS = { "station", "param", "time", "value" }
 
-local methods = {}
-local mt = { __index = methods, __name = "vlbimon.points" }
+-- The host's methods, and a transformer's: locked metatables, so that
+-- neither can be reached (nor replaced) through getmetatable.
+local methods, api = {}, {}
+local mt = { __index = methods, __name = "vlbimon.points", __metatable = false }
+local view_mt = { __index = api, __name = "vlbimon.points", __metatable = false }
 
--- Pending changes live under a key no transformer can spell.
-local PENDING = {}
+-- Pending changes per points object and its views, keyed weakly by them.
+local pending = setmetatable({}, { __mode = "k" })
 
 function M.new()
-    return setmetatable({
-        n = 0, station = {}, param = {}, time = {}, value = {},
-        [PENDING] = { limit = 0, an = 0, as = {}, ap = {}, at = {}, av = {},
-            sn = 0, si = {}, sv = {}, dn = 0, di = {}, names = {}, nnames = 0 },
-    }, mt)
+    local self = setmetatable({ n = 0, station = {}, param = {}, time = {}, value = {} }, mt)
+    pending[self] = { limit = 0, an = 0, as = {}, ap = {}, at = {}, av = {},
+        sn = 0, si = {}, sv = {}, dn = 0, di = {}, names = {}, nnames = 0 }
+    return self
+end
+
+-- A transformer's own view of points; methods:begin makes it show them.
+function M.view(points)
+    local view = setmetatable({ n = 0 }, view_mt)
+    pending[view] = pending[points]
+    return view
+end
+
+-- A column a transformer put a metatable on becomes a plain copy: the host
+-- reads and writes the columns outside the limits, and its metamethods
+-- would run there.
+local function plain_columns(self)
+    for _, c in ipairs(COLUMNS) do
+        local col = self[c]
+        if getmetatable(col) ~= nil then
+            local copy = {}
+            for i = 1, self.n do
+                copy[i] = rawget(col, i)
+            end
+            self[c] = copy
+        end
+    end
 end
 
 -- Parameter names become SQL table names; only identifiers are let through.
@@ -48,7 +79,7 @@ local function good_name(q, name)
     return true
 end
 M.good_name = function(points, name)
-    return good_name(points[PENDING], name)
+    return good_name(pending[points], name)
 end
 
 -- An integer time, or nil when t is not a finite number of seconds.
@@ -81,8 +112,10 @@ function methods:push(station, param, time, value)
     self.station[n], self.param[n], self.time[n], self.value[n] = station, param, time, value
 end
 
--- Empties the columns for the next snapshot.
+-- Empties the columns for the next snapshot (and drops any metatable a
+-- transformer put on one since the last snapshot).
 function methods:clear()
+    plain_columns(self)
     self:truncate(0)
 end
 
@@ -94,8 +127,8 @@ function methods:truncate(n)
     self.n = n
 end
 
-function methods:add(station, param, time, value)
-    local q = self[PENDING]
+function api:add(station, param, time, value)
+    local q = pending[self]
     if type(station) ~= "string" then
         error("points:add: station must be a string, got " .. type(station), 2)
     end
@@ -121,8 +154,8 @@ local function check_index(q, i, what)
     end
 end
 
-function methods:set(i, value)
-    local q = self[PENDING]
+function api:set(i, value)
+    local q = pending[self]
     check_index(q, i, "set")
     local v = normal_value(value)
     if v == nil then
@@ -133,29 +166,34 @@ function methods:set(i, value)
     q.si[k], q.sv[k] = i, v
 end
 
-function methods:drop(i)
-    local q = self[PENDING]
+function api:drop(i)
+    local q = pending[self]
     check_index(q, i, "drop")
     local k = q.dn + 1
     q.dn = k
     q.di[k] = i
 end
 
--- Starts a transformer's turn: nothing pending, indexes 1..n addressable.
-function methods:begin()
-    local q = self[PENDING]
+-- Starts a transformer's turn: nothing pending, indexes 1..n addressable,
+-- and its view showing the points as they are now.
+function methods:begin(view)
+    local q = pending[self]
     q.limit, q.an, q.sn, q.dn = self.n, 0, 0, 0
+    view.n, view.station, view.param, view.time, view.value =
+        self.n, self.station, self.param, self.time, self.value
 end
 
 -- Forgets a failed transformer's changes.
 function methods:rollback()
-    local q = self[PENDING]
+    local q = pending[self]
+    plain_columns(self)
     q.an, q.sn, q.dn = 0, 0, 0
 end
 
 -- Applies a successful transformer's changes: values, then drops, then additions.
 function methods:commit()
-    local q = self[PENDING]
+    local q = pending[self]
+    plain_columns(self)
     local value = self.value
     for k = 1, q.sn do
         value[q.si[k]] = q.sv[k]

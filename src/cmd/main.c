@@ -15,6 +15,7 @@
 #include "cmd/doctor.h"
 #include "cmd/scripts.h"
 #include "cmd/transform.h"
+#include "host/lua_host.h"
 
 static const vb_command commands[] = {
     {"initdb", "initialize a sqlite or PostgreSQL database (without either, print the SQL)",
@@ -92,6 +93,10 @@ static void app_free(vb_app *app)
 static int run(vb_app *app, int argc, char **argv)
 {
     const char *server = NULL, *secrets = NULL, *masterlist = NULL;
+    char lua_memory_help[96];
+    snprintf(lua_memory_help, sizeof lua_memory_help,
+             "memory for Lua code: transformers, scripts (default %d, at least %d)",
+             VB_LUA_MEMORY_DEFAULT, VB_LUA_MEMORY_MIN);
     const vb_opt opts[] = {
         {.lname = "verbose",
          .sname = 'v',
@@ -144,6 +149,11 @@ static int run(vb_app *app, int argc, char **argv)
          .kind = VB_OPT_FLAG,
          .dest = &app->insecure_secrets_ok,
          .help = "use a secrets file that its group or others can read (a warning at every start)"},
+        {.lname = "lua-memory",
+         .kind = VB_OPT_INT,
+         .dest = &app->lua_memory,
+         .metavar = "MiB",
+         .help = lua_memory_help},
     };
     char names[512] = "{", epilog[4096] = "commands:\n";
     for (size_t i = 0; i < VB_COUNT(commands); i++) {
@@ -165,9 +175,17 @@ static int run(vb_app *app, int argc, char **argv)
                              .stop_at_positional = 1};
     const char **pos;
     size_t npos;
+    app->lua_memory = VB_LUA_MEMORY_DEFAULT;
     int rc = vb_app_parse(app, &spec, argc, argv, &pos, &npos);
     if (rc >= 0)
         return rc;
+    /* At most 1 TiB, so that the cap in bytes fits any size_t. */
+    if (app->lua_memory < VB_LUA_MEMORY_MIN || app->lua_memory > (1L << 20)) {
+        fprintf(stderr, "vlbimon_bridge: error: argument --lua-memory: must be %d to %ld MiB\n",
+                VB_LUA_MEMORY_MIN, 1L << 20);
+        free(pos);
+        return VB_EXIT_USAGE;
+    }
     if (npos == 0) {
         fprintf(stderr, "vlbimon_bridge: error: a command is required (see vlbimon_bridge -h)\n");
         return VB_EXIT_USAGE;

@@ -24,6 +24,7 @@ typedef struct vb_app {
     char *secrets;           /* path, "~" expanded */
     const char *cacert;      /* --cacert: CA certificates (PEM) to verify the server with */
     int insecure_secrets_ok; /* --insecure-secrets-ok: use a secrets file others may read */
+    long lua_memory;         /* --lua-memory, MiB (0: the default) */
     char *masterlist;        /* path actually used */
     int ml_fixture;          /* it is the bundled fixture: no --masterlist, no ./masterlist.json */
     int ml_warned;           /* vb_app_masterlist_for_work has said so */

@@ -126,8 +126,11 @@ static int db_exec(lua_State *L)
     if (nb == 0) {
         char *msg = NULL;
         if (sqlite3_exec(d->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-            lua_pushstring(L, msg ? msg : sqlite3_errmsg(d->db));
+            /* Copied out first: pushing it may raise a memory error, which would leak msg. */
+            char why[512];
+            snprintf(why, sizeof why, "%s", msg ? msg : sqlite3_errmsg(d->db));
             sqlite3_free(msg);
+            lua_pushstring(L, why);
             return lua_error(L);
         }
         lua_pushinteger(L, sqlite3_changes(d->db));
@@ -243,10 +246,14 @@ static int db_first(lua_State *L)
 static int db_tables(lua_State *L)
 {
     ldb *d = check_db(L);
-    sqlite3_stmt *s = prepare(L, d->db,
-                              "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT "
-                              "LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
-                              NULL);
+    /* In a statement object, so that a memory error on the way cannot leave it open. */
+    lstmt *ls = lua_newuserdatauv(L, sizeof *ls, 0);
+    ls->stmt = NULL;
+    luaL_setmetatable(L, STMT_MT);
+    sqlite3_stmt *s = ls->stmt = prepare(L, d->db,
+                                         "SELECT name FROM sqlite_schema WHERE type = 'table' AND "
+                                         "name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+                                         NULL);
     lua_newtable(L);
     lua_Integer i = 0;
     int rc;
@@ -255,6 +262,7 @@ static int db_tables(lua_State *L)
         lua_rawseti(L, -2, ++i);
     }
     sqlite3_finalize(s);
+    ls->stmt = NULL;
     /* A busy or broken schema must not pass for a shorter list of tables. */
     if (rc != SQLITE_DONE)
         return db_error(L, d->db, "db:tables()");
@@ -283,6 +291,21 @@ static int db_transaction(lua_State *L)
     return lua_gettop(L) - top;
 }
 
+/*
+ * Raises "<prefix><dest>: <why>" after closing out and removing dest, which
+ * the backup made: in that order, as raising may need memory Lua no longer has.
+ */
+static int backup_error(lua_State *L, sqlite3 *out, const char *dest, const char *prefix,
+                        const char *why)
+{
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s%s: %s", prefix, dest, why);
+    sqlite3_close(out);
+    unlink(dest);
+    lua_pushstring(L, msg);
+    return lua_error(L);
+}
+
 /* db:backup(dest) - the online backup API into a new file, safe while others write. */
 static int db_backup(lua_State *L)
 {
@@ -292,19 +315,11 @@ static int db_backup(lua_State *L)
     if (access(dest, F_OK) == 0)
         return luaL_error(L, "%s exists; refusing to overwrite it", dest);
     sqlite3 *out = NULL;
-    if (sqlite3_open_v2(dest, &out, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK) {
-        lua_pushfstring(L, "%s: %s", dest, out ? sqlite3_errmsg(out) : "cannot open");
-        sqlite3_close(out);
-        return lua_error(L);
-    }
+    if (sqlite3_open_v2(dest, &out, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK)
+        return backup_error(L, out, dest, "", out ? sqlite3_errmsg(out) : "cannot open");
     sqlite3_backup *b = sqlite3_backup_init(out, "main", d->db, "main");
-    if (!b) {
-        lua_pushfstring(L, "%s: %s", dest, sqlite3_errmsg(out));
-        sqlite3_close(out);
-        unlink(dest);
-        return lua_error(L);
-    }
+    if (!b)
+        return backup_error(L, out, dest, "", sqlite3_errmsg(out));
     /*
      * One step copies the whole file inside one read transaction, so the copy
      * is a consistent snapshot even while the bridge commits (WAL readers do
@@ -319,12 +334,8 @@ static int db_backup(lua_State *L)
         sqlite3_sleep(20);
     }
     sqlite3_backup_finish(b);
-    if (rc != SQLITE_DONE) {
-        lua_pushfstring(L, "backup to %s: %s", dest, sqlite3_errstr(rc));
-        sqlite3_close(out);
-        unlink(dest);
-        return lua_error(L);
-    }
+    if (rc != SQLITE_DONE)
+        return backup_error(L, out, dest, "backup to ", sqlite3_errstr(rc));
     sqlite3_close(out);
     return 0;
 }
@@ -453,6 +464,8 @@ int vb_lua_db_open(lua_State *L)
     if (!create && access(path, F_OK) != 0)
         return luaL_error(L, "%s: no such database file", path);
     ldb *d = new_db(L);
+    /* Owned from the start: if a memory error cuts the failure path short, collection closes it. */
+    d->owned = 1;
     int flags =
         readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
     if (sqlite3_open_v2(path, &d->db, flags, NULL) != SQLITE_OK) {
@@ -461,7 +474,6 @@ int vb_lua_db_open(lua_State *L)
         d->db = NULL;
         return lua_error(L);
     }
-    d->owned = 1;
     sqlite3_set_authorizer(d->db, guard_attach, vb_lua_host(L));
     /* Grafana and the bridge hold the same file; wait for them rather than fail. */
     sqlite3_busy_timeout(d->db, 5000);

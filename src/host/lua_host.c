@@ -1,10 +1,6 @@
 /*
- * lua_host.c - see lua_host.h.
- *
- * The sandbox follows Redis's scripting model: scripts get the standard
- * library minus everything that reaches outside the process or the VM
- * (os.execute, os.exit, io.popen, native modules, debug, binary chunks, and
- * os.setlocale, which would change how the host itself reads numbers).
+ * lua_host.c - see lua_host.h. What Lua code can reach at all, and the
+ * sandboxes scripts and transformers run in, are sandbox.c's.
  *
  * Files may be read anywhere, but written only under the directories the
  * host hands a state (vb_lua_allow_writes): every way the standard library
@@ -13,6 +9,12 @@
  * vlbimon.open other than read-only, db:backup, and ATTACH / VACUUM INTO
  * in SQL). A new state may write nowhere, which is what transformers get;
  * a script gets the directories docs/transformers.md, "The Lua sandbox", lists.
+ *
+ * Memory: the state's allocator holds it to a cap (--lua-memory) inside
+ * protected calls, 3/4 of it inside a transformer's, so that the host's own
+ * work on a snapshot has room even when a transformer keeps a lot. Freeing
+ * and shrinking always succeed, as Lua requires; a refused allocation makes
+ * Lua collect garbage and try again before it raises a memory error.
  */
 #define _DEFAULT_SOURCE /* realpath */
 #include "host/lua_host.h"
@@ -21,12 +23,14 @@
 #include <lua-cjson.h>
 #include <limits.h>
 #include <lualib.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "host/lua_db.h"
+#include "host/sandbox.h"
 
 /* Exported by liblua5.4-cjson but missing from its generated header. */
 int luaopen_cjson_safe(lua_State *L);
@@ -37,11 +41,14 @@ struct vb_lua {
     vb_app *app;
     char **write_dirs; /* resolved, without a trailing slash (but "/") */
     size_t nwrite_dirs;
+    size_t used;  /* bytes the state holds */
+    size_t limit; /* what it may hold now: SIZE_MAX outside protected calls */
+    size_t cap;   /* --lua-memory */
+    int refused;  /* the last allocation that failed was refused by the limit, not by malloc */
 };
 
 /* Registry keys: addresses of constants, never written. */
 static const char APP_KEY = 'a';
-static const char MASTERLIST_KEY = 'm';
 static const char HOST_KEY = 'h';
 static const char JSON_DECODE_KEY = 'j';
 
@@ -129,6 +136,23 @@ static const char *check_text(lua_State *L, int arg)
     return s;
 }
 
+static int push_bytes(lua_State *L)
+{
+    const vb_buf *b = lua_touserdata(L, 1);
+    lua_pushlstring(L, b->data, b->len);
+    return 1;
+}
+
+/* Pushes b's bytes as a string and frees b, also when Lua runs out of memory on the way. */
+static int push_buf(lua_State *L, vb_buf *b)
+{
+    lua_pushcfunction(L, push_bytes);
+    lua_pushlightuserdata(L, b);
+    int rc = lua_pcall(L, 1, 1, 0);
+    vb_buf_free(b);
+    return rc == LUA_OK ? 1 : lua_error(L);
+}
+
 static int l_series_sql(lua_State *L)
 {
     const char *name = check_text(L, 1);
@@ -139,9 +163,7 @@ static int l_series_sql(lua_State *L)
         vb_buf_free(&b);
         return luaL_error(L, "%s", err.msg);
     }
-    lua_pushlstring(L, b.data, b.len);
-    vb_buf_free(&b);
-    return 1;
+    return push_buf(L, &b);
 }
 
 /* {{name = "time", type = "INTEGER", notnull = true}, ...}: bridge_stationStatus's columns. */
@@ -182,21 +204,16 @@ static int l_schema_sql(lua_State *L)
         vb_buf_free(&b);
         return luaL_error(L, "%s", err.msg);
     }
-    lua_pushlstring(L, b.data, b.len);
-    vb_buf_free(&b);
-    return 1;
+    return push_buf(L, &b);
 }
 
 /*
  * {stations = {"ALMA", ...}, params = {name = {datatype=, sqltype=,
- * cadence = {public=, private=}, stations = {ALMA=true, ...}}}}, built once
- * and shared: scripts must treat it as read-only.
+ * cadence = {public=, private=}, stations = {ALMA=true, ...}}}}, a new table
+ * on every call, so that no caller can change it for another.
  */
 static int l_masterlist(lua_State *L)
 {
-    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &MASTERLIST_KEY) == LUA_TTABLE)
-        return 1;
-    lua_pop(L, 1);
     const vb_masterlist *ml = app_masterlist(L);
     lua_createtable(L, 0, 2);
     lua_createtable(L, (int)ml->nstations, 0);
@@ -238,14 +255,18 @@ static int l_masterlist(lua_State *L)
         lua_setfield(L, -2, p->name);
     }
     lua_setfield(L, -2, "params");
-    lua_pushvalue(L, -1);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &MASTERLIST_KEY);
     return 1;
 }
 
 static int l_root(lua_State *L)
 {
     lua_pushstring(L, vb_lua_app(L)->root);
+    return 1;
+}
+
+static int l_sandbox(lua_State *L)
+{
+    vb_sandbox_push(L, NULL);
     return 1;
 }
 
@@ -264,52 +285,11 @@ static int luaopen_vlbimon(lua_State *L)
         {"masterlist", l_masterlist},
         {"root", l_root},
         {"open", vb_lua_db_open},
+        {"sandbox", l_sandbox},
         {NULL, NULL},
     };
     luaL_newlib(L, fns);
     return 1;
-}
-
-/* load() and loadfile() restricted to text chunks: bytecode can crash the VM. */
-static int l_load_text(lua_State *L)
-{
-    int env = lua_gettop(L) >= 4;
-    lua_settop(L, 4);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_pushvalue(L, 1);
-    lua_pushvalue(L, 2);
-    lua_pushliteral(L, "t");
-    if (env)
-        lua_pushvalue(L, 4);
-    lua_call(L, env ? 4 : 3, LUA_MULTRET);
-    return lua_gettop(L) - 4;
-}
-
-static int l_loadfile_text(lua_State *L)
-{
-    const char *path = luaL_optstring(L, 1, NULL);
-    int env = !lua_isnone(L, 3);
-    if (luaL_loadfilex(L, path, "t") != LUA_OK) {
-        luaL_pushfail(L);
-        lua_insert(L, -2);
-        return 2;
-    }
-    if (env) {
-        lua_pushvalue(L, 3);
-        if (!lua_setupvalue(L, -2, 1))
-            lua_pop(L, 1);
-    }
-    return 1;
-}
-
-static int l_dofile_text(lua_State *L)
-{
-    const char *path = luaL_optstring(L, 1, NULL);
-    lua_settop(L, 1);
-    if (luaL_loadfilex(L, path, "t") != LUA_OK)
-        return lua_error(L);
-    lua_call(L, 0, LUA_MULTRET);
-    return lua_gettop(L) - 1;
 }
 
 vb_lua *vb_lua_host(lua_State *L)
@@ -424,44 +404,21 @@ static void guard(lua_State *L, const char *table, const char *field, int kind)
     lua_pop(L, 1);
 }
 
-static void remove_field(lua_State *L, const char *table, const char *field)
-{
-    if (lua_getglobal(L, table) == LUA_TTABLE) {
-        lua_pushnil(L);
-        lua_setfield(L, -2, field);
-    }
-    lua_pop(L, 1);
-}
+/* The allowed functions that write files, each behind a check of the paths it would write. */
+static const struct {
+    const char *table, *field;
+    int kind;
+} GUARDS[] = {
+    {"io", "open", GUARD_OPEN},    {"io", "output", GUARD_OUTPUT},   {"os", "remove", GUARD_PATHS},
+    {"os", "rename", GUARD_PATHS}, {"os", "tmpname", GUARD_TMPNAME},
+};
 
-static int sandbox(lua_State *L)
+/* The host's package (sandbox.c leaves it only Lua searchers): lua/ and the C modules. */
+static void host_package(lua_State *L, const char *root)
 {
-    luaL_openlibs(L);
-    remove_field(L, "os", "execute");
-    remove_field(L, "os", "exit");
-    remove_field(L, "io", "popen");
-    remove_field(L, "os", "setlocale");
-    remove_field(L, "package", "loadlib");
-    guard(L, "io", "open", GUARD_OPEN);
-    guard(L, "io", "output", GUARD_OUTPUT);
-    guard(L, "os", "remove", GUARD_PATHS);
-    guard(L, "os", "rename", GUARD_PATHS);
-    guard(L, "os", "tmpname", GUARD_TMPNAME);
-    lua_pushnil(L);
-    lua_setglobal(L, "debug");
     lua_getglobal(L, "package");
-    lua_getfield(L, -1, "loaded");
-    lua_pushnil(L);
-    lua_setfield(L, -2, "debug");
-    lua_pop(L, 1);
-    /* Only Lua searchers: preload and package.path. Native modules would escape the sandbox. */
-    lua_getfield(L, -1, "searchers");
-    lua_pushnil(L);
-    lua_rawseti(L, -2, 4);
-    lua_pushnil(L);
-    lua_rawseti(L, -2, 3);
-    lua_pop(L, 1);
-    lua_pushliteral(L, "");
-    lua_setfield(L, -2, "cpath");
+    lua_pushfstring(L, "%s/lua/?.lua;%s/lua/?/init.lua", root, root);
+    lua_setfield(L, -2, "path");
     lua_getfield(L, -1, "preload");
     lua_pushcfunction(L, luaopen_cjson);
     lua_setfield(L, -2, "cjson");
@@ -470,68 +427,93 @@ static int sandbox(lua_State *L)
     lua_pushcfunction(L, luaopen_vlbimon);
     lua_setfield(L, -2, "vlbimon");
     lua_pop(L, 2);
-
-    lua_getglobal(L, "load");
-    lua_pushcclosure(L, l_load_text, 1);
-    lua_setglobal(L, "load");
-    lua_pushcfunction(L, l_loadfile_text);
-    lua_setglobal(L, "loadfile");
-    lua_pushcfunction(L, l_dofile_text);
-    lua_setglobal(L, "dofile");
-    return 0;
 }
 
-static int set_path(lua_State *L)
+/*
+ * Runs under pcall: the standard library cut to the allow-list, the write
+ * checks, the host's package, and a JSON decoder of the host's own (a
+ * cjson.safe no Lua code can reach or reconfigure).
+ */
+static int setup(lua_State *L)
 {
     const char *root = lua_touserdata(L, 1);
-    lua_getglobal(L, "package");
-    lua_pushfstring(L, "%s/lua/?.lua;%s/lua/?/init.lua", root, root);
-    lua_setfield(L, -2, "path");
-    return 0;
-}
-
-/* Keeps cjson.safe.decode for the host before any Lua code can replace it. */
-static int keep_json_decode(lua_State *L)
-{
-    lua_getglobal(L, "require");
-    lua_pushliteral(L, "cjson.safe");
-    lua_call(L, 1, 1);
-    luaL_checktype(L, -1, LUA_TTABLE);
+    luaL_openlibs(L);
+    vb_sandbox_setup(L);
+    for (size_t i = 0; i < VB_COUNT(GUARDS); i++)
+        guard(L, GUARDS[i].table, GUARDS[i].field, GUARDS[i].kind);
+    host_package(L, root);
+    lua_pushcfunction(L, luaopen_cjson_safe);
+    lua_call(L, 0, 1);
     lua_getfield(L, -1, "decode");
     luaL_checktype(L, -1, LUA_TFUNCTION);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &JSON_DECODE_KEY);
     return 0;
 }
 
+/* Lua's last word before it aborts: an error outside any protected call, a bug in the host. */
+static int panic(lua_State *L)
+{
+    const char *msg = lua_tostring(L, -1);
+    fprintf(stderr, "PANIC: unprotected error in call to Lua API (%s)\n", msg ? msg : "?");
+    return 0;
+}
+
+/*
+ * The state's allocator: a block may grow only while the state stays within
+ * h->limit; freeing and shrinking always succeed, as Lua requires. Without
+ * a block, osize is the kind of object, not a size.
+ */
+static void *alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    vb_lua *h = ud;
+    size_t old = ptr ? osize : 0;
+    if (nsize == 0) {
+        free(ptr);
+        h->used -= old;
+        return NULL;
+    }
+    if (nsize > old && (h->used > h->limit || nsize - old > h->limit - h->used)) {
+        h->refused = 1;
+        return NULL;
+    }
+    void *p = realloc(ptr, nsize);
+    if (!p) {
+        h->refused = 0;
+        /* A shrink realloc refused: the bigger block serves (counted as it was). */
+        return nsize < old ? ptr : NULL;
+    }
+    h->used = h->used - old + nsize;
+    return p;
+}
+
 vb_lua *vb_lua_new(vb_app *app, vb_err *err)
 {
     vb_lua *h = calloc(1, sizeof *h);
-    if (!h || !(h->L = luaL_newstate())) {
+    if (h) {
+        h->cap = (size_t)(app->lua_memory > 0 ? app->lua_memory : VB_LUA_MEMORY_DEFAULT) << 20;
+        h->limit = h->cap;
+    }
+    if (!h || !(h->L = lua_newstate(alloc, h))) {
         free(h);
         vb_fail(err, "cannot create a Lua state: out of memory");
         return NULL;
     }
+    lua_atpanic(h->L, panic);
     h->app = app;
     lua_pushlightuserdata(h->L, app);
     lua_rawsetp(h->L, LUA_REGISTRYINDEX, &APP_KEY);
     lua_pushlightuserdata(h->L, h);
     lua_rawsetp(h->L, LUA_REGISTRYINDEX, &HOST_KEY);
-    lua_pushcfunction(h->L, sandbox);
-    if (lua_pcall(h->L, 0, 0, 0) != LUA_OK)
-        goto fail;
-    lua_pushcfunction(h->L, set_path);
+    lua_pushcfunction(h->L, setup);
     lua_pushlightuserdata(h->L, app->root);
-    if (lua_pcall(h->L, 1, 0, 0) != LUA_OK)
-        goto fail;
-    lua_pushcfunction(h->L, keep_json_decode);
-    if (lua_pcall(h->L, 0, 0, 0) != LUA_OK)
-        goto fail;
+    if (lua_pcall(h->L, 1, 0, 0) != LUA_OK) {
+        vb_fail(err, "cannot set up Lua: %s", lua_tostring(h->L, -1));
+        lua_close(h->L);
+        free(h);
+        return NULL;
+    }
+    h->limit = SIZE_MAX;
     return h;
-fail:
-    vb_fail(err, "cannot set up Lua: %s", lua_tostring(h->L, -1));
-    lua_close(h->L);
-    free(h);
-    return NULL;
 }
 
 void vb_lua_free(vb_lua *h)
@@ -607,20 +589,58 @@ static int msgh(lua_State *L)
     return 1;
 }
 
-int vb_lua_pcall(vb_lua *h, int nargs, int nresults, vb_err *err)
+/* vb_lua_pcall, returning Lua's status. */
+static int protected_call(vb_lua *h, int nargs, int nresults, vb_err *err)
 {
     lua_State *L = h->L;
     int base = lua_gettop(L) - nargs;
     lua_pushcfunction(L, msgh);
     lua_insert(L, base);
+    size_t outer = h->limit;
+    if (h->cap < outer)
+        h->limit = h->cap;
     int rc = lua_pcall(L, nargs, nresults, base);
+    h->limit = outer;
     lua_remove(L, base);
-    if (rc != LUA_OK) {
+    if (rc == LUA_ERRMEM) {
+        lua_pop(L, 1);
+        lua_gc(L, LUA_GCCOLLECT);
+        if (h->refused)
+            vb_fail(err, "Lua memory limit reached: %zu MiB (--lua-memory)", h->cap >> 20);
+        else
+            vb_fail(err, "out of memory");
+    } else if (rc != LUA_OK) {
         vb_fail(err, "%s", lua_tostring(L, -1));
         lua_pop(L, 1);
-        return -1;
     }
-    return 0;
+    return rc;
+}
+
+int vb_lua_pcall(vb_lua *h, int nargs, int nresults, vb_err *err)
+{
+    return protected_call(h, nargs, nresults, err) == LUA_OK ? 0 : -1;
+}
+
+int vb_lua_pcall_untrusted(lua_State *L, int nargs, int nresults)
+{
+    vb_lua *h = vb_lua_host(L);
+    size_t outer = h->limit, mine = h->cap / 4 * 3;
+    if (mine < outer)
+        h->limit = mine;
+    int rc = lua_pcall(L, nargs, nresults, 0);
+    h->limit = outer;
+    if (rc == LUA_ERRMEM) {
+        lua_pop(L, 1);
+        lua_gc(L, LUA_GCCOLLECT);
+        if (h->refused)
+            lua_pushfstring(L,
+                            "Lua memory limit reached: a transformer may bring Lua to %d of the "
+                            "%d MiB of --lua-memory",
+                            (int)(mine >> 20), (int)(h->cap >> 20));
+        else
+            lua_pushliteral(L, "out of memory");
+    }
+    return rc;
 }
 
 static void count_hook(lua_State *L, lua_Debug *ar)
@@ -639,16 +659,6 @@ int vb_lua_pcall_limited(vb_lua *h, int nargs, int nresults, long limit, vb_err 
     return rc;
 }
 
-int vb_lua_loadfile(vb_lua *h, const char *path, vb_err *err)
-{
-    if (luaL_loadfilex(h->L, path, "t") != LUA_OK) {
-        vb_fail(err, "%s", lua_tostring(h->L, -1));
-        lua_pop(h->L, 1);
-        return -1;
-    }
-    return 0;
-}
-
 int vb_lua_require(vb_lua *h, const char *name, vb_err *err)
 {
     lua_getglobal(h->L, "require");
@@ -663,29 +673,32 @@ int vb_lua_json_decode(vb_lua *h, const char *text, size_t len, vb_err *err)
     return vb_lua_pcall(h, 1, 1, err);
 }
 
-static int prepend_path(lua_State *L)
+/* Runs under pcall: (path, dir, arg) -> the script's chunk, in a sandbox of its own with arg. */
+static int load_script(lua_State *L)
 {
-    const char *dir = lua_tostring(L, 1);
-    lua_getglobal(L, "package");
-    lua_getfield(L, -1, "path");
-    lua_pushfstring(L, "%s/?.lua;%s", dir, lua_tostring(L, -1));
-    lua_setfield(L, -3, "path");
-    return 0;
+    vb_sandbox_push(L, lua_tostring(L, 2));
+    lua_pushvalue(L, 3);
+    lua_setfield(L, -2, "arg");
+    if (vb_sandbox_loadfile(L, lua_tostring(L, 1), -1))
+        return lua_error(L);
+    return 1;
 }
 
 int vb_lua_run_script(vb_lua *h, const char *path, int nargs, char **args, vb_err *err)
 {
     lua_State *L = h->L;
     allow_script_writes(h, nargs, args);
+    /* The chunk gets its arguments as ... too, a stack slot each: `run s.lua *.csv` has many. */
+    if (!lua_checkstack(L, nargs + 4))
+        return vb_fail(err, "%s: too many arguments (%d)", path, nargs);
+    lua_pushcfunction(L, load_script);
+    lua_pushstring(L, path);
     /* Let a script require its neighbours, as `lua script.lua` would. */
     const char *slash = strrchr(path, '/');
-    lua_pushcfunction(L, prepend_path);
     if (slash)
         lua_pushlstring(L, path, (size_t)(slash - path));
     else
         lua_pushliteral(L, ".");
-    if (vb_lua_pcall(h, 1, 0, err))
-        return -1;
     lua_createtable(L, nargs, 1);
     lua_pushstring(L, path);
     lua_rawseti(L, -2, 0);
@@ -693,15 +706,15 @@ int vb_lua_run_script(vb_lua *h, const char *path, int nargs, char **args, vb_er
         lua_pushstring(L, args[i]);
         lua_rawseti(L, -2, i + 1);
     }
-    lua_setglobal(L, "arg");
-    if (vb_lua_loadfile(h, path, err))
+    if (vb_lua_pcall(h, 3, 1, err))
         return -1;
-    /* The chunk gets its arguments as ... too, a stack slot each: `run s.lua *.csv` has many. */
-    if (!lua_checkstack(L, nargs + 2)) {
-        lua_pop(L, 1);
-        return vb_fail(err, "%s: too many arguments (%d)", path, nargs);
-    }
     for (int i = 0; i < nargs; i++)
         lua_pushstring(L, args[i]);
-    return vb_lua_pcall(h, nargs, 0, err);
+    int rc = protected_call(h, nargs, 0, err);
+    if (rc == LUA_ERRMEM) {
+        char why[sizeof err->msg];
+        snprintf(why, sizeof why, "%s", err->msg);
+        vb_fail(err, "%s: %s", path, why);
+    }
+    return rc == LUA_OK ? 0 : -1;
 }

@@ -1,9 +1,10 @@
 /*
  * pipeline.c - see pipeline.h.
  *
- * The Lua side cannot limit its own instructions (the sandbox has no debug
- * library), so this file hands it `isolate`, a C function that runs one
- * transformer call under pcall with a count hook.
+ * The Lua side cannot limit its own instructions or memory (the sandbox has
+ * no debug library), so this file hands it `isolate`, a C function that runs
+ * one transformer call under pcall with a count hook and the memory limit of
+ * untrusted code.
  */
 #include "host/pipeline.h"
 
@@ -32,15 +33,21 @@ struct vb_pipeline {
     size_t nfiles;
 };
 
+/* The error names where the transformer was when the limit hit: level 0, the hooked function. */
 static void limit_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
-    luaL_error(L, "instruction limit of %d exceeded (endless loop?)", VB_TRANSFORM_INSTRUCTIONS);
+    luaL_where(L, 0);
+    lua_pushfstring(L, "instruction limit of %d exceeded (endless loop?)",
+                    VB_TRANSFORM_INSTRUCTIONS);
+    lua_concat(L, 2);
+    lua_error(L);
 }
 
 /*
- * isolate(fn, ...) -> true, results... | false, message. Restores whatever
- * hook was set before, so it nests inside vb_lua_pcall_limited.
+ * isolate(fn, ...) -> true, results... | false, message, under the
+ * instruction limit and a transformer's memory limit. Restores whatever hook
+ * was set before, so it nests inside vb_lua_pcall_limited.
  */
 static int l_isolate(lua_State *L)
 {
@@ -49,7 +56,7 @@ static int l_isolate(lua_State *L)
     lua_Hook old = lua_gethook(L);
     int mask = lua_gethookmask(L), count = lua_gethookcount(L);
     lua_sethook(L, limit_hook, LUA_MASKCOUNT, VB_TRANSFORM_INSTRUCTIONS);
-    int rc = lua_pcall(L, nargs, LUA_MULTRET, 0);
+    int rc = vb_lua_pcall_untrusted(L, nargs, LUA_MULTRET);
     lua_sethook(L, old, mask, count);
     if (rc != LUA_OK) {
         /* No __tostring here: a metamethod could raise outside any pcall. */

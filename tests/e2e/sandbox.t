@@ -1,10 +1,12 @@
 #!/bin/bash
 # The Lua sandbox: scripts (run, and the bundled scripts' commands) and
 # transformers cannot reach os.execute, io.popen, os.exit, os.setlocale,
-# debug, C modules or binary chunks, and cannot create, change or remove a
-# file outside the directories the host hands them (a script: where it runs,
-# --datadir, /tmp, where its arguments point; a transformer: nowhere). Every
-# escape below is tried for real, and the victim files are checked after.
+# debug, C modules, modules outside the project or binary chunks, and cannot
+# create, change or remove a file outside the directories the host hands
+# them (a script: where it runs, --datadir, /tmp, where its arguments point;
+# a transformer: nowhere). Every escape below is tried for real, and the
+# victim files are checked after. Then transformers try to reach each other
+# through globals, the standard library and the project's modules.
 source "$(dirname "$0")/lib.sh"
 cd "$TMP" || exit 1
 
@@ -16,7 +18,11 @@ echo precious > "$OUT/victim"
 sqlite3 "$OUT/victim.db" "CREATE TABLE t(x); INSERT INTO t VALUES (1);"
 mkdir work
 ln -s "$OUT" work/link
-CMOD=$(dirname "$(find /usr/lib -name cjson.so -path '*lua/5.4*' | head -n 1)")
+# A C module Lua's own C searcher would load: "cjson-evil" means luaopen_cjson in cjson-evil.so.
+mkdir cmod other
+ln -s "$(find /usr/lib -name cjson.so -path '*lua/5.4*' | head -n 1)" cmod/cjson-evil.so
+CMOD=$TMP/cmod
+echo 'return "evil"' > other/evil.lua
 
 # Each escape prints "NAME: denied (why)" or "NAME: ALLOWED".
 cat > escapes.lua << 'LUA'
@@ -38,8 +44,11 @@ absent("package.loadlib", package.loadlib)
 try("require debug", function() require "debug" end)
 try("require a C module", function()
     package.cpath = (os.getenv("CMOD") or "") .. "/?.so"
-    package.loaded.cjson, package.preload.cjson = nil, nil
-    require "cjson"
+    require "cjson-evil"
+end)
+try("require outside the project", function()
+    package.path = os.getenv("TMP") .. "/other/?.lua"
+    require "evil"
 end)
 try("binary chunk", function() assert(load(string.dump(function() return 1 end))) end)
 for _, mode in ipairs { "w", "a", "r+", "wb", "a+" } do
@@ -78,7 +87,7 @@ export CMOD OUT TMP
 out=$(cd work && "$BRIDGE" --datadir "$TMP/data" run ../escapes.lua 2>&1)
 is "$?" 0 "the escapes script ran to its end"
 for name in os.execute io.popen os.exit os.setlocale debug package.loadlib "require debug" \
-    "require a C module" "binary chunk" "io.open w" "io.open a" "io.open r+" "io.open wb" \
+    "require a C module" "require outside the project" "binary chunk" "io.open w" "io.open a" "io.open r+" "io.open wb" \
     "io.open a+" "io.open new file" "io.open through .." "io.open through a symlink" \
     io.output os.remove "os.rename out" "os.rename in" "vlbimon.open create" \
     "vlbimon.open read-write" db:backup ATTACH "ATTACH literal" "VACUUM INTO" "ATTACH a URI"; do
@@ -123,8 +132,7 @@ function M.transform(points, ctx)
     absent("os.setlocale", os.setlocale)
     try("require a C module", function()
         package.cpath = (os.getenv("CMOD") or "") .. "/?.so"
-        package.loaded.cjson, package.preload.cjson = nil, nil
-        require "cjson"
+        require "cjson-evil"
     end)
     try("io.open here", function() assert(io.open("tf-here.txt", "w")) end)
     try("io.open /tmp", function() assert(io.open(os.getenv("TMP") .. "/tf-tmp.txt", "w")) end)
@@ -153,5 +161,62 @@ is "$(ls tf-* "$TMP"/tf-* 2> /dev/null)" "" "the transformer created no file"
 is "$(ls /tmp | grep -c '^lua_')" "$before" "nor a temporary one"
 is "$(cat "$OUT/victim")" precious "and the victim is untouched"
 like "$(cat tf.out)" "SMA,weather_tau225,1712836793,0.125" "the snapshot still went through"
+
+# Transformers are isolated from each other: "a" sets a global and tries to
+# change the string library (directly, through rawset, and through the
+# string metatable), a project module, its require cache, the points' methods,
+# the masterlist, the collector and a finalizer; "b", which runs after it in
+# the same snapshot, sees none of it.
+mkdir iso
+cat > iso/10-a.lua << 'LUA'
+local values = require "vlbimon.values"
+local M = { name = "a" }
+function M.transform(points, ctx)
+    local function try(name, f)
+        local ok, err = pcall(f)
+        ctx.log("warn", name .. ": " .. (ok and "CHANGED" or ("refused (" .. tostring(err) .. ")")))
+    end
+    secret = "a's global"
+    try("string.upper", function() string.upper = function() return "evil" end end)
+    rawset(string, "lower", function() return "evil" end)
+    try("the string metatable", function() getmetatable("").__index.upper = function() return "evil" end end)
+    try("the points' methods", function() getmetatable(points).__index.add = function() end end)
+    values.boolean = function() return "evil" end
+    package.loaded["vlbimon.values"] = { boolean = function() return "evil" end }
+    ctx.masterlist.params.weather_tau225.sqltype = "evil"
+    try("collectgarbage stop", function() collectgarbage("stop") end)
+    try("a finalizer", function() setmetatable({}, { __gc = function() end }) end)
+    ctx.log("warn", "a sees its own: " .. string.lower("X") .. " " .. tostring(values.boolean("true")))
+end
+return M
+LUA
+cat > iso/20-b.lua << 'LUA'
+local values = require "vlbimon.values"
+local M = { name = "b" }
+function M.transform(points, ctx)
+    ctx.log("warn", "b sees: secret=" .. tostring(secret) .. " upper=" .. string.upper("x")
+        .. " lower=" .. string.lower("X") .. " method=" .. ("x"):upper()
+        .. " values=" .. tostring(values.boolean("true"))
+        .. " required=" .. tostring(require("vlbimon.values").boolean("true"))
+        .. " masterlist=" .. ctx.masterlist.params.weather_tau225.sqltype
+        .. " gc=" .. tostring(collectgarbage("isrunning")))
+    points:add("SMA", "isolated", 1712836800, "yes")
+end
+return M
+LUA
+B transform --transformers iso --now 1712836800 --snapshot "$FIXTURES/snapshots/small.json" \
+    > iso.out 2> iso.log
+is "$?" 0 "transform runs the two transformers"
+log=$(cat iso.log)
+like "$log" "transformer b: b sees: secret=nil upper=X lower=x method=X values=true required=true masterlist=REAL gc=true" \
+    "b sees neither a's global nor a's changes to the library, a module, the masterlist or the collector"
+like "$log" "transformer a: string.upper: refused \(.*cannot change string.upper: the standard library is read-only" \
+    "a library table is read-only"
+like "$log" "transformer a: the string metatable: refused" "the string metatable is out of reach"
+like "$log" "transformer a: the points' methods: refused" "so are the points' methods"
+like "$log" "transformer a: collectgarbage stop: refused" "the collector cannot be stopped"
+like "$log" "transformer a: a finalizer: refused \(.*__gc is not allowed" "finalizers are refused"
+like "$log" "transformer a: a sees its own: evil evil" "a's own changes stay in its own sandbox"
+like "$(cat iso.out)" "SMA,isolated,1712836800,yes" "b's points:add still works"
 
 done_testing

@@ -6,8 +6,7 @@ local vlbimon = require "vlbimon"
 local migrate = require "vlbimon.migrate"
 
 local root = vlbimon.root()
-package.path = root .. "/tests/fixtures/migrations/?.lua;" .. package.path
-local history = require "history"
+local history = dofile(root .. "/tests/fixtures/migrations/history.lua")
 
 local FILES = { "00-fix-bug-azelalt.lua", "01-create-remo.lua", "02-fix-bridges.lua", "03-match-initdb.lua" }
 local list = migrate.load(root .. "/migrations", FILES)

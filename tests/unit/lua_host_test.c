@@ -1,6 +1,8 @@
 /*
  * lua_host_test.c - Lua errors come back with their location and the host
- * carries on; the sandbox holds; runaway scripts are stopped.
+ * carries on; the sandbox holds; runaway scripts are stopped; the memory cap
+ * holds for the host's calls and, lower, for untrusted ones, and what they
+ * held is given back.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -130,6 +132,37 @@ static void test_vlbimon_module(void **state)
     lua_pop(vb_lua_state(lua), 1);
 }
 
+/* Allocates until the limit stops it, keeping everything. */
+static const char BOMB[] = "local keep = {} for i = 1, 100 do keep[i] = string.rep('x', 1e6) end";
+
+static void test_memory_cap(void **state)
+{
+    (void)state;
+    vb_app small = app;
+    small.lua_memory = 16;
+    vb_err err;
+    vb_lua *lua = vb_lua_new(&small, &err);
+    assert_non_null(lua);
+    lua_State *L = vb_lua_state(lua);
+    assert_int_equal(run_chunk(lua, "=bomb", BOMB, &err), -1);
+    assert_string_equal(err.msg, "Lua memory limit reached: 16 MiB (--lua-memory)");
+    assert_int_equal(lua_gettop(L), 0);
+    assert_true(lua_gc(L, LUA_GCCOUNT, 0) < 4096);
+
+    /* Untrusted code stops at 3/4 of the cap; the host's calls may use the rest. */
+    assert_int_equal(luaL_loadstring(L, BOMB), LUA_OK);
+    assert_int_equal(vb_lua_pcall_untrusted(L, 0, 0), LUA_ERRMEM);
+    assert_string_equal(lua_tostring(L, -1), "Lua memory limit reached: a transformer may bring "
+                                             "Lua to 12 of the 16 MiB of --lua-memory");
+    lua_pop(L, 1);
+    assert_true(lua_gc(L, LUA_GCCOUNT, 0) < 4096);
+    /* 14 MB: string.rep builds its 7 MB in a buffer of as many first. */
+    assert_int_equal(run_chunk(lua, "=after", "return #string.rep('y', 7e6)", &err), 0);
+    assert_int_equal(lua_tointeger(L, -1), 7000000);
+    lua_pop(L, 1);
+    vb_lua_free(lua);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -138,6 +171,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sandbox, setup, teardown),
         cmocka_unit_test_setup_teardown(test_instruction_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vlbimon_module, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_memory_cap, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
