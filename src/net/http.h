@@ -26,6 +26,7 @@ typedef struct vb_http_opts {
      */
     int (*should_abort)(void *ud);
     void *abort_ud;
+    size_t max_body; /* decoded body bytes at most: a longer answer fails (too_big); 0: no limit */
 } vb_http_opts;
 
 typedef struct vb_http_resp {
@@ -35,6 +36,7 @@ typedef struct vb_http_resp {
     double retry_after; /* Retry-After in seconds; -1 when absent */
     double seconds;     /* how long the request took */
     long wire_bytes;    /* bytes received, headers included, before decoding */
+    int too_big;        /* the request failed because the body passed opts.max_body */
 } vb_http_resp;
 
 /* base_url without trailing slash, e.g. "https://vlbimon2.science.ru.nl"; cred may be NULL. */
