@@ -242,8 +242,7 @@ int vb_hist_prepare(vb_hist_station *st, vb_hist_param *p, vb_err *err)
 /*
  * One syncfs for the files appended to since the last save rather than an
  * fsync each: a request for many series appends to hundreds of files, and
- * their fsyncs took three times as long as the whole download otherwise
- * (docs/performance.md).
+ * an fsync each made a download three times as slow (docs/performance.md).
  */
 static int sync_appended(vb_hist_station *st, vb_err *err)
 {

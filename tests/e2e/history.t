@@ -238,15 +238,7 @@ like "$(grep 'going on' m500.log)" "requests for many series failed in a row whi
     "500: requests for many series fail, one alone does not"
 
 # --- answers far bigger than the masterlist's cadences promise -----------------
-perl -MJSON::PP -e '
-    my $m = decode_json(do { local $/; <STDIN> });
-    for my $s (values %$m) {
-        for my $p (values %$s) {
-            my $c = $p->{cadence} or next;
-            $c->{$_} = $c->{$_} > 10 ? int($c->{$_} / 10) : $c->{$_} ? 1 : 0 for keys %$c;
-        }
-    }
-    print encode_json($m)' < "$MASTERLIST" > fast.json
+perl "$ROOT/tools/dense-masterlist.pl" < "$MASTERLIST" > fast.json
 start_sim big --masterlist fast.json
 H "$URL_big" --datadir b0 --stations ALMA history --start "$S0" --end "$T0" --all "${PARGS[@]}" \
     --sleep 0 --batch-points 0 2> b0.log
