@@ -58,9 +58,6 @@ typedef struct job {
     long points; /* kept by this run */
 } job;
 
-/* What the request in flight is for. */
-typedef enum { ASK_BATCH, ASK_PROBE, ASK_VERIFY } ask_kind;
-
 typedef struct run {
     vb_app *app;
     const vb_masterlist *ml;
@@ -86,9 +83,11 @@ typedef struct run {
      * alone next), and the failures of requests for many series */
     size_t *held;
     size_t nheld;
-    ask_kind asking;
-    long mfail, failures;
-    int probe_due, probe_ok;
+    int verifying; /* the request in flight asks for the last held-back series */
+    long failures; /* requests failed in a row, for the backoff */
+    long mfail;    /* requests for many series failed since one succeeded */
+    int probe_ok;  /* and one series asked alone was answered meanwhile */
+    int probe_due; /* the next request asks for series `probe` alone */
     size_t probe;
     /* progress */
     int tty, line_shown;
@@ -360,7 +359,7 @@ static int answered(run *r, const vb_hist_batch *b, vb_err *err)
     r->failures = 0;
     if (b->n > 1)
         r->mfail = r->probe_ok = 0;
-    else if (r->asking == ASK_PROBE)
+    else
         r->probe_ok = 1;
     size_t nheld = 0;
     for (size_t k = 0; k < b->n; k++) {
@@ -369,7 +368,7 @@ static int answered(run *r, const vb_hist_batch *b, vb_err *err)
         else
             keep(r, b->series[k], b->a, b->b, r->len[k], &r->ans[k]);
     }
-    if (r->asking == ASK_VERIFY)
+    if (r->verifying)
         settle_held(r, b);
     if (nheld)
         r->nheld = nheld;
@@ -428,15 +427,12 @@ static int too_big(run *r, const vb_hist_batch *b, const vb_err *why, vb_err *er
 /* The next request: the last held-back series alone, a probe, or the plan's next batch. */
 static int next_request(run *r, vb_hist_batch *b)
 {
-    if (r->nheld) {
-        r->asking = ASK_VERIFY;
+    r->verifying = r->nheld > 0;
+    if (r->verifying)
         return vb_hist_plan_one(&r->plan, r->held[r->nheld - 1], b);
-    }
-    r->asking = ASK_PROBE;
-    if (r->probe_due && (r->probe_due = 0, vb_hist_plan_one(&r->plan, r->probe, b)))
-        return 1;
-    r->asking = ASK_BATCH;
-    return vb_hist_plan_next(&r->plan, b);
+    int probe = r->probe_due;
+    r->probe_due = 0;
+    return (probe && vb_hist_plan_one(&r->plan, r->probe, b)) || vb_hist_plan_next(&r->plan, b);
 }
 
 /* One request and what follows from it; returns the pause before the next, -1 to end the run. */

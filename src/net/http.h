@@ -47,7 +47,8 @@ void vb_http_free(vb_http *h);
  * One request: method "GET", "POST" or "PATCH"; path starts with '/';
  * cookie is a Cookie header value or NULL. Returns 0 when an answer of any
  * status arrived (r->status says which) and -1, with a one-line message
- * naming the URL, when none did (refused, timed out, dropped, aborted).
+ * naming the URL, when none did (refused, timed out, dropped, aborted,
+ * longer than opts.max_body).
  * The caller frees r with vb_http_resp_free, also after a failure.
  */
 int vb_http_request(vb_http *h, const char *method, const char *path, const char *cookie,

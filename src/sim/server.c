@@ -769,8 +769,10 @@ static int history(sim_server *srv, struct MHD_Connection *c, reply *r)
             return fail_body(r, 400, "one observatory and one field per request");
         if (srv->cfg.history_multi == SIM_MULTI_500)
             return fail_body(r, 500, "internal server error");
-        if (srv->cfg.history_multi == SIM_MULTI_FIRST)
-            q.nobs = q.nfields = 1;
+        if (srv->cfg.history_multi == SIM_MULTI_FIRST) {
+            q.nobs = q.nobs ? 1 : 0;
+            q.nfields = q.nfields ? 1 : 0;
+        }
     }
 
     sim_state_lock(st);
