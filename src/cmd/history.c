@@ -42,10 +42,13 @@
 #define DEFAULT_BATCH_POINTS 100000
 /* A query this long stays well inside the 8 KiB request line common web servers accept. */
 #define MAX_QUERY_BYTES 4000
-/* An answer may hold this many bytes per estimated point before it is refused as too big. */
+/* An answer may hold this many bytes per estimated point, and at least BODY_MIN_BYTES (one
+ * second of one series must fit), before it is refused as too big. */
 #define BODY_BYTES_PER_POINT 64
-/* After this many requests for many series failed in a row, one series is asked alone; after
- * FALLBACK_AFTER, with one asked alone answered meanwhile, the run goes on one by one. */
+#define BODY_MIN_BYTES 65536
+/* Once PROBE_AFTER requests for many series failed since one last succeeded, each failure is
+ * followed by one of its series asked alone; at FALLBACK_AFTER, with a series asked alone answered
+ * meanwhile, the run goes on one series per request. */
 #define PROBE_AFTER 2
 #define FALLBACK_AFTER 12
 
@@ -639,13 +642,14 @@ static int setup(run *r, double batch_points, vb_err *err)
     const vb_cred *cred = vb_secrets_find(&r->secrets, r->app->server_host, err);
     if (!cred || vb_signals_open(&r->sig, err))
         return -1;
+    size_t max_body =
+        (size_t)(batch_points > 0 ? batch_points : DEFAULT_BATCH_POINTS) * BODY_BYTES_PER_POINT;
     vb_http_opts o = {
         .connect_timeout_ms = 30000,
         .timeout_ms = 300000,
         .should_abort = vb_signals_should_abort,
         .abort_ud = &r->sig,
-        .max_body =
-            (size_t)(batch_points > 0 ? batch_points : DEFAULT_BATCH_POINTS) * BODY_BYTES_PER_POINT,
+        .max_body = max_body > BODY_MIN_BYTES ? max_body : BODY_MIN_BYTES,
     };
     return (r->http = vb_http_new(r->app->server_url, cred, &o, err)) ? 0 : -1;
 }
