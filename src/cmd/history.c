@@ -42,7 +42,7 @@
 #define DEFAULT_BATCH_POINTS 100000
 /* A query this long stays well inside the 8 KiB request line common web servers accept. */
 #define MAX_QUERY_BYTES 4000
-/* An answer may hold this many bytes per estimated point, and at least BODY_MIN_BYTES (one
+/* An answer may hold this many bytes per point of --batch-points, and at least BODY_MIN_BYTES (one
  * second of one series must fit), before it is refused as too big. */
 #define BODY_BYTES_PER_POINT 64
 #define BODY_MIN_BYTES 65536
