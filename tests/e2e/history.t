@@ -158,6 +158,20 @@ refetched=$(perl -e '
     }')
 is "$refetched" "" "no window up to a parameter's last_tried is asked for again"
 
+# --- kill -9 at random instants, many series per request ----------------------
+for _ in 1 2 3 4 5 6; do
+    Hbg "$URL_h" --datadir d6 "${TWO[@]}" history --start "$S0" --end "$T0" --all "${PARGS[@]}" \
+        --sleep 0.02 --batch-points 2000 2> /dev/null
+    pid=$!
+    sleep "0.$((RANDOM % 8 + 1))"
+    kill -KILL $pid 2> /dev/null
+    wait $pid 2> /dev/null
+done
+H "$URL_h" --datadir d6 "${TWO[@]}" history --end "$T0" --all "${PARGS[@]}" --sleep 0 2> /dev/null
+ok "six kill -9s at random instants, then a rerun: exactly the files of one clean run" \
+    same_tree d1 d6
+ok "and the same metadata.json" same_meta d1 d6
+
 # --- Ctrl-C: stops between windows, metadata consistent ----------------------
 Hbg "$URL_h" --datadir d4 "${TWO[@]}" history --start "$S0" --end "$T0" --private "${PARGS[@]}" \
     --sleep 0.2 2> d4.log
