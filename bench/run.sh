@@ -154,3 +154,71 @@ line "insert, $ROWS rows of CSV ($(count "$B/insert.db") stored)" \
     "$(awk -v r="$ROWS" -v s="$ins_s" 'BEGIN { printf "%.0f", r / s }') rows/s, peak RSS $((ins_kb / 1024)) MB (targets >= 1000000 rows/s, < 64 MB)"
 line "  sqlite3 .import, same rows and schema ($(count "$B/import.db") stored)" \
     "$(awk -v r="$ROWS" -v s="$imp_s" 'BEGIN { printf "%.0f", r / s }') rows/s; insert is $(ratio "$imp_s" "$ins_s") as fast (target > 1x)"
+
+# --- 6. history: one observation day, one series per request against many -----
+# Every parameter of all 11 stations over 18.7 simulated hours (the 2022 day of
+# the original's README), --all, --sleep 0, into a tmpfs when there is one: the
+# figures are the server's load and the client's own time, not the disk's. One
+# series per request is measured on ALMA (12 parameters of its own) and APEX
+# and scaled to ALMA + 10 x APEX; the whole day that way takes minutes more.
+# BENCH_BATCH_POINTS="10000 100000 ..." adds a run per --batch-points value.
+HB=$B/history
+if [ -w /dev/shm ]; then
+    HB=$(mktemp -d /dev/shm/vlbimon-bench.XXXXXX)
+    trap 'for p in "${SIMS[@]}"; do kill "$p" 2> /dev/null; done; rm -rf "$HB"' EXIT
+fi
+day0=1712793600 # 2024-04-11T00:00Z
+day1=$((day0 + 67319))
+start_sim hist 0 "$((day0 + 2 * 86400))"
+hist_url=$URL
+hist() { # URL DATADIR GLOBAL-OPTIONS -- HISTORY-OPTIONS : sets h_req h_mb h_s h_mb_rss
+    local url=$1 dir=$2 glob=()
+    shift 2
+    while [ "$1" != -- ]; do glob+=("$1"); shift; done
+    shift
+    local r0 b0
+    r0=$(stat "$url" history)
+    b0=$(stat "$url" bytes_sent)
+    /usr/bin/time -o "$HB/time" -f '%e %M' ./vlbimon_bridge --server "$url" --secrets "$B/secrets.yaml" \
+        --datadir "$dir" "${glob[@]}" history --start "$day0" --end "$day1" --all --sleep 0 "$@" \
+        2> "$dir.log"
+    h_req=$(($(stat "$url" history) - r0))
+    h_mb=$(awk -v a="$b0" -v b="$(stat "$url" bytes_sent)" 'BEGIN { printf "%.1f", (b - a) / 1e6 }')
+    read -r h_s h_kb < "$HB/time"
+    h_mb_rss=$((h_kb / 1024))
+}
+hist "$hist_url" "$HB/one-ALMA" --stations ALMA -- --batch-points 0
+a_req=$h_req a_mb=$h_mb a_s=$h_s a_rss=$h_mb_rss
+hist "$hist_url" "$HB/one-APEX" --stations APEX -- --batch-points 0
+one_req=$((a_req + 10 * h_req))
+one_mb=$(awk -v a="$a_mb" -v x="$h_mb" 'BEGIN { printf "%.1f", a + 10 * x }')
+one_s=$(awk -v a="$a_s" -v x="$h_s" 'BEGIN { printf "%.1f", a + 10 * x }')
+one_rss=$((a_rss > h_mb_rss ? a_rss : h_mb_rss))
+hist "$hist_url" "$HB/many" -v -v --
+windows=$(grep -c '\]: [0-9]* point(s)$' "$HB/many.log")
+line "history, one day, one series per request" \
+    "$one_req requests, $one_s s, $one_mb MB on the wire, peak RSS $one_rss MB (ALMA + 10 x APEX; the series windows of all 11: $windows)"
+line "  many series per request" \
+    "$h_req requests ($(ratio "$one_req" "$h_req") fewer, target >= 20x), $h_s s, $h_mb MB on the wire ($(ratio "$h_mb" "$one_mb") of one series per request, target <= 1x), peak RSS $h_mb_rss MB"
+line "  at --sleep 1" \
+    "$(awk -v n="$h_req" -v s="$h_s" 'BEGIN { printf "%.1f min", (n + s) / 60 }') many per request (target < 1 h); $(awk -v n="$one_req" -v s="$one_s" 'BEGIN { printf "%.1f h", (n + s) / 3600 }') one per request"
+same=yes
+for s in ALMA APEX; do diff -r "$HB/one-$s/$s" "$HB/many/$s" > /dev/null || same=no; done
+line "  the same files both ways" "$same (ALMA and APEX, every CSV and metadata.json)"
+for bp in ${BENCH_BATCH_POINTS:-}; do
+    rm -rf "$HB/bp"
+    hist "$hist_url" "$HB/bp" -- --batch-points "$bp"
+    line "  --batch-points $bp" "$h_req requests, $h_s s, $h_mb MB on the wire, peak RSS $h_mb_rss MB"
+done
+rm -rf "$HB/one-ALMA" "$HB/one-APEX" "$HB/many" "$HB/bp"
+# Answers ten times bigger than the masterlist's cadences promise: a simulator
+# reporting every cadence ten times as often, ALMA and APEX over 6 hours.
+perl tools/dense-masterlist.pl < share/masterlist.json > "$B/dense.json"
+./vlbimon_sim --listen 127.0.0.1:0 --users "$B/secrets.yaml" --speed 0 --start-time "$((day0 + 2 * 86400))" \
+    --masterlist "$B/dense.json" > "$B/dense.out" 2> "$B/dense.err" &
+SIMS+=($!)
+dense_url=$(sim_url "$B/dense.out")
+day1=$((day0 + 6 * 3600 - 1))
+hist "$dense_url" "$HB/dense" --stations ALMA --stations APEX --
+line "  answers 10x what the cadences promise" \
+    "peak RSS $h_mb_rss MB, $h_req requests of which $(grep -c 'answer larger than' "$HB/dense.log") refused as too big and asked for smaller (ALMA and APEX, 6 h)"

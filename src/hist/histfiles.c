@@ -1,6 +1,7 @@
 /*
  * histfiles.c - see histfiles.h.
  */
+#define _GNU_SOURCE
 #include "hist/histfiles.h"
 
 #include <errno.h>
@@ -46,6 +47,7 @@ int vb_hist_answer_lines(lua_State *L, const char *station, const char *param, l
         lua_pop(L, found == LUA_TNONE ? 1 : 2);
         return 0;
     }
+    ans->found = found == LUA_TTABLE;
     lua_Integer n = found == LUA_TTABLE ? (lua_Integer)luaL_len(L, -1) : 0;
     for (lua_Integer i = 1; i <= n; i++) {
         /* Each point is [time, value]; anything else counts as unusable. Stack: point, value. */
@@ -226,8 +228,32 @@ int vb_hist_prepare(vb_hist_station *st, vb_hist_param *p, vb_err *err)
     return rc;
 }
 
-int vb_hist_save(const vb_hist_station *st, vb_err *err)
+/*
+ * One syncfs for the files appended to since the last save rather than an
+ * fsync each: a request for many series appends to hundreds of files, and
+ * an fsync each made a download three times as slow (docs/performance.md).
+ */
+static int sync_appended(vb_hist_station *st, vb_err *err)
 {
+    if (!st->appended)
+        return 0;
+    int fd = open(st->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return vb_fail(err, "%s: %s", st->dir, strerror(errno));
+    int rc = syncfs(fd);
+    int e = errno;
+    close(fd);
+    if (rc)
+        return vb_fail(err, "%s: cannot write the appended lines to disk: %s", st->dir,
+                       strerror(e));
+    st->appended = 0;
+    return 0;
+}
+
+int vb_hist_save(vb_hist_station *st, vb_err *err)
+{
+    if (sync_appended(st, err))
+        return -1;
     vb_hist_param *sorted = malloc((st->n ? st->n : 1) * sizeof *sorted);
     if (!sorted)
         return vb_fail(err, "out of memory");
@@ -259,15 +285,12 @@ int vb_hist_save(const vb_hist_station *st, vb_err *err)
     return rc;
 }
 
-/* Appends and fsyncs; on failure the file may hold part of the data, which the next prepare cuts.
- */
-static int append(const char *path, const vb_buf *lines, vb_err *err)
+/* Appends; on failure the file may hold part of the data, which the next prepare cuts. */
+static int append(const char *path, const char *q, size_t left, vb_err *err)
 {
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
     if (fd < 0)
         return vb_fail(err, "%s: %s", path, strerror(errno));
-    const char *q = lines->data;
-    size_t left = lines->len;
     while (left > 0) {
         ssize_t w = write(fd, q, left);
         if (w < 0 && errno == EINTR)
@@ -277,7 +300,7 @@ static int append(const char *path, const vb_buf *lines, vb_err *err)
         q += w;
         left -= (size_t)w;
     }
-    if (left > 0 || fsync(fd) != 0) {
+    if (left > 0) {
         int e = errno;
         close(fd);
         return vb_fail(err, "%s: write failed: %s", path, strerror(e));
@@ -287,26 +310,27 @@ static int append(const char *path, const vb_buf *lines, vb_err *err)
     return 0;
 }
 
-int vb_hist_record(vb_hist_station *st, vb_hist_param *p, const vb_buf *lines, long long last_tried,
-                   long long newest, vb_err *err)
+int vb_hist_append(vb_hist_station *st, const vb_hist_param *p, const char *lines, size_t len,
+                   vb_err *err)
 {
-    if (lines->len > 0) {
-        char *path = csv_path(st, p);
-        if (!path)
-            return vb_fail(err, "out of memory");
-        int rc = append(path, lines, err);
-        free(path);
-        if (rc)
-            return -1;
-    }
+    char *path = csv_path(st, p);
+    if (!path)
+        return vb_fail(err, "out of memory");
+    st->appended = 1;
+    int rc = append(path, lines, len, err);
+    free(path);
+    return rc;
+}
+
+void vb_hist_note(vb_hist_param *p, size_t len, long long last_tried, long long newest)
+{
     if (p->bytes < 0)
         p->bytes = 0;
-    p->bytes += (long long)lines->len;
+    p->bytes += (long long)len;
     p->last_tried = last_tried;
     p->has_tried = 1;
     if (newest >= 0 && (!p->has_seen || newest > p->last_seen)) {
         p->last_seen = newest;
         p->has_seen = 1;
     }
-    return vb_hist_save(st, err);
 }

@@ -1,12 +1,14 @@
 /*
  * histfiles.h - one station's downloaded history on disk: the CSV lines a
- * history answer becomes, the <param>.csv files, only ever appended to (and
- * fsynced), and metadata.json, which says per parameter how far the
- * download got (`last_tried`, the end of the last window asked for), the
- * newest point seen (`last_seen`) and how long the CSV was then (`bytes`). metadata.json is
- * replaced atomically after the CSV data it describes is on disk, so a CSV longer than its `bytes`
- * holds lines of a window that was never recorded (the process died in between): they are cut off
- * before the download resumes, and so no line is ever written twice.
+ * history answer becomes, the <param>.csv files, only ever appended to, and
+ * metadata.json, which says per parameter how far the download got
+ * (`last_tried`, the end of the last window asked for), the newest point
+ * seen (`last_seen`) and how long the CSV was then (`bytes`). metadata.json
+ * is replaced atomically after the CSV data it describes is on disk, so a
+ * CSV longer than its `bytes` holds lines of a window that was never
+ * recorded (the process died in between, or the rest of the answer proved
+ * unusable): they are cut off before more is appended, and so no line is
+ * ever written twice.
  *
  * Layer hist (docs/architecture.md): includes core/, host/ and hist/.
  */
@@ -29,6 +31,7 @@ typedef struct vb_hist_station {
     char *meta_path; /* <dir>/metadata.json */
     vb_hist_param *params;
     size_t n, cap;
+    int appended; /* a CSV was appended to since the last vb_hist_save */
 } vb_hist_station;
 
 /*
@@ -40,6 +43,7 @@ int vb_hist_json(vb_lua *lua, const char *text, size_t len);
 
 /* What one history answer held for a window, besides the lines kept. */
 typedef struct vb_hist_answer {
+    int found;        /* the answer holds the series (under its station and parameter) */
     long points;      /* CSV lines appended */
     long long newest; /* the newest of their times, -1 when none */
     long early, late; /* points before or after the window, dropped */
@@ -65,8 +69,11 @@ void vb_hist_station_free(vb_hist_station *st);
  */
 vb_hist_param *vb_hist_param_get(vb_hist_station *st, const char *name);
 
-/* Rewrites metadata.json atomically from the records. */
-int vb_hist_save(const vb_hist_station *st, vb_err *err);
+/*
+ * Makes the lines appended since the last save durable (a syncfs of the
+ * station directory's filesystem), then rewrites metadata.json atomically.
+ */
+int vb_hist_save(vb_hist_station *st, vb_err *err);
 
 /*
  * Makes the parameter's CSV agree with its record before more is appended:
@@ -76,11 +83,18 @@ int vb_hist_save(const vb_hist_station *st, vb_err *err);
 int vb_hist_prepare(vb_hist_station *st, vb_hist_param *p, vb_err *err);
 
 /*
- * Records one finished window: appends `lines` (complete CSV records) to the
- * parameter's file and fsyncs it, then sets last_tried (and last_seen, when
- * newest >= 0) and rewrites metadata.json atomically.
+ * Appends `len` bytes of lines (complete CSV records) to the parameter's
+ * file; vb_hist_note, then vb_hist_save (which makes them durable first)
+ * record them.
  */
-int vb_hist_record(vb_hist_station *st, vb_hist_param *p, const vb_buf *lines, long long last_tried,
-                   long long newest, vb_err *err);
+int vb_hist_append(vb_hist_station *st, const vb_hist_param *p, const char *lines, size_t len,
+                   vb_err *err);
+
+/*
+ * Notes one finished window in the record, once its `len` bytes of lines are
+ * appended: last_tried, and last_seen when newest >= 0. metadata.json holds
+ * it after the next vb_hist_save.
+ */
+void vb_hist_note(vb_hist_param *p, size_t len, long long last_tried, long long newest);
 
 #endif

@@ -20,11 +20,17 @@ struct vb_http {
     vb_http_opts opts;
     long connections;
     char ebuf[CURL_ERROR_SIZE];
+    vb_http_resp *resp; /* the answer being received */
 };
 
 static size_t collect(char *p, size_t size, size_t n, void *ud)
 {
-    return vb_buf_append(ud, p, size * n) ? 0 : size * n;
+    vb_http *h = ud;
+    if (h->opts.max_body && size * n > h->opts.max_body - h->resp->body.len) {
+        h->resp->too_big = 1;
+        return 0;
+    }
+    return vb_buf_append(&h->resp->body, p, size * n) ? 0 : size * n;
 }
 
 static int progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
@@ -120,6 +126,7 @@ vb_http *vb_http_new(const char *base_url, const vb_cred *cred, const vb_http_op
     CURL *c = h->curl;
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->ebuf);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header);
     curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "gzip");
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -165,7 +172,7 @@ int vb_http_request(vb_http *h, const char *method, const char *path, const char
         return vb_fail(err, "%s%s: out of memory", h->base, path);
     CURL *c = h->curl;
     curl_easy_setopt(c, CURLOPT_URL, url.data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r->body);
+    h->resp = r;
     curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
     curl_easy_setopt(c, CURLOPT_COOKIE, cookie);
     /* Without a user name libcurl sends no Authorization header, Digest state or not. */
@@ -200,10 +207,16 @@ int vb_http_request(vb_http *h, const char *method, const char *path, const char
                                                           : curl_easy_strerror(rc);
         r->cert_failed = rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
                          rc == CURLE_SSL_ISSUER_ERROR;
-        if (r->cert_failed)
-            vb_fail(err, "%s %s: certificate verification failed (%s)", method, url.data, why);
+        /* Without the query: a history request's runs to kilobytes, and its caller names it. */
+        int ulen = (int)strcspn(url.data, "?");
+        if (r->too_big)
+            vb_fail(err, "%s %.*s: answer larger than %zu bytes", method, ulen, url.data,
+                    h->opts.max_body);
+        else if (r->cert_failed)
+            vb_fail(err, "%s %.*s: certificate verification failed (%s)", method, ulen, url.data,
+                    why);
         else
-            vb_fail(err, "%s %s: %s", method, url.data, why);
+            vb_fail(err, "%s %.*s: %s", method, ulen, url.data, why);
         vb_buf_free(&url);
         r->status = 0;
         return -1;

@@ -31,6 +31,7 @@ typedef struct vb_http_opts {
      */
     int (*should_abort)(void *ud);
     void *abort_ud;
+    size_t max_body; /* decoded body bytes at most: a longer answer fails (too_big); 0: no limit */
 } vb_http_opts;
 
 typedef struct vb_http_resp {
@@ -42,6 +43,7 @@ typedef struct vb_http_resp {
     double seconds;     /* how long the request took */
     long wire_bytes;    /* bytes received, headers included, before decoding */
     int cert_failed;    /* no answer: the server's certificate could not be verified */
+    int too_big;        /* the request failed because the body passed opts.max_body */
 } vb_http_resp;
 
 /* Whether a request carries the account's credentials. */
@@ -59,8 +61,9 @@ void vb_http_free(vb_http *h);
  * cookie is a Cookie header value or NULL; cred says whether the client's
  * credentials go with it. Returns 0 when an answer of any status arrived
  * (r->status says which) and -1, with a one-line message naming the URL,
- * when none did (refused, timed out, dropped, aborted, or the certificate
- * failed verification: then r->cert_failed is set and the message says so).
+ * when none did (refused, timed out, dropped, aborted, longer than
+ * opts.max_body, or the certificate failed verification: then
+ * r->cert_failed is set and the message says so).
  * The caller frees r with vb_http_resp_free, also after a failure.
  */
 int vb_http_request(vb_http *h, const char *method, const char *path, const char *cookie,

@@ -19,10 +19,11 @@
 #endif
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
-#define NFIXED 13
+#define NFIXED 14
 
 typedef struct options {
-    const char *listen, *users, *masterlist, *start_time, *served, *tls_cert, *tls_key;
+    const char *listen, *users, *masterlist, *start_time, *served, *tls_cert, *tls_key,
+        *history_multi;
     int digest, verbose;
     long seed;
     double speed, ttl, stall;
@@ -45,6 +46,18 @@ static char *default_masterlist(void)
         }
     }
     return vb_strdup(VB_SHAREDIR "/masterlist.json");
+}
+
+static int multi_mode(const char *s)
+{
+    static const char *const modes[] = {[SIM_MULTI_ALL] = "all",
+                                        [SIM_MULTI_FIRST] = "first",
+                                        [SIM_MULTI_400] = "400",
+                                        [SIM_MULTI_500] = "500"};
+    for (size_t i = 0; i < VB_COUNT(modes); i++)
+        if (strcmp(s ? s : "all", modes[i]) == 0)
+            return (int)i;
+    return -1;
 }
 
 static int parse_options(int argc, char **argv, options *o)
@@ -114,6 +127,13 @@ static int parse_options(int argc, char **argv, options *o)
          .dest = &o->tls_key,
          .metavar = "FILE",
          .help = "the certificate's private key, PEM"},
+        {.lname = "history-multi",
+         .kind = VB_OPT_STRING,
+         .dest = &o->history_multi,
+         .metavar = "MODE",
+         .help = "how history treats a request for several observatories or fields: all "
+                 "(default: every pair, as vlbimon), first (only the first of each), 400 or 500 "
+                 "(refused with that status)"},
         {.lname = "verbose",
          .sname = 'v',
          .kind = VB_OPT_COUNT,
@@ -162,6 +182,8 @@ static int parse_options(int argc, char **argv, options *o)
     for (int i = 0; i < SIM_NFAULTS && !bad; i++)
         if (o->rates[i] < 0 || o->rates[i] > 1)
             bad = "fault rates must lie between 0 and 1";
+    if (!bad && multi_mode(o->history_multi) < 0)
+        bad = "argument --history-multi: one of all, first, 400, 500";
     if (bad) {
         fprintf(stderr, "vlbimon_sim: error: %s\n", bad);
         return EXIT_USAGE;
@@ -214,7 +236,8 @@ int main(int argc, char **argv)
                            .digest = o.digest,
                            .start_ms = (int64_t)llround(start * 1000.0),
                            .speed = o.speed,
-                           .stall_seconds = o.stall};
+                           .stall_seconds = o.stall,
+                           .history_multi = (sim_multi)multi_mode(o.history_multi)};
     memcpy(srv.cfg.rates, o.rates, sizeof o.rates);
     srv.log = (vb_log){o.verbose, stderr};
     vb_masterlist ml = {0};

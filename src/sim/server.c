@@ -787,6 +787,17 @@ static int history(sim_server *srv, struct MHD_Connection *c, reply *r)
         return fail_body(r, 400, "too many observatory or field values");
     if (parse_seconds(q.start, &t0) || parse_seconds(q.end, &t1))
         return fail_body(r, 400, "startTime and endTime must be unix seconds");
+    if (q.nobs > 1 || q.nfields > 1) {
+        /* Servers that do not take lists, for the client's fallback to one series per request. */
+        if (srv->cfg.history_multi == SIM_MULTI_400)
+            return fail_body(r, 400, "one observatory and one field per request");
+        if (srv->cfg.history_multi == SIM_MULTI_500)
+            return fail_body(r, 500, "internal server error");
+        if (srv->cfg.history_multi == SIM_MULTI_FIRST) {
+            q.nobs = q.nobs ? 1 : 0;
+            q.nfields = q.nfields ? 1 : 0;
+        }
+    }
 
     sim_state_lock(st);
     uint64_t serial = st->serial[SIM_SCOPE_HISTORY]++;

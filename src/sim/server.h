@@ -20,6 +20,14 @@
 #include "sim/state.h"
 #include "core/util.h"
 
+/* How /data/history treats a request for more than one series (--history-multi). */
+typedef enum {
+    SIM_MULTI_ALL,   /* answers every station x parameter pair asked for, as vlbimon does */
+    SIM_MULTI_FIRST, /* reads only the first observatory and the first field */
+    SIM_MULTI_400,   /* refuses it with 400 */
+    SIM_MULTI_500,   /* fails it with 500 */
+} sim_multi;
+
 typedef struct sim_config {
     const char *listen;   /* HOST:PORT, [V6]:PORT */
     int digest;           /* demand Digest instead of Basic */
@@ -29,6 +37,7 @@ typedef struct sim_config {
     const char *tls_cert; /* PEM certificate (chain) and key, NUL-terminated: HTTPS; NULL: HTTP */
     const char *tls_key;
     double rates[SIM_NFAULTS];
+    sim_multi history_multi;
 } sim_config;
 
 typedef struct sim_server {

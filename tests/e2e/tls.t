@@ -154,7 +154,7 @@ wait_lines hr.log 'certificate verification failed.*asking for the same window a
 kill -TERM $hpid
 ok "SIGTERM stops history that cannot verify the server" wait_exit $hpid 5
 is "$WAIT_RC" 1 "with status 1: the range is not complete"
-like "$(cat hr.log)" "warning: history: .*GET https://127\.0\.0\.1:[0-9]+/data/history\?[^ ]*: certificate verification failed \(SSL certificate problem: [^)]*\); asking for the same window again in [0-9.]+ s" \
+like "$(cat hr.log)" "warning: history: .*GET https://127\.0\.0\.1:[0-9]+/data/history: certificate verification failed \(SSL certificate problem: [^)]*\); asking for the same window again in [0-9.]+ s" \
     "a certificate history cannot verify: one line naming certificate verification, retried"
 is "$(cat hr/ALMA/*.csv 2> /dev/null)" "" "and nothing is written"
 

@@ -1,7 +1,8 @@
 /*
  * history_test.c - the history window walk: cadence x 100, x1.5 after an
- * empty answer, reset after a full one, cadence 0 as 8640, and a failed
- * window asked for again rather than skipped; what an answer's points
+ * empty answer, reset after a full one, cadence 0 as 8640, a day without a
+ * cadence, a failed window asked for again rather than skipped, a window
+ * too big halved; which series share a request; what an answer's points
  * become as CSV lines; and metadata.json keys taken whole.
  */
 #include <setjmp.h>
@@ -17,7 +18,7 @@
 
 #include "core/app.h"
 #include "hist/histfiles.h"
-#include "cmd/history.h"
+#include "hist/histplan.h"
 
 static void expect_window(vb_window *w, long long a, long long b)
 {
@@ -67,6 +68,169 @@ static void test_empty_range(void **state)
     expect_window(&w, 100, 100);
 }
 
+static void test_static_and_too_big(void **state)
+{
+    (void)state;
+    vb_window w;
+    vb_window_init(&w, -1, 0, 1000000);
+    expect_window(&w, 0, 86399);
+    vb_window_done(&w, VB_WINDOW_TOO_BIG);
+    expect_window(&w, 0, 43199);
+    vb_window_done(&w, VB_WINDOW_EMPTY);
+    expect_window(&w, 43200, 43200 + 64800 - 1);
+    vb_window_done(&w, VB_WINDOW_FULL); /* back to the halved size, not to a day */
+    expect_window(&w, 108000, 108000 + 43199);
+    vb_window_init(&w, 1, 0, 10);
+    expect_window(&w, 0, 10);
+    for (int i = 0; i < 10; i++)
+        vb_window_done(&w, VB_WINDOW_TOO_BIG);
+    expect_window(&w, 0, 0); /* never below a second */
+}
+
+/* A plan over nst stations x npar parameters, every series from 0 to end at cadence 10. */
+typedef struct fixture {
+    vb_hist_series s[64];
+    size_t slen[8], plen[8];
+    vb_hist_plan pl;
+} fixture;
+
+static void plan_of(fixture *f, size_t nst, size_t npar, long long end, double max_points)
+{
+    memset(f, 0, sizeof *f);
+    size_t n = 0;
+    for (size_t st = 0; st < nst; st++)
+        for (size_t p = 0; p < npar; p++) {
+            f->s[n] = (vb_hist_series){.station = (unsigned)st, .param = p, .rate = 0.1};
+            vb_window_init(&f->s[n++].w, 10, 0, end);
+        }
+    for (size_t i = 0; i < 8; i++)
+        f->slen[i] = f->plen[i] = 4;
+    f->pl = (vb_hist_plan){.s = f->s,
+                           .n = n,
+                           .nstations = nst,
+                           .nparams = npar,
+                           .station_len = f->slen,
+                           .param_len = f->plen,
+                           .max_points = max_points,
+                           .max_query = 4000};
+    vb_err err;
+    assert_int_equal(vb_hist_plan_init(&f->pl, &err), 0);
+}
+
+/* Every series of the batch got an answer of this outcome. */
+static void answer(fixture *f, const vb_hist_batch *b, vb_window_outcome o)
+{
+    for (size_t k = 0; k < b->n; k++)
+        vb_window_done(&f->s[b->series[k]].w, o);
+}
+
+static void test_plan_shares_windows(void **state)
+{
+    (void)state;
+    fixture f;
+    vb_hist_batch b;
+    /* 3 stations x 4 parameters, 100 points each per window: all in one request. */
+    plan_of(&f, 3, 4, 2999, 1e6);
+    assert_int_equal(vb_hist_plan_next(&f.pl, &b), 1);
+    assert_int_equal(b.a, 0);
+    assert_int_equal(b.b, 999);
+    assert_int_equal(b.n, 12);
+    assert_int_equal(b.nparams, 4);
+    assert_int_equal(b.stations, 7);
+    for (size_t k = 0; k < 12; k++) /* station by station, the parameters in order */
+        assert_int_equal(b.series[k], k);
+    assert_true(b.points > 1199.9 && b.points < 1200.1);
+    /*
+     * Station 1's parameter 1 had an empty answer: its window grows, so it goes on alone, and
+     * parameter 1 of the other stations can no longer share a request with the others.
+     */
+    answer(&f, &b, VB_WINDOW_FULL);
+    f.s[5].w.size = 1500;
+    assert_int_equal(vb_hist_plan_next(&f.pl, &b), 1);
+    assert_int_equal(b.n, 9);
+    assert_int_equal(b.stations, 7);
+    assert_int_equal(b.nparams, 3);
+    assert_int_equal(b.params[1], 2);
+    answer(&f, &b, VB_WINDOW_FULL);
+    assert_int_equal(vb_hist_plan_next(&f.pl, &b), 1);
+    assert_int_equal(b.stations, 5);
+    assert_int_equal(b.n, 2);
+    assert_int_equal(b.series[0], 1);
+    assert_int_equal(b.series[1], 9);
+    answer(&f, &b, VB_WINDOW_FULL);
+    assert_int_equal(vb_hist_plan_next(&f.pl, &b), 1);
+    assert_int_equal(b.n, 1);
+    assert_int_equal(b.series[0], 5);
+    assert_int_equal(b.a, 1000);
+    assert_int_equal(b.b, 2499);
+    vb_hist_plan_free(&f.pl);
+}
+
+static void test_plan_bounds(void **state)
+{
+    (void)state;
+    fixture f;
+    vb_hist_batch b;
+    /* 650 points allow two parameters of the three stations (100 points each series). */
+    plan_of(&f, 3, 4, 999, 650);
+    assert_int_equal(vb_hist_plan_next(&f.pl, &b), 1);
+    assert_int_equal(b.n, 6);
+    assert_int_equal(b.nparams, 2);
+    assert_int_equal(b.params[0], 0);
+    assert_int_equal(b.params[1], 1);
+    answer(&f, &b, VB_WINDOW_FULL);
+    assert_int_equal(vb_hist_plan_next(&f.pl, &b), 1);
+    assert_int_equal(b.params[0], 2);
+    assert_int_equal(b.n, 6);
+    answer(&f, &b, VB_WINDOW_FULL);
+    assert_int_equal(vb_hist_plan_next(&f.pl, &b), 0);
+    vb_hist_plan_free(&f.pl);
+    /* One parameter at all stations is over the bound: as many stations as fit. */
+    plan_of(&f, 3, 4, 999, 250);
+    assert_int_equal(vb_hist_plan_next(&f.pl, &b), 1);
+    assert_int_equal(b.nparams, 1);
+    assert_int_equal(b.stations, 3);
+    assert_int_equal(b.n, 2);
+    assert_int_equal(b.series[0], 0);
+    assert_int_equal(b.series[1], 4);
+    vb_hist_plan_free(&f.pl);
+    /* The query: "observatory=NAME&" is 17 bytes, "field=NAME&" 11, the times 64 at most. */
+    plan_of(&f, 3, 4, 999, 1e6);
+    f.pl.max_query = 64 + 3 * 17 + 2 * 11;
+    assert_int_equal(vb_hist_plan_next(&f.pl, &b), 1);
+    assert_int_equal(b.nparams, 2);
+    vb_hist_plan_free(&f.pl);
+    /* max_points 0: one series per request. */
+    plan_of(&f, 3, 4, 999, 0);
+    assert_int_equal(vb_hist_plan_next(&f.pl, &b), 1);
+    assert_int_equal(b.n, 1);
+    assert_int_equal(b.stations, 1);
+    vb_hist_plan_free(&f.pl);
+}
+
+/* Parameters asked at different stations never share a request: the server answers every pair. */
+static void test_plan_cross_product(void **state)
+{
+    (void)state;
+    fixture f;
+    vb_hist_batch b;
+    plan_of(&f, 2, 3, 999, 1e6);
+    f.s[4].w.next = 1000; /* station 1's parameter 1 is done */
+    assert_int_equal(vb_hist_plan_next(&f.pl, &b), 1);
+    assert_int_equal(b.stations, 3);
+    assert_int_equal(b.nparams, 2);
+    assert_int_equal(b.params[0], 0);
+    assert_int_equal(b.params[1], 2);
+    answer(&f, &b, VB_WINDOW_FULL);
+    assert_int_equal(vb_hist_plan_next(&f.pl, &b), 1);
+    assert_int_equal(b.stations, 1);
+    assert_int_equal(b.n, 1);
+    assert_int_equal(b.series[0], 1);
+    answer(&f, &b, VB_WINDOW_FULL);
+    assert_int_equal(vb_hist_plan_next(&f.pl, &b), 0);
+    vb_hist_plan_free(&f.pl);
+}
+
 /* Runs the answer chunk and keeps window [100, 200] of ALMA's p; the answer stays on the stack. */
 static int lines_of(lua_State *L, const char *answer, vb_buf *out, vb_hist_answer *ans)
 {
@@ -99,7 +263,11 @@ static void test_answer_lines(void **state)
     assert_int_equal(ans.early, 1);
     assert_int_equal(ans.late, 1);
     assert_int_equal(ans.unusable, 4);
+    assert_int_equal(ans.found, 1);
+    assert_int_equal(lines_of(L, "return { ALMA = { p = {} } }", &out, &ans), 1);
+    assert_int_equal(ans.found, 1);
     assert_int_equal(lines_of(L, "return { SMA = {} }", &out, &ans), 1);
+    assert_int_equal(ans.found, 0);
     assert_int_equal(ans.points, 0);
     assert_int_equal(ans.newest, -1);
     assert_int_equal(lines_of(L, "return { ALMA = { p = 'nope' } }", &out, &ans), 0);
@@ -143,6 +311,10 @@ int main(void)
         cmocka_unit_test(test_walk),
         cmocka_unit_test(test_reset_and_irregular),
         cmocka_unit_test(test_empty_range),
+        cmocka_unit_test(test_static_and_too_big),
+        cmocka_unit_test(test_plan_shares_windows),
+        cmocka_unit_test(test_plan_bounds),
+        cmocka_unit_test(test_plan_cross_product),
         cmocka_unit_test(test_answer_lines),
         cmocka_unit_test(test_metadata_key_with_nul),
     };
