@@ -36,6 +36,8 @@
 #define SHM_READ_FIRST 123
 #define SHM_READ_LAST 127
 #define SHM_DMS 128
+/* A wait is logged once it has lasted this long: short ones are routine. */
+#define LOG_AFTER_S 1.0
 
 /* What a process is doing to the database, least in the way first. */
 enum { HAS_OPEN = 1, READING, CHECKPOINTING, WRITING };
@@ -210,7 +212,7 @@ static int wait_step(vb_db_waiter *w)
     double waited = monotonic() - w->since;
     if (p->bound_s >= 0 && waited >= p->bound_s)
         return 0;
-    if (!w->logged && p->log && waited >= VB_DB_WAIT_LOG_AFTER_S) {
+    if (!w->logged && p->log && waited >= LOG_AFTER_S) {
         const char *path = sqlite3_db_filename(w->db, "main");
         char who[512], limit[64] = "no time limit";
         if (p->bound_s >= 0)

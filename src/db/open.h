@@ -19,8 +19,6 @@
 #define VB_DB_WAIT_ONE_SHOT_S 60.0
 /* bound_s of a wait without a bound. */
 #define VB_DB_WAIT_FOREVER (-1.0)
-/* A wait is logged once it has lasted this long: short ones are routine. */
-#define VB_DB_WAIT_LOG_AFTER_S 1.0
 
 typedef struct vb_db_wait {
     const vb_log *log;     /* where the "waiting for" line goes; NULL: nowhere */
