@@ -262,7 +262,8 @@ static int pragma_text(sqlite3 *db, const char *sql, char *buf, size_t n)
     if (rc == SQLITE_OK) {
         rc = sqlite3_step(q);
         if (rc == SQLITE_ROW) {
-            snprintf(buf, n, "%s", (const char *)sqlite3_column_text(q, 0));
+            const char *text = (const char *)sqlite3_column_text(q, 0);
+            snprintf(buf, n, "%s", text ? text : "");
             rc = SQLITE_OK;
         }
     }
