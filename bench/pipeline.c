@@ -200,9 +200,10 @@ int main(int argc, char **argv)
     vb_lua *lua = NULL;
     vb_pipeline *p = NULL;
     vb_store *store = NULL;
+    const vb_db_wait wait = {.bound_s = VB_DB_WAIT_ONE_SHOT_S};
     if (!json || make_db(bridge_db, &app, &err) || make_db(floor_db, &app, &err) ||
         !(lua = vb_lua_new(&app, &err)) || !(p = vb_pipeline_new(lua, "transformers", &err)) ||
-        !(store = vb_store_open(bridge_db, wal, &app.log, &err)) ||
+        !(store = vb_store_open(bridge_db, wal, &wait, &app.log, &err)) ||
         vb_store_state_init(store, &err)) {
         fprintf(stderr, "pipeline bench: %s\n", err.msg);
         return 1;

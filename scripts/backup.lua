@@ -1,8 +1,8 @@
 -- backup.lua SRC DEST - `vlbimon_bridge backup`: a consistent copy of a live
--- database. The WAL is checkpointed first (so the copy reads mostly from the
--- main file), then SQLite's online backup API copies it; a commit by the
--- bridge during the copy makes the API start over, so the copy is always one
--- committed state. DEST must not exist.
+-- database. The WAL is checkpointed first, as far as readers let it (so the
+-- copy reads mostly from the main file), then SQLite's online backup API
+-- copies it; a commit by the bridge during the copy makes the API start over,
+-- so the copy is always one committed state. DEST must not exist.
 local vlbimon = require "vlbimon"
 
 local src, dest = ...
@@ -10,8 +10,9 @@ if not src or not dest or select("#", ...) > 2 then
     error("usage: backup.lua SRC DEST", 0)
 end
 local db = vlbimon.open(src)
--- A busy checkpoint (readers or the bridge in the way) is fine: the backup reads the WAL too.
-db:checkpoint("TRUNCATE")
+-- PASSIVE: a checkpoint that waited for readers would hold the write lock and
+-- stall the bridge meanwhile. What it leaves in the WAL the backup reads too.
+db:checkpoint("PASSIVE")
 db:backup(dest)
 local copy = vlbimon.open(dest, { readonly = true })
 local check = copy:first("PRAGMA quick_check")

@@ -10,7 +10,13 @@
 #     SQLite's page cache, Lua's tables) RSS grows by at most 10 % + 4 MB;
 #   - open file descriptors flat: never more than after warm-up plus the one
 #     connection a sample may catch being replaced (after a dropped one);
-#   - the bridge ran to the end and exited 0 on PLEASE-EXIT, no error line.
+#   - the bridge ran to the end and exited 0 on PLEASE-EXIT, no error line;
+#   - beside a reader like a busy Grafana (the part marked "reader" below):
+#     read transactions of SOAK_READ_HOLD (5) s, SOAK_READ_PAUSE (1) s apart,
+#     from before the bridge's first start to its end; the bridge never
+#     waits for it, and the WAL stays within SOAK_WAL_MAX_MB (256) MiB: it
+#     is reset in the reader's pauses (with SOAK_READ_PAUSE=0 it never is,
+#     and at the soak's write rate it passes that in about a minute).
 # and prints the figures.
 # Everything stays in build/soak/.
 set -u
@@ -56,6 +62,21 @@ url=$(sim_url "$D/sim.out")
 [ -n "$url" ] || fail "the simulator did not start: $(cat "$D/sim.log")"
 
 ./vlbimon_bridge initdb --sqlitedb "$D/soak.db" || fail "initdb"
+
+# --- reader: a busy Grafana from before the first start to the end ----------
+READ_HOLD=${SOAK_READ_HOLD:-5}
+READ_PAUSE=${SOAK_READ_PAUSE:-1}
+WAL_MAX_MB=${SOAK_WAL_MAX_MB:-256}
+tests/fixtures/bridge/hold_reads.sh "$D/soak.db" "$READ_HOLD" "$READ_PAUSE" "$D/reader.flag" \
+    > "$D/reader.out" 2> "$D/reader.log" &
+reader=$!
+# The WAL's size every second, in bytes.
+while :; do stat -c %s "$D/soak.db-wal" 2> /dev/null || echo 0; sleep 1; done > "$D/wal.samples" &
+walwatch=$!
+trap 'kill $sim $bridge $reader $walwatch 2> /dev/null; wait 2> /dev/null' EXIT
+for _ in $(seq 100); do [ -e "$D/reader.flag" ] && break; sleep 0.05; done
+[ -e "$D/reader.flag" ] || fail "the reader did not start: $(cat "$D/reader.log")"
+# --- end of reader ---------------------------------------------------------
 ./vlbimon_bridge -v --server "$url" --secrets "$D/secrets.yaml" --datadir "$D/data" \
     bridge --sqlitedb "$D/soak.db" --dt 0.2 > "$D/bridge.out" 2> "$D/bridge.log" &
 bridge=$!
@@ -110,6 +131,15 @@ echo "soak: open fds $warm_fds after warm-up, at most $max_fds after, $end_fds a
 echo "soak: database $(($(stat -c %s "$D/soak.db") / 1048576)) MiB"
 [ "$max_rss" -le $((warm_rss * 11 / 10 + 4096)) ] || fail "RSS grew from $warm_rss KiB to $max_rss KiB"
 [ "$max_fds" -le $((warm_fds + 1)) ] || fail "open fds went from $warm_fds to $max_fds"
+
+# --- reader: it ran throughout, the bridge never waited, the WAL stayed small
+kill -0 "$reader" 2> /dev/null || fail "the reader died: $(cat "$D/reader.log")"
+kill "$reader" "$walwatch"
+wal_max=$(sort -n "$D/wal.samples" | tail -n 1)
+echo "soak: reader: $(wc -l < "$D/reader.out") read transactions of $READ_HOLD s, $READ_PAUSE s apart; WAL at most $((wal_max / 1048576)) MiB"
+grep -q 'waiting for a lock' "$D/bridge.log" && fail "the bridge waited for the reader: $(grep -m 1 'waiting for a lock' "$D/bridge.log")"
+[ "$wal_max" -le $((WAL_MAX_MB * 1048576)) ] || fail "the WAL grew to $((wal_max / 1048576)) MiB"
+# --- end of reader ---------------------------------------------------------
 
 # --- clock ahead -------------------------------------------------------------
 # vlbimon's cursor is its receive time, its own clock. A simulator whose clock

@@ -53,6 +53,8 @@
 #define CURSOR_AHEAD_MAX_S 300.0
 /* A Date header counts whole seconds, and the answer took a moment to arrive. */
 #define DATE_SLACK_S 2.0
+/* The busy timeout within a cycle: a longer lock is commit_result's to retry until the deadline. */
+#define CYCLE_BUSY_S 0.1
 
 typedef struct bridge {
     vb_app *app;
@@ -64,6 +66,8 @@ typedef struct bridge {
     vb_lua *lua;
     vb_pipeline *p;
     vb_store *store;
+    vb_db_wait wait; /* the store's lock waits: without a bound until the first cycle */
+    int exit_asked;  /* PLEASE-EXIT appeared while waiting for a lock at start-up */
     char *session;
     char *cursor;
     const char *cursor_from; /* where the start-up cursor came from, for the log */
@@ -596,14 +600,26 @@ static void reload(bridge *b, const char *why)
         vb_log_msg(&b->app->log, VB_NOTICE, "transformers reloaded (%s)", why);
 }
 
-static int please_exit(bridge *b)
+static int please_exit(bridge *b, const char *when)
 {
     if (!vb_file_exists(b->exit_path))
         return 0;
     if (unlink(b->exit_path) != 0)
         vb_log_msg(&b->app->log, VB_WARN, "cannot remove %s: %s", b->exit_path, strerror(errno));
-    vb_log_msg(&b->app->log, VB_NOTICE, "%s found: exiting after a complete cycle", b->exit_path);
+    vb_log_msg(&b->app->log, VB_NOTICE, "%s found: exiting %s", b->exit_path, when);
     return 1;
+}
+
+/*
+ * At start-up a lock on the database is waited for as long as it takes (a
+ * restart would only meet the same reader again), but SIGTERM, SIGINT and
+ * PLEASE-EXIT still end the wait.
+ */
+static int stop_waiting(void *ud)
+{
+    bridge *b = ud;
+    b->exit_asked = b->exit_asked || vb_file_exists(b->exit_path);
+    return vb_signals_poll(&b->sig) || b->exit_asked;
 }
 
 static void run(bridge *b)
@@ -628,7 +644,7 @@ static void run(bridge *b)
          * at its working set instead of its worst cycle.
          */
         malloc_trim(0);
-        if (please_exit(b))
+        if (please_exit(b, "after a complete cycle"))
             break;
         vb_signals_sleep_until(&b->sig, next);
     }
@@ -766,11 +782,18 @@ static int setup(bridge *b, const char *start, int wal, const char *transformers
     fflush(stderr);
     umask(002);
     const vb_masterlist *ml = vb_app_masterlist_for_work(app, err);
-    if (!ml)
+    if (!ml || vb_signals_open(&b->sig, err))
         return -1;
+    vb_buf path = {0};
+    if (vb_buf_printf(&path, "%s/PLEASE-EXIT", app->datadir))
+        return vb_fail(err, "out of memory");
+    b->exit_path = path.data;
+    path = (vb_buf){0};
     if (b->sqlitedb) {
         check_group(&app->log);
-        if (!(b->store = vb_store_open(b->sqlitedb, wal, &app->log, err)) ||
+        b->wait = (vb_db_wait){
+            .log = &app->log, .bound_s = VB_DB_WAIT_FOREVER, .stop = stop_waiting, .stop_ud = b};
+        if (!(b->store = vb_store_open(b->sqlitedb, wal, &b->wait, &app->log, err)) ||
             vb_store_state_init(b->store, err))
             return -1;
         /*
@@ -793,8 +816,6 @@ static int setup(bridge *b, const char *start, int wal, const char *transformers
     const vb_cred *cred = vb_secrets_find(&b->secrets, app->server_host, err);
     if (!cred)
         return -1;
-    if (vb_signals_open(&b->sig, err))
-        return -1;
     /* Timeouts below --dt, so a stalled server costs one cycle, not the schedule. */
     vb_http_opts o = {
         .connect_timeout_ms = (long)fmax(1, fmin(10000, b->dt * 500)),
@@ -814,14 +835,9 @@ static int setup(bridge *b, const char *start, int wal, const char *transformers
         return -1;
     if (vb_mkdir_p(app->datadir, err))
         return -1;
-    vb_buf path = {0};
     if (vb_buf_printf(&path, "%s/%s.json", app->datadir, app->server_host))
         return vb_fail(err, "out of memory");
     b->state_path = path.data;
-    path = (vb_buf){0};
-    if (vb_buf_printf(&path, "%s/PLEASE-EXIT", app->datadir))
-        return vb_fail(err, "out of memory");
-    b->exit_path = path.data;
     if (choose_cursor(b, start, err))
         return -1;
     if (start_session(b))
@@ -904,15 +920,16 @@ int cmd_bridge(vb_app *app, int argc, char **argv)
     vb_err err;
     rc = VB_EXIT_OK;
     if (setup(&b, start, (int)wal, transformers, &err)) {
-        /* Stopped while waiting for the server at start-up: asked for, not a failure. */
+        /* Stopped while waiting for the server or the database at start-up: asked for. */
         if (b.sig.stop) {
             vb_log_msg(&app->log, VB_NOTICE, "bridge stopping on %s before its first cycle",
                        b.sig.last == SIGINT ? "SIGINT" : "SIGTERM");
-        } else {
+        } else if (!b.exit_asked || !please_exit(&b, "before the first cycle")) {
             vb_log_msg(&app->log, VB_ERROR, "bridge: %s", err.msg);
             rc = VB_EXIT_FAIL;
         }
     } else {
+        b.wait = (vb_db_wait){.log = &app->log, .bound_s = CYCLE_BUSY_S};
         run(&b);
         vb_log_msg(&app->log, VB_NOTICE,
                    "bridge stopping%s: %ld cycles, %ld answers stored (%ld rows), cursor %s, "

@@ -9,15 +9,23 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "db/open.h"
 #include "db/pgschema.h"
 #include "db/schema.h"
+
+/*
+ * First in the SQL, printed or run: WAL persists in the file, so the bridge
+ * never needs the exclusive lock that switching to it takes, which a reader
+ * would hold up (docs/schema.md, "Connection settings").
+ */
+#define JOURNAL_SQL "PRAGMA journal_mode=WAL;\n"
 
 /*
  * Creating the file with O_EXCL first makes "refuses to overwrite" hold even
  * against a concurrent initdb; on any failure the half-made file is removed
  * so a retry is not refused.
  */
-static int create_db(const char *path, const char *sql, vb_err *err)
+static int create_db(const char *path, const char *sql, const vb_log *log, vb_err *err)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0664);
     if (fd < 0) {
@@ -27,13 +35,19 @@ static int create_db(const char *path, const char *sql, vb_err *err)
     }
     close(fd);
     sqlite3 *db = NULL;
-    char *msg = NULL;
-    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-    if (rc != SQLITE_OK) {
-        vb_fail(err, "%s: %s", path, msg ? msg : db ? sqlite3_errmsg(db) : "cannot open");
-        sqlite3_free(msg);
+    const vb_db_wait wait = {.log = log, .bound_s = VB_DB_WAIT_ONE_SHOT_S};
+    vb_db_waiter waiter;
+    char mode[32], msg[1024];
+    if (vb_db_open(path, SQLITE_OPEN_READWRITE, &wait, &waiter, &db, err)) {
+        unlink(path);
+        return -1;
+    }
+    int rc = sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK
+                 ? vb_fail(err, "%s: %s", path, vb_db_errmsg(db, msg, sizeof msg))
+                 : vb_db_journal(db, mode, sizeof mode, err);
+    if (rc == 0 && strcmp(mode, "wal") != 0)
+        rc = vb_fail(err, "%s: SQLite keeps journal mode %s instead of WAL", path, mode);
+    if (rc) {
         sqlite3_close(db);
         unlink(path);
         return -1;
@@ -121,7 +135,8 @@ int cmd_initdb(vb_app *app, int argc, char **argv)
     vb_err err;
     vb_buf sql = {0};
     const vb_masterlist *ml = vb_app_masterlist_for_work(app, &err);
-    if (!ml || vb_schema_sql(&sql, ml, &err)) {
+    if (!ml || (vb_buf_puts(&sql, JOURNAL_SQL) && vb_fail(&err, "out of memory")) ||
+        vb_schema_sql(&sql, ml, &err)) {
         vb_log_msg(&app->log, VB_ERROR, "initdb: %s", err.msg);
         vb_buf_free(&sql);
         return VB_EXIT_FAIL;
@@ -129,7 +144,7 @@ int cmd_initdb(vb_app *app, int argc, char **argv)
     rc = VB_EXIT_OK;
     if (!sqlitedb) {
         rc = print_sql(app, &sql);
-    } else if (create_db(sqlitedb, sql.data, &err)) {
+    } else if (create_db(sqlitedb, sql.data, &app->log, &err)) {
         vb_log_msg(&app->log, VB_ERROR, "initdb: %s", err.msg);
         rc = VB_EXIT_FAIL;
     } else {

@@ -5,11 +5,11 @@
  * live. A point goes through the transformer pipeline only when some
  * transformer wants its parameter (wants() in the transformer contract);
  * the rest, most of the rows, go straight into their tables through
- * bulk.c. Everything happens in one transaction with the database in
- * rollback-journal mode (a WAL would hold a second copy of the whole load):
- * an interrupted or failed insert leaves the database as it was. What was
- * loaded from which file is recorded in the same transaction (insertlog.c),
- * so running insert again on the same tree adds nothing.
+ * bulk.c. Everything happens in one transaction, with the database in
+ * rollback-journal mode when it can be (see leave_wal): an interrupted or
+ * failed insert leaves the database as it was. What was loaded from which
+ * file is recorded in the same transaction (insertlog.c), so running
+ * insert again on the same tree adds nothing.
  */
 #include "cmd/insert.h"
 
@@ -21,6 +21,7 @@
 #include "db/bulk.h"
 #include "hist/csvtree.h"
 #include "db/insertlog.h"
+#include "db/open.h"
 #include "host/lua_host.h"
 #include "host/pipeline.h"
 #include "core/signals.h"
@@ -53,11 +54,12 @@ typedef struct run {
     vb_lua *lua;
     vb_pipeline *p;
     vb_store *store;
+    vb_db_wait wait;
     vb_bulk *bulk;
     vb_csvtree tree;
     route *routes;
     vb_store_stats stats;
-    int was_wal;
+    int left_wal;        /* switched out of WAL for the load, and back after it */
     lua_Integer batch_n; /* points in the batch on top of the Lua stack (0: no batch) */
     long long through_pipeline, records, files_loaded;
     long failures; /* files that could not be loaded */
@@ -74,19 +76,32 @@ static int wanted_station(const vb_app *app, const char *s)
     return 0;
 }
 
-/* The journal mode before we open it, to give a WAL database its WAL back at the end. */
-static int is_wal(const char *path)
+/*
+ * The load runs in rollback-journal mode, where a WAL would hold a second
+ * copy of it. But leaving WAL needs every other connection to the file
+ * closed, and Grafana keeps its own open for as long as it runs: then the
+ * load goes through the WAL rather than wait for that.
+ */
+static int leave_wal(run *r, vb_err *err)
 {
-    sqlite3 *db = NULL;
-    sqlite3_stmt *q = NULL;
-    int wal = 0;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL) == SQLITE_OK &&
-        sqlite3_step(q) == SQLITE_ROW)
-        wal = strcmp((const char *)sqlite3_column_text(q, 0), "wal") == 0;
-    sqlite3_finalize(q);
-    sqlite3_close(db);
-    return wal;
+    sqlite3 *db = vb_store_db(r->store);
+    char mode[32], msg[1024];
+    if (vb_db_journal(db, mode, sizeof mode, err))
+        return -1;
+    if (strcmp(mode, "wal") != 0)
+        return 0;
+    if (sqlite3_exec(db, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL) == SQLITE_OK) {
+        r->left_wal = 1;
+        return 0;
+    }
+    if ((sqlite3_errcode(db) & 0xff) != SQLITE_BUSY)
+        return vb_fail(err, "%s: PRAGMA journal_mode = DELETE: %s", r->sqlitedb,
+                       sqlite3_errmsg(db));
+    vb_log_msg(&r->app->log, VB_NOTICE,
+               "%s stays in WAL mode for the load (%s), so the load needs as much free disk "
+               "space again until it is checkpointed",
+               r->sqlitedb, vb_db_lock_holder(r->sqlitedb, msg, sizeof msg));
+    return 0;
 }
 
 /* Runs the batch on top of the stack through the pipeline and stores the result. */
@@ -232,8 +247,13 @@ static int insert(run *r, const char *transformers, const char *datadir, vb_err 
     if (!vb_app_masterlist_for_work(r->app, err) || !(r->lua = vb_lua_new(r->app, err)) ||
         !(r->p = vb_pipeline_new(r->lua, transformers, err)) || vb_signals_open(&r->sig, err))
         return -1;
-    r->was_wal = is_wal(r->sqlitedb);
-    if (!(r->store = vb_store_open(r->sqlitedb, 0, &r->app->log, err)))
+    r->wait = (vb_db_wait){.log = &r->app->log,
+                           .bound_s = VB_DB_WAIT_ONE_SHOT_S,
+                           .stop = vb_signals_should_abort,
+                           .stop_ud = &r->sig};
+    if (!(r->store =
+              vb_store_open(r->sqlitedb, VB_STORE_JOURNAL_AS_IS, &r->wait, &r->app->log, err)) ||
+        leave_wal(r, err))
         return -1;
     sqlite3 *db = vb_store_db(r->store);
     char pragma[64];
@@ -256,9 +276,10 @@ static int insert(run *r, const char *transformers, const char *datadir, vb_err 
            r->sqlitedb, bulk + r->stats.rows, bulk, r->files_loaded, r->stats.rows,
            r->through_pipeline, r->stats.status_rows, vb_bulk_skipped(r->bulk) + r->stats.skipped,
            r->records, secs, secs > 0 ? (double)r->records / secs : 0.0);
-    if (r->was_wal && sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL) != SQLITE_OK)
+    char msg[1024];
+    if (r->left_wal && sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL) != SQLITE_OK)
         vb_log_msg(&r->app->log, VB_WARN, "%s: could not switch back to WAL: %s", r->sqlitedb,
-                   sqlite3_errmsg(db));
+                   vb_db_errmsg(db, msg, sizeof msg));
     return 0;
 }
 

@@ -29,6 +29,7 @@ typedef struct run {
     vb_lua *lua;
     vb_pipeline *p;
     vb_store *store;
+    vb_db_wait wait;
     vb_store_stats stats;
     int final;
     double now;
@@ -201,7 +202,8 @@ static int transform(run *r, const char *dir, const char *sqlitedb, const char *
     if (!(r->lua = vb_lua_new(r->app, err)) || !(r->p = vb_pipeline_new(r->lua, dir, err)))
         return -1;
     if (sqlitedb) {
-        if (!(r->store = vb_store_open(sqlitedb, 1000, &r->app->log, err)) ||
+        r->wait = (vb_db_wait){.log = &r->app->log, .bound_s = VB_DB_WAIT_ONE_SHOT_S};
+        if (!(r->store = vb_store_open(sqlitedb, 1000, &r->wait, &r->app->log, err)) ||
             vb_pipeline_restore_status(r->p, vb_store_db(r->store), err) ||
             vb_store_begin(r->store, err))
             return -1;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "host/rows.h"
+#include "db/open.h"
 #include "db/schema.h"
 
 typedef struct entry {
@@ -31,6 +32,7 @@ typedef struct entry {
 
 struct vb_store {
     sqlite3 *db;
+    vb_db_waiter waiter;
     const vb_log *log;
     const vb_masterlist *ml;
     entry *slots;
@@ -51,11 +53,9 @@ static uint64_t hash(const char *s)
 
 static int exec(vb_store *s, const char *sql, vb_err *err)
 {
-    char *msg = NULL;
-    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        vb_fail(err, "%s: %s", sql, msg ? msg : sqlite3_errmsg(s->db));
-        sqlite3_free(msg);
-        return -1;
+    if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+        char msg[1024];
+        return vb_fail(err, "%s: %s", sql, vb_db_errmsg(s->db, msg, sizeof msg));
     }
     return 0;
 }
@@ -72,7 +72,8 @@ static int prepare_status(vb_store *s)
     return rc;
 }
 
-vb_store *vb_store_open(const char *path, int wal_pages, const vb_log *log, vb_err *err)
+vb_store *vb_store_open(const char *path, int wal_pages, const vb_db_wait *wait, const vb_log *log,
+                        vb_err *err)
 {
     if (access(path, F_OK) != 0) {
         vb_fail(err,
@@ -94,18 +95,15 @@ vb_store *vb_store_open(const char *path, int wal_pages, const vb_log *log, vb_e
         vb_fail(err, "out of memory");
         return NULL;
     }
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-        vb_fail(err, "%s: %s", path, s->db ? sqlite3_errmsg(s->db) : "cannot open");
-        vb_store_close(s);
-        return NULL;
-    }
-    /* Grafana reads the same file; give its short read transactions time to finish. */
-    sqlite3_busy_timeout(s->db, 100);
-    char pragmas[256];
-    snprintf(pragmas, sizeof pragmas,
-             "PRAGMA journal_mode=%s; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=%d;",
-             wal_pages > 0 ? "WAL" : "DELETE", wal_pages > 0 ? wal_pages : 0);
-    if (exec(s, pragmas, err)) {
+    char pragmas[128] = "PRAGMA synchronous=NORMAL;";
+    if (wal_pages != VB_STORE_JOURNAL_AS_IS)
+        snprintf(pragmas, sizeof pragmas,
+                 "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=%d;",
+                 wal_pages > 0 ? wal_pages : 0);
+    if (vb_db_open(path, SQLITE_OPEN_READWRITE, wait, &s->waiter, &s->db, err) ||
+        (wal_pages != VB_STORE_JOURNAL_AS_IS &&
+         vb_db_set_journal(&s->waiter, wal_pages > 0 ? "WAL" : "DELETE", err)) ||
+        exec(s, pragmas, err)) {
         vb_store_close(s);
         return NULL;
     }

@@ -26,6 +26,7 @@
 #include "core/log.h"
 #include "core/masterlist.h"
 #include "core/util.h"
+#include "db/open.h"
 
 typedef struct vb_store vb_store;
 
@@ -35,8 +36,16 @@ typedef struct vb_store_stats {
     long skipped;     /* values that did not convert, or series not stored */
 } vb_store_stats;
 
-/* Opens an existing database; wal_pages as --wal (0: no WAL, rollback journal). */
-vb_store *vb_store_open(const char *path, int wal_pages, const vb_log *log, vb_err *err);
+/* wal_pages for a database whose journal mode stays as the file has it. */
+#define VB_STORE_JOURNAL_AS_IS (-1)
+
+/*
+ * Opens an existing database; wal_pages as --wal (0: no WAL, rollback
+ * journal). Locks other processes hold are waited for as wait says
+ * (db/open.h), which must outlive the store.
+ */
+vb_store *vb_store_open(const char *path, int wal_pages, const vb_db_wait *wait, const vb_log *log,
+                        vb_err *err);
 void vb_store_close(vb_store *s);
 
 /*

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "db/open.h"
 #include "host/lua_host.h"
 
 #define DB_MT "vlbimon.db"
@@ -24,6 +25,8 @@
 typedef struct ldb {
     sqlite3 *db;
     int owned;
+    vb_db_wait wait; /* scripts are one-shot commands: a bounded wait (docs/schema.md) */
+    vb_db_waiter waiter;
 } ldb;
 
 typedef struct lstmt {
@@ -40,7 +43,8 @@ static ldb *check_db(lua_State *L)
 
 static int db_error(lua_State *L, sqlite3 *db, const char *what)
 {
-    return luaL_error(L, "%s: %s", what, sqlite3_errmsg(db));
+    char msg[1024];
+    return luaL_error(L, "%s: %s", what, vb_db_errmsg(db, msg, sizeof msg));
 }
 
 int vb_lua_db_bind(lua_State *L, sqlite3_stmt *stmt, int idx, int n)
@@ -124,13 +128,9 @@ static int db_exec(lua_State *L)
     const char *sql = luaL_checkstring(L, 2);
     int nb = lua_gettop(L) - 2;
     if (nb == 0) {
-        char *msg = NULL;
-        if (sqlite3_exec(d->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-            /* Copied out first: pushing it may raise a memory error, which would leak msg. */
-            char why[512];
-            snprintf(why, sizeof why, "%s", msg ? msg : sqlite3_errmsg(d->db));
-            sqlite3_free(msg);
-            lua_pushstring(L, why);
+        char msg[1024];
+        if (sqlite3_exec(d->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+            lua_pushstring(L, vb_db_errmsg(d->db, msg, sizeof msg));
             return lua_error(L);
         }
         lua_pushinteger(L, sqlite3_changes(d->db));
@@ -284,7 +284,8 @@ static int db_transaction(lua_State *L)
         return lua_error(L);
     }
     if (sqlite3_exec(d->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        lua_pushfstring(L, "COMMIT: %s", sqlite3_errmsg(d->db));
+        char msg[1024];
+        lua_pushfstring(L, "COMMIT: %s", vb_db_errmsg(d->db, msg, sizeof msg));
         sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
         return lua_error(L);
     }
@@ -315,8 +316,13 @@ static int db_backup(lua_State *L)
     if (access(dest, F_OK) == 0)
         return luaL_error(L, "%s exists; refusing to overwrite it", dest);
     sqlite3 *out = NULL;
-    if (sqlite3_open_v2(dest, &out, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK)
-        return backup_error(L, out, dest, "", out ? sqlite3_errmsg(out) : "cannot open");
+    vb_db_waiter out_waiter;
+    vb_err err;
+    if (vb_db_open(dest, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &d->wait, &out_waiter, &out,
+                   &err)) {
+        lua_pushstring(L, err.msg);
+        return lua_error(L);
+    }
     sqlite3_backup *b = sqlite3_backup_init(out, "main", d->db, "main");
     if (!b)
         return backup_error(L, out, dest, "", sqlite3_errmsg(out));
@@ -324,18 +330,24 @@ static int db_backup(lua_State *L)
      * One step copies the whole file inside one read transaction, so the copy
      * is a consistent snapshot even while the bridge commits (WAL readers do
      * not block the writer); small steps would restart on every commit and
-     * might never finish. BUSY/LOCKED (a writer in rollback-journal mode, or
-     * our own open transaction) is retried for a bounded time, never forever.
+     * might never finish. A lock another process holds (a writer in
+     * rollback-journal mode) is waited for by the source's busy handler;
+     * LOCKED (our own open transaction) is retried for a bounded time.
      */
     int rc, tries = 0;
-    while ((rc = sqlite3_backup_step(b, -1)) == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+    while ((rc = sqlite3_backup_step(b, -1)) == SQLITE_LOCKED) {
         if (++tries > 250)
             break;
         sqlite3_sleep(20);
     }
     sqlite3_backup_finish(b);
-    if (rc != SQLITE_DONE)
-        return backup_error(L, out, dest, "backup to ", sqlite3_errstr(rc));
+    if (rc != SQLITE_DONE) {
+        char why[768], who[512] = "";
+        if ((rc & 0xff) == SQLITE_BUSY)
+            vb_db_lock_holder(sqlite3_db_filename(d->db, "main"), who, sizeof who);
+        snprintf(why, sizeof why, "%s%s%s", sqlite3_errstr(rc), *who ? ": " : "", who);
+        return backup_error(L, out, dest, "backup to ", why);
+    }
     sqlite3_close(out);
     return 0;
 }
@@ -416,8 +428,7 @@ static void push_metatables(lua_State *L)
 static ldb *new_db(lua_State *L)
 {
     ldb *d = lua_newuserdatauv(L, sizeof *d, 0);
-    d->db = NULL;
-    d->owned = 0;
+    *d = (ldb){.wait = {.bound_s = VB_DB_WAIT_ONE_SHOT_S}};
     push_metatables(L);
     lua_setmetatable(L, -2);
     return d;
@@ -468,15 +479,14 @@ int vb_lua_db_open(lua_State *L)
     d->owned = 1;
     int flags =
         readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
-    if (sqlite3_open_v2(path, &d->db, flags, NULL) != SQLITE_OK) {
-        lua_pushfstring(L, "%s: %s", path, d->db ? sqlite3_errmsg(d->db) : "cannot open");
-        sqlite3_close(d->db);
-        d->db = NULL;
+    vb_app *app = vb_lua_app(L);
+    d->wait.log = app ? &app->log : NULL;
+    vb_err err;
+    if (vb_db_open(path, flags, &d->wait, &d->waiter, &d->db, &err)) {
+        lua_pushstring(L, err.msg);
         return lua_error(L);
     }
     sqlite3_set_authorizer(d->db, guard_attach, vb_lua_host(L));
-    /* Grafana and the bridge hold the same file; wait for them rather than fail. */
-    sqlite3_busy_timeout(d->db, 5000);
     sqlite3_extended_result_codes(d->db, 1);
     return 1;
 }

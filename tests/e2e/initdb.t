@@ -1,6 +1,6 @@
 #!/bin/bash
-# initdb creates the docs/schema.md schema, refuses to overwrite, and its stdout
-# SQL makes the same database through the sqlite3 CLI.
+# initdb creates the docs/schema.md schema in WAL mode, refuses to overwrite,
+# and its stdout SQL makes the same database through the sqlite3 CLI.
 source "$(dirname "$0")/lib.sh"
 cd "$TMP" || exit 1
 
@@ -12,6 +12,8 @@ is "$(sqlite3 x.db "SELECT sql FROM sqlite_schema WHERE name='ts_param_weather_t
    "CREATE TABLE ts_param_weather_tau225 (time INTEGER NOT NULL, station TEXT NOT NULL, value REAL)" \
    "a float series"
 like "$(sqlite3 x.db .schema)" "CREATE INDEX idx_ts_param_telescope_onSource_station ON ts_param_telescope_onSource\(station\);" ".schema shows the station index"
+is "$(sqlite3 x.db 'PRAGMA journal_mode')" "wal" "in WAL mode, so that a reader never holds up the bridge's start"
+ok "with no -wal or -shm file left behind" test ! -e x.db-wal -a ! -e x.db-shm
 
 before=$(sha256sum x.db)
 err=$("$BRIDGE" --masterlist "$MASTERLIST" initdb --sqlitedb x.db 2>&1)
@@ -25,6 +27,7 @@ sqlite3 y.db < schema.sql
 ok "sqlite3 accepts the SQL" test $? -eq 0
 dump() { sqlite3 "$1" "SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY type, name"; }
 is "$(dump y.db | sha256sum)" "$(dump x.db | sha256sum)" "the stdout SQL makes the same schema"
+is "$(sqlite3 y.db 'PRAGMA journal_mode')" "wal" "in WAL mode too"
 
 printf '{"default": {"ok_param": {"datatype": "float"}, "bad name; DROP TABLE x": {"datatype": "int"}}, "SMA": {}}' > bad.json
 err=$("$BRIDGE" --masterlist bad.json initdb --sqlitedb bad.db 2>&1)

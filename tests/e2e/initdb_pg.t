@@ -99,7 +99,7 @@ is "$(head -n 1 pg.sql)|$(tail -n 1 pg.sql)" "BEGIN;|COMMIT;" "as one transactio
 ok "psql runs it" "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -d "$(conn printed)" -f pg.sql
 is "$(dump --schema-only -d "$(conn printed)" | sha256sum)" "$(dump --schema-only -d "$(conn vb)" | sha256sum)" \
     "the same schema as initdb --postgres makes"
-like "$(init 2> /dev/null | head -n 2 | tr '\n' ' ')" "^BEGIN TRANSACTION; CREATE TABLE ts_param_\w+ \(time INTEGER NOT NULL" \
+like "$(init 2> /dev/null | head -n 3 | tr '\n' ' ')" "^PRAGMA journal_mode=WAL; BEGIN TRANSACTION; CREATE TABLE ts_param_\w+ \(time INTEGER NOT NULL" \
     "initdb alone still prints SQLite's"
 
 # --- passwords: from libpq's own places, and never printed

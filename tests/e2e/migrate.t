@@ -116,9 +116,9 @@ like "$out" "01-create-remo: new" "the migrations before it stay applied"
 like "$out" "02-broken: old" "the failing one is still to do"
 
 # Readers during fix: a WAL reader keeps its snapshot and fix does not wait;
-# in rollback-journal mode fix waits for the reader's lock (busy timeout).
-# The reader holds its transaction until the test releases it (at most 4 s,
-# inside lua_db's 5 s busy timeout), so the checks are about order, not time.
+# in rollback-journal mode fix waits for the reader's lock. The reader holds
+# its transaction until the test releases it (at most 4 s, well inside the
+# 60 s a one-shot command waits), so the checks are about order, not time.
 cat > reader.lua <<'LUA'
 local vlbimon = require "vlbimon"
 local path, release, flag = ...

@@ -70,7 +70,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 static void store(const vb_masterlist *ml, lua_State *L)
 {
     vb_err err;
-    vb_store *s = vb_store_open(T->db, 0, &T->app.log, &err);
+    const vb_db_wait wait = {.bound_s = VB_DB_WAIT_ONE_SHOT_S};
+    vb_store *s = vb_store_open(T->db, 0, &wait, &T->app.log, &err);
     if (!s)
         return;
     vb_store_set_masterlist(s, ml);

@@ -270,7 +270,8 @@ static void test_store_result(void **state)
     vb_err err;
     vb_pipeline *p = vb_pipeline_new(fx->lua, fx->dir, &err);
     assert_non_null(p);
-    vb_store *store = vb_store_open(path, 0, &fx->app.log, &err);
+    const vb_db_wait wait = {.bound_s = VB_DB_WAIT_ONE_SHOT_S};
+    vb_store *store = vb_store_open(path, 0, &wait, &fx->app.log, &err);
     assert_non_null(store);
     const char *snap = "{\"KP\": {\"data\": {\"weather_tau225\": [10, 0.5], "
                        "\"if_1_systemTemp\": [11, 80]}}, "
