@@ -42,6 +42,10 @@ int vb_schema_sql(vb_buf *out, const vb_masterlist *ml, vb_err *err);
  */
 int vb_schema_sql_in(vb_buf *out, vb_dialect d, const vb_masterlist *ml, int wrap, vb_err *err);
 
+/* CREATE TABLE of one table other than a series (bridge_inserted, say) as the fresh schema has it.
+ */
+int vb_table_sql_in(vb_buf *out, vb_dialect d, const char *table, vb_err *err);
+
 /* Every series name (without ts_param_) and SQL type of a fresh schema, in creation order. */
 typedef int (*vb_series_cb)(void *ud, const char *name, const char *sqltype, vb_err *err);
 int vb_schema_each_series(const vb_masterlist *ml, vb_series_cb cb, void *ud, vb_err *err);
@@ -51,7 +55,8 @@ typedef struct vb_column {
     const char *name;
     vb_coltype type;
     int notnull;
-    int key; /* the primary key */
+    int key;      /* the primary key */
+    int identity; /* PostgreSQL only: numbered by the server */
 } vb_column;
 
 /*
