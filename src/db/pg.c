@@ -11,6 +11,7 @@
 #include "db/pg.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -270,6 +271,14 @@ void vb_pg_close(vb_pg *pg)
     PQfinish(pg->conn);
     free(pg->name);
     free(pg);
+}
+
+const char *vb_pg_error_line(const vb_pg *pg, char *buf, size_t n)
+{
+    one_line(pg && pg->conn ? PQerrorMessage(pg->conn) : NULL, buf, n);
+    if (!buf[0])
+        snprintf(buf, n, "no answer");
+    return buf;
 }
 
 /* The server's own one-line message for a failed result, else the connection's. */

@@ -43,6 +43,9 @@ char *vb_pg_mask(const char *conninfo);
 vb_pg *vb_pg_open(const char *conninfo, vb_err *err);
 void vb_pg_close(vb_pg *pg);
 
+/* libpq's last error message on the connection as one line, in buf ("no answer" when empty). */
+const char *vb_pg_error_line(const vb_pg *pg, char *buf, size_t n);
+
 /* Runs SQL that returns no rows (one or more statements). */
 int vb_pg_exec(vb_pg *pg, const char *sql, vb_err *err);
 
