@@ -1205,10 +1205,10 @@ static void pg_close(vb_sink *base)
 
 /* --- insert's bulk load --------------------------------------------------- */
 
-/* Runs one statement outside pipeline mode; rows, if any, are dropped. */
+/* Runs SQL outside pipeline mode (several statements when n is 0); rows, if any, are dropped. */
 static int exec1(pg_sink *s, const char *sql, int n, const char *const *v, vb_err *err)
 {
-    PGresult *r = PQexecParams(conn(s), sql, n, NULL, v, NULL, NULL, 0);
+    PGresult *r = n ? PQexecParams(conn(s), sql, n, NULL, v, NULL, NULL, 0) : PQexec(conn(s), sql);
     ExecStatusType st = PQresultStatus(r);
     int rc = 0;
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
