@@ -11,7 +11,6 @@
  * prints one "key value" line per figure.
  */
 #define _GNU_SOURCE
-#include <lauxlib.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -24,7 +23,7 @@
 #include "host/pipeline.h"
 #include "host/rows.h"
 #include "db/schema.h"
-#include "db/store.h"
+#include "db/sink.h"
 
 static double cpu_now(void)
 {
@@ -95,54 +94,39 @@ typedef struct rows {
     int nstatus;
 } rows;
 
-static void collect(lua_State *L, int idx, rows *out)
+static void collect(const vb_result *res, rows *out)
 {
-    const vb_groups *g = vb_rows_groups(L, idx);
-    out->tables = calloc((size_t)g->ngroups, sizeof *out->tables);
-    int cols = vb_rows_push_columns(L, idx);
-    for (int t = 0; t < g->ngroups; t++) {
-        out->ntables++;
-        for (int k = g->start[t]; k < g->start[t + 1]; k++) {
+    out->tables = calloc(res->nseries + 1, sizeof *out->tables);
+    for (size_t t = 0; t < res->nseries; t++) {
+        const vb_result_series *sr = &res->series[t];
+        out->tables[out->ntables++] = strdup(sr->name);
+        for (size_t k = sr->first; k < sr->first + sr->n; k++) {
+            const vb_row *x = &res->rows[k];
             if (out->n == out->cap) {
                 out->cap = out->cap ? out->cap * 2 : 1024;
                 out->v = realloc(out->v, (size_t)out->cap * sizeof *out->v);
             }
             row *r = &out->v[out->n++];
             memset(r, 0, sizeof *r);
-            r->table = t;
-            for (int c = 0; c < 4; c++)
-                lua_rawgeti(L, cols + c, g->row[k]);
-            snprintf(r->station, sizeof r->station, "%s", lua_tostring(L, -4));
-            if (!out->tables[t])
-                out->tables[t] = strdup(lua_tostring(L, -3));
-            r->time = (sqlite3_int64)lua_tonumber(L, -2);
-            if (lua_isinteger(L, -1)) {
+            r->table = (int)t;
+            snprintf(r->station, sizeof r->station, "%s", x->station);
+            r->time = x->time;
+            if (x->value.type == VB_V_INTEGER || x->value.type == VB_V_BOOLEAN) {
                 r->kind = 0;
-                r->i = lua_tointeger(L, -1);
-            } else if (lua_type(L, -1) == LUA_TNUMBER) {
+                r->i = x->value.type == VB_V_INTEGER ? x->value.i : x->value.b;
+            } else if (x->value.type == VB_V_REAL) {
                 r->kind = 1;
-                r->d = lua_tonumber(L, -1);
-            } else if (lua_type(L, -1) == LUA_TBOOLEAN) {
-                r->kind = 0;
-                r->i = lua_toboolean(L, -1);
+                r->d = x->value.d;
             } else {
                 r->kind = 2;
-                r->text = strdup(lua_tostring(L, -1));
+                r->text = strndup(x->value.text.s, x->value.text.len);
             }
-            lua_pop(L, 4);
         }
     }
-    lua_pop(L, 4);
-    lua_getfield(L, idx, "status");
-    lua_Integer ns = luaL_len(L, -1);
-    out->status = calloc((size_t)ns + 1, sizeof *out->status);
-    for (lua_Integer i = 1; i <= ns; i++) {
-        lua_rawgeti(L, -1, i);
-        lua_getfield(L, -1, "station");
-        snprintf(out->status[out->nstatus++], sizeof out->status[0], "%s", lua_tostring(L, -1));
-        lua_pop(L, 2);
-    }
-    lua_pop(L, 1);
+    out->status = calloc(res->nstatus + 1, sizeof *out->status);
+    for (size_t i = 0; i < res->nstatus; i++)
+        snprintf(out->status[out->nstatus++], sizeof out->status[0], "%s",
+                 res->status[i].f[1].type == VB_V_TEXT ? res->status[i].f[1].text.s : "");
 }
 
 /* The same writes as the bridge: the series rows, the status rows and the cursor. */
@@ -199,17 +183,16 @@ int main(int argc, char **argv)
     snprintf(floor_db, sizeof floor_db, "%s/floor.db", dir);
     vb_lua *lua = NULL;
     vb_pipeline *p = NULL;
-    vb_store *store = NULL;
+    vb_sink *sink = NULL;
     const vb_db_wait wait = {.bound_s = VB_DB_WAIT_ONE_SHOT_S};
+    vb_sink_target target = {.sqlitedb = bridge_db};
+    vb_sink_opts so = {.log = &app.log, .ml = &app.ml, .wal_pages = wal, .wait = &wait};
     if (!json || make_db(bridge_db, &app, &err) || make_db(floor_db, &app, &err) ||
         !(lua = vb_lua_new(&app, &err)) || !(p = vb_pipeline_new(lua, "transformers", &err)) ||
-        !(store = vb_store_open(bridge_db, wal, &wait, &app.log, &err)) ||
-        vb_store_state_init(store, &err)) {
+        !(sink = vb_sink_open(&target, &so, &err))) {
         fprintf(stderr, "pipeline bench: %s\n", err.msg);
         return 1;
     }
-    vb_store_set_masterlist(store, &app.ml);
-    lua_State *L = vb_lua_state(lua);
     double *bridge = calloc((size_t)runs, sizeof *bridge);
     double *flr = calloc((size_t)runs, sizeof *flr);
     double *pipe = calloc((size_t)runs, sizeof *pipe);
@@ -219,15 +202,15 @@ int main(int argc, char **argv)
         if (i == 0)
             w0 = written();
         double t0 = cpu_now();
-        vb_store_stats st = {0};
+        vb_sink_stats st = {0};
         char cursor[32];
         snprintf(cursor, sizeof cursor, "%d", 1712836800 + 10 * i);
-        int rc = vb_pipeline_run_json(p, json, len, 1712836800.0 + 10 * i, 0.02, &err);
+        const vb_result *res;
+        int rc = vb_pipeline_run_json(p, json, len, 1712836800.0 + 10 * i, 0.02, &res, &err);
         if (i >= 0)
             pipe[i] = cpu_now() - t0;
-        if (rc || vb_store_begin(store, &err) || vb_store_insert_result(store, L, -1, &st, &err) ||
-            vb_store_state_set(store, "snap_recvTime", cursor, &err) ||
-            vb_store_commit(store, &err)) {
+        if (rc || vb_sink_begin(sink, &err) || vb_sink_store(sink, res, &st, &err) ||
+            vb_sink_state_set(sink, "snap_recvTime", cursor, &err) || vb_sink_commit(sink, &err)) {
             fprintf(stderr, "pipeline bench: %s\n", err.msg);
             return 1;
         }
@@ -236,11 +219,10 @@ int main(int argc, char **argv)
             rowsum += st.rows + st.status_rows;
         }
         if (i == -1)
-            collect(L, lua_gettop(L), &rs);
-        lua_pop(L, 1);
+            collect(res, &rs);
     }
     long long wbytes = written() - w0;
-    vb_store_close(store);
+    vb_sink_close(sink);
 
     sqlite3 *db;
     sqlite3_open(floor_db, &db);

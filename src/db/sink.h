@@ -94,8 +94,8 @@ typedef struct vb_sink_bulk_ops {
     /* bridge_inserted: fn with each row for (station, param); saving one (id 0: a new row). */
     int (*loaded)(vb_sink *s, const char *station, const char *param, vb_load_fn fn, void *ud,
                   vb_err *err);
-    int (*save_loaded)(vb_sink *s, const char *station, const char *param,
-                       const vb_load_record *r, vb_err *err);
+    int (*save_loaded)(vb_sink *s, const char *station, const char *param, const vb_load_record *r,
+                       vb_err *err);
 } vb_sink_bulk_ops;
 
 typedef struct vb_sink_ops {
@@ -119,10 +119,9 @@ struct vb_sink {
     const char *name; /* for messages: a path, or a connection with its password masked */
 };
 
-/* Which database: exactly one of the two. */
+/* Which database. */
 typedef struct vb_sink_target {
     const char *sqlitedb; /* a SQLite file made by initdb */
-    const char *postgres; /* a libpq connection string or URI */
 } vb_sink_target;
 
 typedef struct vb_sink_opts {
@@ -147,9 +146,17 @@ typedef struct vb_sink_opts {
 
 /* Opens the target's sink; the database must exist (made by initdb). */
 vb_sink *vb_sink_open(const vb_sink_target *t, const vb_sink_opts *o, vb_err *err);
-/* The debug printer: rows as `ts_param_<param>,station,time,value` CSV on stdout. */
-vb_sink *vb_sink_print_open(vb_err *err);
 void vb_sink_close(vb_sink *s);
+
+/* The implementations, each in a file of its own: sink_<kind>.c. */
+vb_sink *vb_sink_sqlite_open(const char *path, const vb_sink_opts *o, vb_err *err);
+/*
+ * The bridge's debug printer: each stored result's rows as CSV lines
+ * `ts_param_<param>,station,time,value` on stdout at commit, then a
+ * `bridge_stationStatus,<the row's fields>` line per status row; state is
+ * kept in memory only.
+ */
+vb_sink *vb_sink_print_open(vb_err *err);
 
 static inline int vb_sink_begin(vb_sink *s, vb_err *err)
 {

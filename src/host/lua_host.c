@@ -578,6 +578,11 @@ lua_State *vb_lua_state(vb_lua *h)
     return h->L;
 }
 
+size_t vb_lua_memory(const vb_lua *h)
+{
+    return h->used;
+}
+
 static int msgh(lua_State *L)
 {
     const char *msg = lua_tostring(L, 1);

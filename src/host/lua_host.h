@@ -31,6 +31,8 @@ typedef struct vb_lua vb_lua;
 vb_lua *vb_lua_new(vb_app *app, vb_err *err);
 void vb_lua_free(vb_lua *lua);
 lua_State *vb_lua_state(vb_lua *lua);
+/* The bytes the state holds now (what --lua-memory caps). */
+size_t vb_lua_memory(const vb_lua *lua);
 vb_app *vb_lua_app(lua_State *L);
 
 /*
