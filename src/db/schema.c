@@ -192,6 +192,37 @@ int vb_schema_each_series(const vb_masterlist *ml, vb_series_cb cb, void *ud, vb
     return 0;
 }
 
+typedef struct type_hunt {
+    const char *name;
+    const char *sqltype;
+} type_hunt;
+
+static int hunt(void *ud, const char *name, const char *sqltype, vb_err *err)
+{
+    type_hunt *h = ud;
+    if (!h->sqltype && strcmp(name, h->name) == 0)
+        h->sqltype = sqltype;
+    return 0;
+}
+
+const char *vb_series_type(const vb_masterlist *ml, const char *name, const vb_value *sample,
+                           int *none)
+{
+    *none = 0;
+    if (ml) {
+        const vb_param *p = vb_masterlist_find(ml, name);
+        if (p && !vb_sqltype(p->type)) {
+            *none = 1;
+            return NULL;
+        }
+        type_hunt h = {name, NULL};
+        vb_schema_each_series(ml, hunt, &h, NULL);
+        if (h.sqltype)
+            return h.sqltype;
+    }
+    return vb_coltype_sql(vb_coltype_for(sample));
+}
+
 typedef struct emit {
     vb_buf *out;
     vb_dialect d;
