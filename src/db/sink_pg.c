@@ -1,5 +1,6 @@
 /*
- * sink_pg.c - see sink_pg.h, and db/sink.h for the contract it keeps.
+ * sink_pg.c - the PostgreSQL sink (db/sink.h) through libpq: a database
+ * made by initdb --postgres, for when readers outgrow one machine.
  *
  * Round trips: a transaction of the live bridge costs two whatever the
  * snapshot holds. store() sends BEGIN and, per table, one prepared INSERT
@@ -31,7 +32,7 @@
  * made again at the end.
  */
 #define _DEFAULT_SOURCE
-#include "db/sink_pg.h"
+#include "db/sink.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -480,6 +481,23 @@ static int run_pipe(pg_sink *s, vb_err *err)
     return failed ? -1 : lost_fail(s, err);
 }
 
+/* Runs SQL outside pipeline mode (several statements when n is 0); rows, if any, are dropped. */
+static int exec1(pg_sink *s, const char *sql, int n, const char *const *v, vb_err *err)
+{
+    PGresult *r = n ? PQexecParams(conn(s), sql, n, NULL, v, NULL, NULL, 0) : PQexec(conn(s), sql);
+    ExecStatusType st = PQresultStatus(r);
+    int rc = 0;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        qitem it = {.kind = Q_PLAIN, .table = -1};
+        blame(s, &it, r, err);
+        rc = -1;
+        if (broken(s))
+            lost_fail(s, err);
+    }
+    PQclear(r);
+    return rc;
+}
+
 /* Reads answers until the queue is short enough to add more without a deadlock. */
 static int room(pg_sink *s, vb_err *err)
 {
@@ -553,34 +571,6 @@ static int table_of(pg_sink *s, const char *name)
     return s->ntables++;
 }
 
-typedef struct type_hunt {
-    const char *name;
-    const char *sqltype;
-} type_hunt;
-
-static int hunt(void *ud, const char *name, const char *sqltype, vb_err *err)
-{
-    type_hunt *h = ud;
-    if (!h->sqltype && strcasecmp(name, h->name) == 0)
-        h->sqltype = sqltype;
-    return 0;
-}
-
-/* initdb's type for the series, else one that fits the sample; NULL: datatype none. */
-static const char *type_for(pg_sink *s, const char *name, const vb_value *sample)
-{
-    if (s->ml) {
-        const vb_param *p = vb_masterlist_find(s->ml, name);
-        if (p && !vb_sqltype(p->type))
-            return NULL;
-        type_hunt h = {name, NULL};
-        vb_schema_each_series(s->ml, hunt, &h, NULL);
-        if (h.sqltype)
-            return h.sqltype;
-    }
-    return vb_coltype_sql(vb_coltype_for(sample));
-}
-
 /* The contract type of a value column, by PostgreSQL's name of its type; -1: not ours. */
 static int coltype_of_pg(const char *pgtype)
 {
@@ -651,8 +641,9 @@ static const char *const PROBE =
 /* Creates series table t for a value like sample, in the open transaction (queued). */
 static int create(pg_sink *s, table *t, const vb_value *sample, vb_err *err)
 {
-    const char *sqltype = type_for(s, t->name, sample);
-    if (!sqltype) {
+    int none;
+    const char *sqltype = vb_series_type(s->ml, t->name, sample, &none);
+    if (none) {
         t->state = T_SKIP;
         vb_log_msg(s->log, VB_WARN,
                    "parameter %s has datatype none in the masterlist; its points are not stored",
@@ -669,11 +660,11 @@ static int create(pg_sink *s, table *t, const vb_value *sample, vb_err *err)
                    why_not.msg);
         return 0;
     }
-    int rc = send_sql(s, sql.data, 0, NULL, Q_PLAIN, err);
+    /* Several statements: outside the pipeline, which takes one per query. */
+    int rc = exec1(s, sql.data, 0, NULL, err);
     vb_buf_free(&sql);
     if (rc)
         return -1;
-    s->q[s->nq - 1].table = (int)(t - s->tables);
     t->created = 1;
     t->type = vb_coltype_of(sqltype);
     t->state = T_READY;
@@ -712,8 +703,7 @@ static int probe(pg_sink *s, const int *ids, const vb_value *samples, int n, vb_
     clear_queue(s);
     if (rc)
         return -1;
-    rc = open_pipe(s, err);
-    int row = 0, creates = 0;
+    int row = 0;
     for (int i = 0; rc == 0 && i < n; i++) {
         table *t = &s->tables[ids[i]];
         if (t->state != T_UNKNOWN)
@@ -721,16 +711,10 @@ static int probe(pg_sink *s, const int *ids, const vb_value *samples, int n, vb_
         int missing;
         if (row >= PQntuples(r))
             rc = vb_fail(err, "postgres %s: the catalog answered too few rows", s->base.name);
-        else if ((rc = judge(s, t, r, row++, &missing, err)) == 0 && missing) {
+        else if ((rc = judge(s, t, r, row++, &missing, err)) == 0 && missing)
             rc = create(s, t, &samples[i], err);
-            creates++;
-        }
     }
     PQclear(r);
-    if (rc || !creates)
-        return rc;
-    rc = run_pipe(s, err);
-    clear_queue(s);
     return rc || open_pipe(s, err);
 }
 
@@ -1204,23 +1188,6 @@ static void pg_close(vb_sink *base)
 }
 
 /* --- insert's bulk load --------------------------------------------------- */
-
-/* Runs SQL outside pipeline mode (several statements when n is 0); rows, if any, are dropped. */
-static int exec1(pg_sink *s, const char *sql, int n, const char *const *v, vb_err *err)
-{
-    PGresult *r = n ? PQexecParams(conn(s), sql, n, NULL, v, NULL, NULL, 0) : PQexec(conn(s), sql);
-    ExecStatusType st = PQresultStatus(r);
-    int rc = 0;
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        qitem it = {.kind = Q_PLAIN, .table = -1};
-        blame(s, &it, r, err);
-        rc = -1;
-        if (broken(s))
-            lost_fail(s, err);
-    }
-    PQclear(r);
-    return rc;
-}
 
 static int bulk_start(vb_sink *base, vb_err *err)
 {
