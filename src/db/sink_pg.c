@@ -887,7 +887,8 @@ static int store_series(pg_sink *s, int id, const vb_row *rows, size_t n, vb_buf
     if (bad) {
         st->skipped += bad;
         vb_log_msg(s->log, t->warned ? VB_DEBUG : VB_WARN,
-                   "ts_param_%s: %ld value(s) of the wrong type or with a bad station skipped",
+                   "ts_param_%s: %ld value(s) of the wrong type, text that is not UTF-8 or a bad "
+                   "station skipped",
                    t->name, bad);
         t->warned = 1;
     }
