@@ -1385,7 +1385,8 @@ static int bulk_finish(vb_sink *base, vb_err *err)
         table *t = &s->tables[i];
         if (t->skipped)
             vb_log_msg(s->log, VB_WARN,
-                       "ts_param_%s: %ld value(s) that are not of the column's type skipped",
+                       "ts_param_%s: %ld value(s) of the wrong type, text that is not UTF-8 or "
+                       "a bad station skipped",
                        t->name, t->skipped);
         t->skipped = 0;
         if (t->index_sql && exec1(s, t->index_sql, 0, NULL, err))
