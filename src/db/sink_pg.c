@@ -354,10 +354,14 @@ static int send_prepare(pg_sink *s, unsigned *stmt, const char *sql, int nparams
 
 static int run_pipe(pg_sink *s, vb_err *err);
 
-/* Pipeline mode, with BEGIN and the transaction's id first when the transaction has not started. */
+/*
+ * Pipeline mode, with BEGIN and the transaction's id first when the
+ * transaction has not started. Once it has, a lost connection fails what
+ * is left of it: a new connection would not hold the transaction.
+ */
 static int open_pipe(pg_sink *s, vb_err *err)
 {
-    if (ensure(s, err))
+    if (s->tx && !s->need_begin ? !s->pg && lost_fail(s, err) : ensure(s, err))
         return -1;
     if (PQpipelineStatus(conn(s)) == PQ_PIPELINE_OFF && !PQenterPipelineMode(conn(s)))
         return vb_fail(err, "postgres %s: cannot enter pipeline mode", s->base.name);
@@ -484,6 +488,8 @@ static int run_pipe(pg_sink *s, vb_err *err)
 /* Runs SQL outside pipeline mode (several statements when n is 0); rows, if any, are dropped. */
 static int exec1(pg_sink *s, const char *sql, int n, const char *const *v, vb_err *err)
 {
+    if (!s->pg)
+        return lost_fail(s, err);
     PGresult *r = n ? PQexecParams(conn(s), sql, n, NULL, v, NULL, NULL, 0) : PQexec(conn(s), sql);
     ExecStatusType st = PQresultStatus(r);
     int rc = 0;
@@ -1216,6 +1222,8 @@ static int bulk_start(vb_sink *base, vb_err *err)
 /* Takes the indexes off an empty table, keeping their definitions for bulk_finish. */
 static int drop_indexes(pg_sink *s, table *t, vb_err *err)
 {
+    if (!s->pg)
+        return lost_fail(s, err);
     char sql[512], rel[300];
     snprintf(rel, sizeof rel, "ts_param_%s", t->name);
     snprintf(sql, sizeof sql, "SELECT NOT EXISTS (SELECT 1 FROM ts_param_%s)", t->name);
@@ -1285,6 +1293,8 @@ static int bulk_table(vb_sink *base, const char *name, const char *sample, vb_er
 
 static int bulk_send(pg_sink *s, table *t, vb_err *err)
 {
+    if (!s->pg)
+        return lost_fail(s, err);
     char sql[512];
     snprintf(sql, sizeof sql, "COPY ts_param_%s (time, station, value) FROM STDIN", t->name);
     PGresult *r = PQexec(conn(s), sql);
@@ -1423,6 +1433,8 @@ static int bulk_loaded(vb_sink *base, const char *station, const char *param, vb
                        void *ud, vb_err *err)
 {
     pg_sink *s = sink_of(base);
+    if (!s->pg)
+        return lost_fail(s, err);
     const char *v[] = {station, param};
     PGresult *r = vb_pg_query(s->pg,
                               "SELECT id, head_len, head, bytes, tail, lines, records FROM "

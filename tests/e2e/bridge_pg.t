@@ -90,6 +90,12 @@ kill -HUP "$PX"
 ok "a cut before the server saw COMMIT" wait_lines px.out "before the server saw COMMIT" 1
 ok "is found not committed, and the answer is stored after all" \
     wait_lines k.log "did not commit: nothing of it is stored" 1
+lost=$(grep -c 'connection lost (' k.log)
+kill -ALRM "$PX"
+ok "a cut between the rows and the COMMIT" wait_lines px.out "inside a transaction" 1
+ok "fails the transaction rather than finish it on a new connection" \
+    wait_lines k.log "connection lost; the transaction is not stored" 1
+ok "and the answer is stored after reconnecting" wait_lines k.log "reconnected after" $((lost + 1))
 for i in $(seq 8); do
     sleep "0.$((1 + RANDOM % 6))"
     kill -USR1 "$PX"
