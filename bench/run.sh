@@ -169,7 +169,7 @@ done_testing() { exit 1; }
 _tap_cleanup() { :; }
 . tests/e2e/pglib.sh
 # The trap's last status would be the script's: keep the script's own.
-trap 'rc=$?; for p in "${SIMS[@]}"; do kill "$p" 2> /dev/null; done; _pg_cleanup; exit $rc' EXIT
+trap 'rc=$?; set +e; for p in "${SIMS[@]}"; do kill "$p" 2> /dev/null; done; _pg_cleanup; exit $rc' EXIT
 pg_start bench > /dev/null
 pg_psql bench -c "ALTER SYSTEM SET fsync = on" -c "ALTER SYSTEM SET full_page_writes = on" \
     -c "ALTER SYSTEM SET shared_buffers = '128MB'"
@@ -196,24 +196,27 @@ pgsnap "realistic snapshot" tests/fixtures/snapshots/realistic.json 300 "$sqlite
 pgsnap "realistic, synchronous_commit off" tests/fixtures/snapshots/realistic.json 300 "$sqlite_real" \
     "options='-c synchronous_commit=off'"
 
-# insert beside psql's \copy of the same rows into the same schema (indexes kept).
+# insert beside psql's \copy of the same rows into the same schema (indexes
+# kept), into four tables: a million rows each, where building an index after
+# the load is what it saves.
 PGROWS=${BENCH_PG_ROWS:-4000000}
+pgparams=$(printf '%s\n' $params | head -n 4)
 # shellcheck disable=SC2086
-"$BIN/gen_tree" "$B/pgcsv" "$PGROWS" $params > /dev/null
+"$BIN/gen_tree" "$B/pgcsv" "$PGROWS" $pgparams > /dev/null
 db=$(pgdb pginsert)
 ins_s=$(/usr/bin/time -f '%e' ./vlbimon_bridge insert --postgres "$db" "$B/pgcsv/tree" 2>&1 > /dev/null | tail -n 1)
 pgcount() { # CONNINFO : rows in the benchmark's tables
-    "$PG_BIN/psql" -X -At -d "$1" -c "SELECT 0$(for p in $params; do printf ' + (SELECT count(*) FROM ts_param_%s)' "$p"; done)"
+    "$PG_BIN/psql" -X -At -d "$1" -c "SELECT 0$(for p in $pgparams; do printf ' + (SELECT count(*) FROM ts_param_%s)' "$p"; done)"
 }
 line "PostgreSQL insert, $PGROWS rows of CSV ($(pgcount "$db") stored)" \
     "$(awk -v r="$PGROWS" -v s="$ins_s" 'BEGIN { printf "%.0f", r / s }') rows/s (COPY, indexes dropped for the load and made again)"
 db=$(pgdb pgcopy)
-for p in $params; do echo "\\copy ts_param_$p (time, station, value) FROM '$B/pgcsv/import/$p.csv' WITH (FORMAT csv)"; done > "$B/pgcopy.sql"
+for p in $pgparams; do echo "\\copy ts_param_$p (time, station, value) FROM '$B/pgcsv/import/$p.csv' WITH (FORMAT csv)"; done > "$B/pgcopy.sql"
 copy_s=$(/usr/bin/time -f '%e' "$PG_BIN/psql" -X -q -1 -v ON_ERROR_STOP=1 -d "$db" -f "$B/pgcopy.sql" 2>&1 > /dev/null | tail -n 1)
 line "  psql \\copy, same rows and schema ($(pgcount "$db") stored)" \
     "$(awk -v r="$PGROWS" -v s="$copy_s" 'BEGIN { printf "%.0f", r / s }') rows/s (indexes kept); insert is $(ratio "$copy_s" "$ins_s") as fast"
 db=$(pgdb pgfull)
-"$PG_BIN/psql" -X -q -d "$db" -c "$(for p in $params; do printf "INSERT INTO ts_param_%s VALUES (0, 'ALMA', 0);" "$p"; done)"
+"$PG_BIN/psql" -X -q -d "$db" -c "$(for p in $pgparams; do printf "INSERT INTO ts_param_%s VALUES (0, 'ALMA', 0);" "$p"; done)"
 full_s=$(/usr/bin/time -f '%e' ./vlbimon_bridge insert --postgres "$db" "$B/pgcsv/tree" 2>&1 > /dev/null | tail -n 1)
 line "  insert into tables that hold rows" \
     "$(awk -v r="$PGROWS" -v s="$full_s" 'BEGIN { printf "%.0f", r / s }') rows/s (the indexes kept up to date during the load)"
@@ -226,7 +229,7 @@ db=$(pgdb pgmonth)
     unnest(ARRAY['ALMA', 'APEX', 'GLT', 'JCMT', 'KP', 'LMT', 'NOEMA', 'PICO', 'SMA', 'SMTO', 'SPT']) s" -c "ANALYZE"
 pgtime() { # CONNINFO SQL : "A ms as psql sees it, B ms in the server": medians of 21 runs
     local psql server
-    psql=$({ echo '\o /dev/null'; echo '\timing on'; for _ in $(seq 21); do echo "$2"; done; } |
+    psql=$({ echo '\o /dev/null'; echo '\timing on'; for _ in $(seq 21); do echo "$2;"; done; } |
         "$PG_BIN/psql" -X -q -d "$1" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | sort -n | sed -n 11p)
     server=$(for _ in $(seq 21); do "$PG_BIN/psql" -X -At -d "$1" -c "EXPLAIN (ANALYZE, TIMING OFF) $2"; done |
         sed -n 's/^Execution Time: \([0-9.]*\) ms/\1/p' | sort -n | sed -n 11p)
@@ -250,7 +253,7 @@ pg_stop bench
 HB=$B/history
 if [ -w /dev/shm ]; then
     HB=$(mktemp -d /dev/shm/vlbimon-bench.XXXXXX)
-    trap 'rc=$?; for p in "${SIMS[@]}"; do kill "$p" 2> /dev/null; done; _pg_cleanup; rm -rf "$HB"; exit $rc' EXIT
+    trap 'rc=$?; set +e; for p in "${SIMS[@]}"; do kill "$p" 2> /dev/null; done; _pg_cleanup; rm -rf "$HB"; exit $rc' EXIT
 fi
 day0=1712793600 # 2024-04-11T00:00Z
 day1=$((day0 + 67319))

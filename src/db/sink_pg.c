@@ -248,8 +248,7 @@ static int resolve(pg_sink *s, vb_err *err)
     if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
         state = PQgetvalue(r, 0, 0);
     const char *code = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-    /* 22023: an id in the future is one this server never gave out: a standby that became primary.
-     */
+    /* 22023, an id "in the future": one this server never gave out (a standby promoted since). */
     int unseen = code && strcmp(code, "22023") == 0;
     if (!state && !unseen) {
         char buf[512];

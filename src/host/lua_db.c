@@ -431,44 +431,52 @@ static int db_gc(lua_State *L)
     return 0;
 }
 
-static void push_metatables(lua_State *L)
+/*
+ * Registers metatable name once: methods (NULL: none) as its __index, and
+ * fin as both __gc and __close, so that what the object holds is let go of
+ * when it is collected or its to-be-closed variable goes out of scope.
+ */
+static void metatable(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction fin)
 {
-    if (luaL_newmetatable(L, STMT_MT)) {
-        lua_pushcfunction(L, stmt_close);
+    if (luaL_newmetatable(L, name)) {
+        if (methods) {
+            lua_newtable(L);
+            luaL_setfuncs(L, methods, 0);
+            lua_setfield(L, -2, "__index");
+        }
+        lua_pushcfunction(L, fin);
         lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, stmt_close);
+        lua_pushcfunction(L, fin);
         lua_setfield(L, -2, "__close");
     }
     lua_pop(L, 1);
-    if (luaL_newmetatable(L, DB_MT)) {
-        static const luaL_Reg methods[] = {
-            {"exec", db_exec},
-            {"rows", db_rows},
-            {"first", db_first},
-            {"tables", db_tables},
-            {"columns", db_columns},
-            {"transaction", db_transaction},
-            {"backup", db_backup},
-            {"checkpoint", db_checkpoint},
-            {"path", db_path},
-            {"close", db_close},
-            {NULL, NULL},
-        };
-        luaL_newlib(L, methods);
-        lua_setfield(L, -2, "__index");
-        lua_pushcfunction(L, db_gc);
-        lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, db_gc);
-        lua_setfield(L, -2, "__close");
-    }
+}
+
+static void db_metatables(lua_State *L)
+{
+    static const luaL_Reg methods[] = {
+        {"exec", db_exec},
+        {"rows", db_rows},
+        {"first", db_first},
+        {"tables", db_tables},
+        {"columns", db_columns},
+        {"transaction", db_transaction},
+        {"backup", db_backup},
+        {"checkpoint", db_checkpoint},
+        {"path", db_path},
+        {"close", db_close},
+        {NULL, NULL},
+    };
+    metatable(L, STMT_MT, NULL, stmt_close);
+    metatable(L, DB_MT, methods, db_gc);
 }
 
 static ldb *new_db(lua_State *L)
 {
     ldb *d = lua_newuserdatauv(L, sizeof *d, 0);
     *d = (ldb){.wait = {.bound_s = VB_DB_WAIT_ONE_SHOT_S}};
-    push_metatables(L);
-    lua_setmetatable(L, -2);
+    db_metatables(L);
+    luaL_setmetatable(L, DB_MT);
     return d;
 }
 
@@ -816,28 +824,15 @@ static int pg_close(lua_State *L)
     return 0;
 }
 
-static void push_pg_metatables(lua_State *L)
+static void pg_metatables(lua_State *L)
 {
-    if (luaL_newmetatable(L, PGRES_MT)) {
-        lua_pushcfunction(L, res_close);
-        lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, res_close);
-        lua_setfield(L, -2, "__close");
-    }
-    lua_pop(L, 1);
-    if (luaL_newmetatable(L, PGDB_MT)) {
-        static const luaL_Reg methods[] = {
-            {"exec", pg_exec},     {"rows", pg_rows},       {"first", pg_first},
-            {"tables", pg_tables}, {"columns", pg_columns}, {"transaction", pg_transaction},
-            {"path", pg_path},     {"close", pg_close},     {NULL, NULL},
-        };
-        luaL_newlib(L, methods);
-        lua_setfield(L, -2, "__index");
-        lua_pushcfunction(L, pg_close);
-        lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, pg_close);
-        lua_setfield(L, -2, "__close");
-    }
+    static const luaL_Reg methods[] = {
+        {"exec", pg_exec},     {"rows", pg_rows},       {"first", pg_first},
+        {"tables", pg_tables}, {"columns", pg_columns}, {"transaction", pg_transaction},
+        {"path", pg_path},     {"close", pg_close},     {NULL, NULL},
+    };
+    metatable(L, PGRES_MT, NULL, res_close);
+    metatable(L, PGDB_MT, methods, pg_close);
 }
 
 /* vlbimon.open(CONNINFO, {postgres = true [, readonly = true]}) */
@@ -848,8 +843,8 @@ static int open_pg(lua_State *L, const char *conninfo, int readonly)
                              "to a database server");
     lpg *d = lua_newuserdatauv(L, sizeof *d, 0);
     d->pg = NULL;
-    push_pg_metatables(L);
-    lua_setmetatable(L, -2);
+    pg_metatables(L);
+    luaL_setmetatable(L, PGDB_MT);
     vb_err err;
     if (!(d->pg = vb_pg_open(conninfo, &err))) {
         lua_pushstring(L, err.msg);
