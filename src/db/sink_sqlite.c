@@ -246,46 +246,10 @@ static void sk_rollback(vb_sink *base)
     s->get_state = s->set_state = NULL;
 }
 
-typedef struct type_hunt {
-    const char *name;
-    const char *sqltype;
-} type_hunt;
-
-static int hunt(void *ud, const char *name, const char *sqltype, vb_err *err)
-{
-    type_hunt *h = ud;
-    if (!h->sqltype && strcmp(name, h->name) == 0)
-        h->sqltype = sqltype;
-    return 0;
-}
-
-/*
- * The type initdb would have given the series (masterlist, split and bridge
- * series), else one that fits the value: a parameter vlbimon added after the
- * masterlist was saved still gets a sensible column. NULL: store nothing
- * (the masterlist says "none").
- */
-static const char *type_for(sqlite_sink *s, const char *name, const vb_value *sample, int *none)
-{
-    *none = 0;
-    if (s->ml) {
-        const vb_param *p = vb_masterlist_find(s->ml, name);
-        if (p && !vb_sqltype(p->type)) {
-            *none = 1;
-            return NULL;
-        }
-        type_hunt h = {name, NULL};
-        vb_schema_each_series(s->ml, hunt, &h, NULL);
-        if (h.sqltype)
-            return h.sqltype;
-    }
-    return vb_coltype_sql(vb_coltype_for(sample));
-}
-
 static int create_table(sqlite_sink *s, entry *e, const vb_value *sample, vb_err *err)
 {
     int none;
-    const char *sqltype = type_for(s, e->name, sample, &none);
+    const char *sqltype = vb_series_type(s->ml, e->name, sample, &none);
     if (none) {
         vb_log_msg(s->log, VB_WARN,
                    "parameter %s has datatype none in the masterlist; its points are not stored",
