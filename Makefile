@@ -39,6 +39,8 @@ LIBS = $(PKG_LIBS) -lm
 
 # The layers of src/, bottom up (docs/architecture.md); src/sim/ is the simulator.
 LAYERS = core db host net hist cmd
+# Every object depends on every header: a change rebuilds all (seconds), and a
+# header deleted or renamed cannot leave a stale dependency behind.
 HDRS = $(wildcard src/*/*.h)
 LIB_SRC = $(filter-out src/cmd/main.c,$(wildcard $(LAYERS:%=src/%/*.c)))
 LIB_OBJ = $(LIB_SRC:src/%.c=$(BUILD)/%.o)
@@ -79,7 +81,7 @@ build/mode: FORCE
 
 $(BUILD)/%.o: src/%.c $(HDRS) $(BUILD)/flags
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -MMD -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(BUILD)/sim/%.o: src/sim/%.c $(HDRS) $(BUILD)/flags
 	@mkdir -p $(dir $@)
@@ -197,4 +199,3 @@ format:
 clean:
 	rm -rf build vlbimon_bridge vlbimon_sim
 
--include $(wildcard $(BUILD)/*/*.d)
