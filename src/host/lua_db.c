@@ -255,17 +255,20 @@ static int db_first(lua_State *L)
     return 1;
 }
 
-/* db:columns(table) - the names of a table's columns in order; {} for no such table. */
-static int db_columns(lua_State *L)
+/*
+ * Pushes the first column of sql's rows (bound to arg, when given) as a
+ * list. The statement lives in a statement object, so that a memory error
+ * on the way cannot leave it open; a busy or broken schema is an error, not
+ * a shorter list.
+ */
+static int name_list(lua_State *L, ldb *d, const char *sql, const char *arg, const char *what)
 {
-    ldb *d = check_db(L);
-    const char *tbl = luaL_checkstring(L, 2);
     lstmt *ls = lua_newuserdatauv(L, sizeof *ls, 0);
     ls->stmt = NULL;
     luaL_setmetatable(L, STMT_MT);
-    sqlite3_stmt *s = ls->stmt =
-        prepare(L, d->db, "SELECT name FROM pragma_table_info(?) ORDER BY cid", NULL);
-    sqlite3_bind_text(s, 1, tbl, -1, SQLITE_TRANSIENT);
+    sqlite3_stmt *s = ls->stmt = prepare(L, d->db, sql, NULL);
+    if (arg)
+        sqlite3_bind_text(s, 1, arg, -1, SQLITE_TRANSIENT);
     lua_newtable(L);
     lua_Integer i = 0;
     int rc;
@@ -276,34 +279,25 @@ static int db_columns(lua_State *L)
     sqlite3_finalize(s);
     ls->stmt = NULL;
     if (rc != SQLITE_DONE)
-        return db_error(L, d->db, "db:columns()");
+        return db_error(L, d->db, what);
     return 1;
+}
+
+/* db:columns(table) - the names of a table's columns in order; {} for no such table. */
+static int db_columns(lua_State *L)
+{
+    ldb *d = check_db(L);
+    return name_list(L, d, "SELECT name FROM pragma_table_info(?) ORDER BY cid",
+                     luaL_checkstring(L, 2), "db:columns()");
 }
 
 static int db_tables(lua_State *L)
 {
     ldb *d = check_db(L);
-    /* In a statement object, so that a memory error on the way cannot leave it open. */
-    lstmt *ls = lua_newuserdatauv(L, sizeof *ls, 0);
-    ls->stmt = NULL;
-    luaL_setmetatable(L, STMT_MT);
-    sqlite3_stmt *s = ls->stmt = prepare(L, d->db,
-                                         "SELECT name FROM sqlite_schema WHERE type = 'table' AND "
-                                         "name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
-                                         NULL);
-    lua_newtable(L);
-    lua_Integer i = 0;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        lua_pushstring(L, (const char *)sqlite3_column_text(s, 0));
-        lua_rawseti(L, -2, ++i);
-    }
-    sqlite3_finalize(s);
-    ls->stmt = NULL;
-    /* A busy or broken schema must not pass for a shorter list of tables. */
-    if (rc != SQLITE_DONE)
-        return db_error(L, d->db, "db:tables()");
-    return 1;
+    return name_list(L, d,
+                     "SELECT name FROM sqlite_schema WHERE type = 'table' AND "
+                     "name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+                     NULL, "db:tables()");
 }
 
 /* db:transaction(fn) - BEGIN IMMEDIATE, fn(db), COMMIT; any error rolls back and is re-raised. */
