@@ -115,7 +115,7 @@ demo: deps
 
 # Always the optimized build, whatever SANITIZE says: the figures are the product's.
 bench: deps
-	$(MAKE) SANITIZE= all build/rel/bench/pipeline build/rel/bench/gen_tree
+	$(MAKE) SANITIZE= all build/rel/bench/pipeline build/rel/bench/gen_tree build/rel/bench/query
 	bench/run.sh
 
 $(BUILD)/bench/pipeline: bench/pipeline.c $(BUILD)/libvb.a $(HDRS) $(BUILD)/flags
@@ -125,6 +125,10 @@ $(BUILD)/bench/pipeline: bench/pipeline.c $(BUILD)/libvb.a $(HDRS) $(BUILD)/flag
 $(BUILD)/bench/gen_tree: bench/gen_tree.c $(BUILD)/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
+
+$(BUILD)/bench/query: bench/query.c $(BUILD)/flags
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBS)
 
 # --- Hardening (docs/reliability.md): fuzzing, the sanitizer pass, soak ---
 # Each tests/fuzz/fuzz_NAME.c is a libFuzzer target. With driver.c it is also

@@ -5,10 +5,14 @@
  * loop that inserts the very same rows, grouped by table, with cached
  * prepared statements, and commits. The floor is what SQLite itself costs;
  * the ratio is what the bridge adds. The decode + transformers part alone is
- * reported too (the transformer issue's 5 ms budget for a full snapshot).
+ * reported too (the transformer issue's 5 ms budget for a full snapshot),
+ * and what each commit adds to the WAL and writes to disk in all, both ways.
  *
- * usage: pipeline SNAPSHOT.json DBDIR RUNS WAL_PAGES
- * prints one "key value" line per figure.
+ * usage: pipeline SNAPSHOT.json DBDIR RUNS WAL_PAGES [v1]
+ * prints one "key value" line per figure; with v1, the series tables have
+ * the layout from before migration 04 (docs/schema.md).
+ *        pipeline --v1 DB
+ * makes the series tables of a database initdb made empty v1 tables.
  */
 #define _GNU_SOURCE
 #include <lauxlib.h>
@@ -60,19 +64,101 @@ static double quantile(double *v, int n, double q)
     return v[i < 0 ? 0 : i];
 }
 
-static int make_db(const char *path, vb_app *app, vb_err *err)
+/* Every v2 series table of db made again, empty, as a v1 table: a rowid table with two indexes. */
+static int to_v1(sqlite3 *db)
+{
+    const char *sql =
+        "SELECT group_concat('DROP TABLE ' || m.name || '; CREATE TABLE ' || m.name || ' (time "
+        "INTEGER NOT NULL, station TEXT NOT NULL, value ' || p.type || '); CREATE INDEX idx_' || "
+        "m.name || '_time ON ' || m.name || '(time); CREATE INDEX idx_' || m.name || '_station ON "
+        "' "
+        "|| m.name || '(station)', '; ') FROM sqlite_schema m JOIN pragma_table_info(m.name) p "
+        "WHERE m.type = 'table' AND p.name = 'value' AND EXISTS (SELECT 1 FROM "
+        "pragma_table_info(m.name) WHERE name = 'seq')";
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
+        return -1;
+    /* The schema cannot change under the query that reads it: the DDL runs after it. */
+    const unsigned char *t = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_text(q, 0) : NULL;
+    char *ddl = t ? vb_strdup((const char *)t) : NULL;
+    sqlite3_finalize(q);
+    int rc = ddl && sqlite3_exec(db, ddl, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+    free(ddl);
+    return rc;
+}
+
+static int make_db(const char *path, vb_app *app, int v1, vb_err *err)
 {
     remove(path);
     vb_buf sql = {0};
     const vb_masterlist *ml = vb_app_masterlist(app, err);
     sqlite3 *db = NULL;
     int rc = !ml || vb_schema_sql(&sql, ml, err) || sqlite3_open(path, &db) != SQLITE_OK ||
-             sqlite3_exec(db, sql.data, NULL, NULL, NULL) != SQLITE_OK;
+             sqlite3_exec(db, sql.data, NULL, NULL, NULL) != SQLITE_OK || (v1 && to_v1(db));
     if (rc)
         vb_fail(err, "%s: cannot create (%s)", path, db ? sqlite3_errmsg(db) : "no memory");
     sqlite3_close(db);
     vb_buf_free(&sql);
     return rc ? -1 : 0;
+}
+
+/*
+ * Bytes the commits append to the WAL: after each commit SQLite tells the
+ * WAL hook how many frames (a page and a 24-byte header) the WAL holds. The
+ * hook replaces wal_autocheckpoint, so it checkpoints as that would.
+ */
+typedef struct wal_count {
+    int checkpoint_pages, page_size, frames;
+    long long bytes;
+} wal_count;
+
+static int wal_hook(void *ud, sqlite3 *db, const char *name, int frames)
+{
+    wal_count *w = ud;
+    w->bytes += (long long)(frames - w->frames) * (w->page_size + 24);
+    w->frames = frames;
+    int log, done;
+    /* Copied back whole (no reader in the way), the WAL starts again at the next commit. */
+    if (w->checkpoint_pages > 0 && frames >= w->checkpoint_pages &&
+        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log, &done) == SQLITE_OK &&
+        log == done)
+        w->frames = 0;
+    return SQLITE_OK;
+}
+
+static void count_wal(sqlite3 *db, wal_count *w, int checkpoint_pages)
+{
+    sqlite3_stmt *q;
+    *w = (wal_count){.checkpoint_pages = checkpoint_pages, .page_size = 4096};
+    if (sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        w->page_size = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_wal_hook(db, wal_hook, w);
+}
+
+/*
+ * The snapshot of run i: every point's time (the 10-digit integer part of
+ * the number after '[') moved on by 10 s a run, as a live bridge sees them.
+ * The same snapshot again would store each point a second time at the same
+ * time and station, which no bridge does and which costs v2 more than v1.
+ */
+static void advance(const char *in, size_t len, char *out, int run)
+{
+    memcpy(out, in, len + 1);
+    for (size_t i = 0; i + 11 < len; i++) {
+        if (in[i] != '[' || in[i + 11] != '.')
+            continue;
+        long long t = 0;
+        size_t k = 1;
+        for (; k <= 10 && in[i + k] >= '0' && in[i + k] <= '9'; k++)
+            t = t * 10 + (in[i + k] - '0');
+        if (k == 11) {
+            char digits[24];
+            snprintf(digits, sizeof digits, "%010lld", t + 10LL * run);
+            memcpy(out + i + 1, digits, 10);
+        }
+    }
 }
 
 /* The rows of one pipeline result, flattened for the floor loop. */
@@ -165,7 +251,7 @@ static double floor_run(sqlite3 *db, sqlite3_stmt **st, sqlite3_stmt *status, sq
         sqlite3_stmt *s = st[r->table];
         if (!s)
             continue;
-        sqlite3_bind_int64(s, 1, r->time);
+        sqlite3_bind_int64(s, 1, r->time + 10LL * (run + 1)); /* the rows are run -1's */
         sqlite3_bind_text(s, 2, r->station, -1, SQLITE_STATIC);
         if (r->kind == 0)
             sqlite3_bind_int64(s, 3, r->i);
@@ -182,18 +268,29 @@ static double floor_run(sqlite3 *db, sqlite3_stmt **st, sqlite3_stmt *status, sq
 
 int main(int argc, char **argv)
 {
-    if (argc != 5) {
-        fprintf(stderr, "usage: pipeline SNAPSHOT.json DBDIR RUNS WAL_PAGES\n");
+    if (argc == 3 && strcmp(argv[1], "--v1") == 0) {
+        sqlite3 *db;
+        int rc = sqlite3_open(argv[2], &db) != SQLITE_OK || to_v1(db);
+        if (rc)
+            fprintf(stderr, "pipeline bench: %s: %s\n", argv[2], sqlite3_errmsg(db));
+        sqlite3_close(db);
+        return rc;
+    }
+    if (argc != 5 && !(argc == 6 && strcmp(argv[5], "v1") == 0)) {
+        fprintf(stderr, "usage: pipeline SNAPSHOT.json DBDIR RUNS WAL_PAGES [v1]\n"
+                        "       pipeline --v1 DB\n");
         return 2;
     }
     const char *snap = argv[1], *dir = argv[2];
-    int runs = atoi(argv[3]), wal = atoi(argv[4]);
+    int runs = atoi(argv[3]), wal = atoi(argv[4]), v1 = argc == 6;
+    vb_layout layout = v1 ? VB_LAYOUT_V1 : VB_LAYOUT_V2;
     vb_app app = {.log = {.verbosity = -1, .out = stderr},
                   .root = ".",
                   .masterlist = "share/masterlist.json"};
     vb_err err;
     size_t len;
     char *json = vb_read_file(snap, &len, &err);
+    char *snapshot = json ? malloc(len + 1) : NULL;
     char bridge_db[1024], floor_db[1024];
     snprintf(bridge_db, sizeof bridge_db, "%s/bridge.db", dir);
     snprintf(floor_db, sizeof floor_db, "%s/floor.db", dir);
@@ -201,7 +298,7 @@ int main(int argc, char **argv)
     vb_pipeline *p = NULL;
     vb_store *store = NULL;
     const vb_db_wait wait = {.bound_s = VB_DB_WAIT_ONE_SHOT_S};
-    if (!json || make_db(bridge_db, &app, &err) || make_db(floor_db, &app, &err) ||
+    if (!snapshot || make_db(bridge_db, &app, v1, &err) || make_db(floor_db, &app, v1, &err) ||
         !(lua = vb_lua_new(&app, &err)) || !(p = vb_pipeline_new(lua, "transformers", &err)) ||
         !(store = vb_store_open(bridge_db, wal, &wait, &app.log, &err)) ||
         vb_store_state_init(store, &err)) {
@@ -209,6 +306,8 @@ int main(int argc, char **argv)
         return 1;
     }
     vb_store_set_masterlist(store, &app.ml);
+    wal_count bridge_wal, floor_wal;
+    count_wal(vb_store_db(store), &bridge_wal, wal);
     lua_State *L = vb_lua_state(lua);
     double *bridge = calloc((size_t)runs, sizeof *bridge);
     double *flr = calloc((size_t)runs, sizeof *flr);
@@ -216,13 +315,16 @@ int main(int argc, char **argv)
     long long rowsum = 0, w0 = 0;
     rows rs = {0};
     for (int i = -5; i < runs; i++) {
-        if (i == 0)
+        if (i == 0) {
             w0 = written();
+            bridge_wal.bytes = 0;
+        }
+        advance(json, len, snapshot, i);
         double t0 = cpu_now();
         vb_store_stats st = {0};
         char cursor[32];
         snprintf(cursor, sizeof cursor, "%d", 1712836800 + 10 * i);
-        int rc = vb_pipeline_run_json(p, json, len, 1712836800.0 + 10 * i, 0.02, &err);
+        int rc = vb_pipeline_run_json(p, snapshot, len, 1712836800.0 + 10 * i, 0.02, &err);
         if (i >= 0)
             pipe[i] = cpu_now() - t0;
         if (rc || vb_store_begin(store, &err) || vb_store_insert_result(store, L, -1, &st, &err) ||
@@ -249,13 +351,15 @@ int main(int argc, char **argv)
              "PRAGMA journal_mode=%s; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=%d",
              wal > 0 ? "WAL" : "DELETE", wal);
     sqlite3_exec(db, pragmas, NULL, NULL, NULL);
+    count_wal(db, &floor_wal, wal);
     sqlite3_stmt **st = calloc((size_t)rs.ntables, sizeof *st);
     for (int t = 0; t < rs.ntables; t++) {
-        char sql[512];
-        snprintf(sql, sizeof sql, "INSERT INTO ts_param_%s (time, station, value) VALUES (?,?,?)",
-                 rs.tables[t]);
-        if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st[t], NULL) != SQLITE_OK)
+        vb_buf sql = {0};
+        if (vb_series_insert_sql(&sql, rs.tables[t], layout, VB_INSERT_ROW, NULL, &err) ||
+            sqlite3_prepare_v3(db, sql.data, -1, SQLITE_PREPARE_PERSISTENT, &st[t], NULL) !=
+                SQLITE_OK)
             st[t] = NULL;
+        vb_buf_free(&sql);
     }
     sqlite3_stmt *status = NULL, *state = NULL;
     sqlite3_exec(db,
@@ -279,11 +383,17 @@ int main(int argc, char **argv)
                        "INSERT OR REPLACE INTO bridge_state (key, value) VALUES "
                        "('snap_recvTime', ?)",
                        -1, &state, NULL);
+    long long fw0 = 0;
     for (int i = -5; i < runs; i++) {
+        if (i == 0) {
+            fw0 = written();
+            floor_wal.bytes = 0;
+        }
         double t = floor_run(db, st, status, state, &rs, i);
         if (i >= 0)
             flr[i] = t;
     }
+    long long fwbytes = written() - fw0;
     for (int t = 0; t < rs.ntables; t++)
         sqlite3_finalize(st[t]);
     sqlite3_finalize(status);
@@ -298,11 +408,15 @@ int main(int argc, char **argv)
     printf("ratio_median %.3f\n", bmed / fmed);
     printf("transform_median_ms %.3f\ntransform_p99_ms %.3f\n", quantile(pipe, runs, 0.5) * 1e3,
            quantile(pipe, runs, 0.99) * 1e3);
-    printf("written_bytes_per_snapshot %lld\n", wbytes / runs);
+    printf("written_bytes_per_snapshot %lld\nwal_bytes_per_snapshot %lld\n", wbytes / runs,
+           bridge_wal.bytes / runs);
+    printf("floor_written_bytes_per_snapshot %lld\nfloor_wal_bytes_per_snapshot %lld\n",
+           fwbytes / runs, floor_wal.bytes / runs);
     vb_pipeline_free(p);
     vb_lua_free(lua);
     vb_masterlist_free(&app.ml);
     free(json);
+    free(snapshot);
     for (int i = 0; i < rs.n; i++)
         free(rs.v[i].text);
     for (int t = 0; t < rs.ntables; t++)

@@ -6,6 +6,7 @@
 -- after the newest point), "." for an hour without any: gaps show at a
 -- glance. With STATION, only that station's rows count.
 local vlbimon = require "vlbimon"
+local migrate = require "vlbimon.migrate"
 
 local path, only = ...
 if not path or select("#", ...) > 2 then
@@ -17,19 +18,12 @@ local HOUR, HOURS = 3600, 24
 
 local db = vlbimon.open(path, { readonly = true })
 
-local function columns(tbl)
-    local cols = {}
-    for r in db:rows("SELECT name FROM pragma_table_info(?) ORDER BY cid", tbl) do
-        cols[#cols + 1] = r.name
-    end
-    return table.concat(cols, ",")
-end
-
--- Series are the ts_param_ tables shaped (time, station, value); other
+-- Series are the ts_param_ tables of either layout (docs/schema.md); other
 -- tables (the schedule, the station status) are listed, not summarized.
 local series, others = {}, {}
 for _, tbl in ipairs(db:tables()) do
-    if tbl:sub(1, 9) == "ts_param_" and vlbimon.is_identifier(tbl) and columns(tbl) == "time,station,value" then
+    local layout = migrate.series_layout(db, tbl)
+    if vlbimon.is_identifier(tbl) and (layout == "v1" or layout == "v2") then
         series[#series + 1] = tbl
     else
         others[#others + 1] = tbl

@@ -51,7 +51,11 @@ live_run live.db
 : > load.sql
 for t in $(sqlite3 live.db "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'bridge\_%' ESCAPE '\' OR name = 'bridge_stationStatus'"); do
     [ "$(sqlite3 live.db "SELECT count(*) FROM $t")" -gt 0 ] || continue
-    sqlite3 -csv -nullvalue '\N' live.db "SELECT * FROM $t" > "$t.csv"
+    # A series without SQLite's seq, which PostgreSQL has no use for.
+    cols='*'
+    [ "$(sqlite3 live.db "SELECT count(*) FROM pragma_table_info('$t') WHERE name = 'seq'")" = 1 ] &&
+        cols='time, station, value'
+    sqlite3 -csv -nullvalue '\N' live.db "SELECT $cols FROM $t" > "$t.csv"
     echo "\\copy $t FROM '$TMP/$t.csv' WITH (FORMAT csv, NULL '\\N')" >> load.sql
     echo "ANALYZE $t;" >> load.sql
 done
