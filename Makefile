@@ -115,10 +115,11 @@ demo: deps
 
 # Always the optimized build, whatever SANITIZE says: the figures are the product's.
 bench: deps
-	$(MAKE) SANITIZE= all build/rel/bench/pipeline build/rel/bench/gen_tree build/rel/bench/query
+	$(MAKE) SANITIZE= all build/rel/bench/pipeline build/rel/bench/pgsink build/rel/bench/gen_tree \
+		build/rel/bench/query
 	bench/run.sh
 
-$(BUILD)/bench/pipeline: bench/pipeline.c $(BUILD)/libvb.a $(HDRS) $(BUILD)/flags
+$(BUILD)/bench/pipeline $(BUILD)/bench/pgsink: $(BUILD)/bench/%: bench/%.c $(BUILD)/libvb.a $(HDRS) $(BUILD)/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libvb.a $(LIBS)
 
@@ -172,11 +173,11 @@ $(BUILD)/bin/vlbimon_sim: $(SIM_OBJ) $(BUILD)/libvb.a $(RUNTIME_LINKS)
 test-bins: $(BUILD)/bin/vlbimon_bridge $(BUILD)/bin/vlbimon_sim $(UNIT_BIN) $(FUZZ_RUN)
 
 # The sanitizer pass of `make test`: the unit tests, the fuzz corpus and the
-# e2e tests of bad input, a broken table, secrets, the sandbox and initdb on
-# PostgreSQL again under ASan+UBSan.
-# Under SANITIZE=1 everything already ran that way.
+# e2e tests of bad input, a broken table, secrets, the sandbox, initdb on
+# PostgreSQL and the PostgreSQL sink's loads and Lua handles again under
+# ASan+UBSan. Under SANITIZE=1 everything already ran that way.
 SAN_E2E = tests/e2e/badinput.t tests/e2e/broken_table.t tests/e2e/secrets.t tests/e2e/sandbox.t \
-          tests/e2e/initdb_pg.t
+          tests/e2e/initdb_pg.t tests/e2e/insert_pg.t
 test-san:
 ifneq ($(SANITIZE),1)
 	$(MAKE) SANITIZE=1 test-bins

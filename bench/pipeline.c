@@ -15,20 +15,22 @@
  * makes the series tables of a database initdb made empty v1 tables.
  */
 #define _GNU_SOURCE
-#include <lauxlib.h>
+#include <fcntl.h>
 #include <math.h>
 #include <sqlite3.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/app.h"
 #include "host/lua_host.h"
 #include "host/pipeline.h"
 #include "host/rows.h"
 #include "db/schema.h"
-#include "db/store.h"
+#include "db/sink.h"
 
 static double cpu_now(void)
 {
@@ -103,38 +105,45 @@ static int make_db(const char *path, vb_app *app, int v1, vb_err *err)
 }
 
 /*
- * Bytes the commits append to the WAL: after each commit SQLite tells the
- * WAL hook how many frames (a page and a 24-byte header) the WAL holds. The
- * hook replaces wal_autocheckpoint, so it checkpoints as that would.
+ * Bytes the commits append to the WAL, read after each commit from the WAL
+ * index (the -shm file) as SQLite's file format documents it: its header
+ * holds the page size (bytes 14-15, 1 for 65536), the number of valid frames
+ * (a page and a 24-byte header each, bytes 16-19) and the WAL's salt (bytes
+ * 32-39), which changes when a commit after a complete checkpoint starts
+ * the WAL again from its first frame. Read from outside, so that the
+ * connection that writes is the sink's own, checkpointing as the bridge's.
  */
 typedef struct wal_count {
-    int checkpoint_pages, page_size, frames;
+    char shm[1100];
+    uint32_t frames, salt[2];
     long long bytes;
 } wal_count;
 
-static int wal_hook(void *ud, sqlite3 *db, const char *name, int frames)
+static void count_wal(wal_count *w, const char *db)
 {
-    wal_count *w = ud;
-    w->bytes += (long long)(frames - w->frames) * (w->page_size + 24);
-    w->frames = frames;
-    int log, done;
-    /* Copied back whole (no reader in the way), the WAL starts again at the next commit. */
-    if (w->checkpoint_pages > 0 && frames >= w->checkpoint_pages &&
-        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log, &done) == SQLITE_OK &&
-        log == done)
-        w->frames = 0;
-    return SQLITE_OK;
+    *w = (wal_count){0};
+    snprintf(w->shm, sizeof w->shm, "%s-shm", db);
 }
 
-static void count_wal(sqlite3 *db, wal_count *w, int checkpoint_pages)
+static void wal_committed(wal_count *w)
 {
-    sqlite3_stmt *q;
-    *w = (wal_count){.checkpoint_pages = checkpoint_pages, .page_size = 4096};
-    if (sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &q, NULL) == SQLITE_OK &&
-        sqlite3_step(q) == SQLITE_ROW)
-        w->page_size = sqlite3_column_int(q, 0);
-    sqlite3_finalize(q);
-    sqlite3_wal_hook(db, wal_hook, w);
+    unsigned char h[40];
+    int fd = open(w->shm, O_RDONLY);
+    ssize_t got = fd < 0 ? -1 : pread(fd, h, sizeof h, 0);
+    if (fd >= 0)
+        close(fd);
+    if (got != (ssize_t)sizeof h)
+        return;
+    uint16_t page;
+    uint32_t frames, salt[2];
+    memcpy(&page, h + 14, sizeof page);
+    memcpy(&frames, h + 16, sizeof frames);
+    memcpy(salt, h + 32, sizeof salt);
+    int restarted = salt[0] != w->salt[0] || salt[1] != w->salt[1];
+    w->bytes +=
+        (long long)(frames - (restarted ? 0 : w->frames)) * ((page == 1 ? 65536 : page) + 24);
+    w->frames = frames;
+    memcpy(w->salt, salt, sizeof salt);
 }
 
 /*
@@ -181,54 +190,39 @@ typedef struct rows {
     int nstatus;
 } rows;
 
-static void collect(lua_State *L, int idx, rows *out)
+static void collect(const vb_result *res, rows *out)
 {
-    const vb_groups *g = vb_rows_groups(L, idx);
-    out->tables = calloc((size_t)g->ngroups, sizeof *out->tables);
-    int cols = vb_rows_push_columns(L, idx);
-    for (int t = 0; t < g->ngroups; t++) {
-        out->ntables++;
-        for (int k = g->start[t]; k < g->start[t + 1]; k++) {
+    out->tables = calloc(res->nseries + 1, sizeof *out->tables);
+    for (size_t t = 0; t < res->nseries; t++) {
+        const vb_result_series *sr = &res->series[t];
+        out->tables[out->ntables++] = strdup(sr->name);
+        for (size_t k = sr->first; k < sr->first + sr->n; k++) {
+            const vb_row *x = &res->rows[k];
             if (out->n == out->cap) {
                 out->cap = out->cap ? out->cap * 2 : 1024;
                 out->v = realloc(out->v, (size_t)out->cap * sizeof *out->v);
             }
             row *r = &out->v[out->n++];
             memset(r, 0, sizeof *r);
-            r->table = t;
-            for (int c = 0; c < 4; c++)
-                lua_rawgeti(L, cols + c, g->row[k]);
-            snprintf(r->station, sizeof r->station, "%s", lua_tostring(L, -4));
-            if (!out->tables[t])
-                out->tables[t] = strdup(lua_tostring(L, -3));
-            r->time = (sqlite3_int64)lua_tonumber(L, -2);
-            if (lua_isinteger(L, -1)) {
+            r->table = (int)t;
+            snprintf(r->station, sizeof r->station, "%s", x->station);
+            r->time = x->time;
+            if (x->value.type == VB_V_INTEGER || x->value.type == VB_V_BOOLEAN) {
                 r->kind = 0;
-                r->i = lua_tointeger(L, -1);
-            } else if (lua_type(L, -1) == LUA_TNUMBER) {
+                r->i = x->value.type == VB_V_INTEGER ? x->value.i : x->value.b;
+            } else if (x->value.type == VB_V_REAL) {
                 r->kind = 1;
-                r->d = lua_tonumber(L, -1);
-            } else if (lua_type(L, -1) == LUA_TBOOLEAN) {
-                r->kind = 0;
-                r->i = lua_toboolean(L, -1);
+                r->d = x->value.d;
             } else {
                 r->kind = 2;
-                r->text = strdup(lua_tostring(L, -1));
+                r->text = strndup(x->value.text.s, x->value.text.len);
             }
-            lua_pop(L, 4);
         }
     }
-    lua_pop(L, 4);
-    lua_getfield(L, idx, "status");
-    lua_Integer ns = luaL_len(L, -1);
-    out->status = calloc((size_t)ns + 1, sizeof *out->status);
-    for (lua_Integer i = 1; i <= ns; i++) {
-        lua_rawgeti(L, -1, i);
-        lua_getfield(L, -1, "station");
-        snprintf(out->status[out->nstatus++], sizeof out->status[0], "%s", lua_tostring(L, -1));
-        lua_pop(L, 2);
-    }
-    lua_pop(L, 1);
+    out->status = calloc(res->nstatus + 1, sizeof *out->status);
+    for (size_t i = 0; i < res->nstatus; i++)
+        snprintf(out->status[out->nstatus++], sizeof out->status[0], "%s",
+                 res->status[i].f[1].type == VB_V_TEXT ? res->status[i].f[1].text.s : "");
 }
 
 /* The same writes as the bridge: the series rows, the status rows and the cursor. */
@@ -296,19 +290,18 @@ int main(int argc, char **argv)
     snprintf(floor_db, sizeof floor_db, "%s/floor.db", dir);
     vb_lua *lua = NULL;
     vb_pipeline *p = NULL;
-    vb_store *store = NULL;
+    vb_sink *sink = NULL;
     const vb_db_wait wait = {.bound_s = VB_DB_WAIT_ONE_SHOT_S};
+    vb_sink_target target = {.sqlitedb = bridge_db};
+    vb_sink_opts so = {.log = &app.log, .ml = &app.ml, .wal_pages = wal, .wait = &wait};
     if (!snapshot || make_db(bridge_db, &app, v1, &err) || make_db(floor_db, &app, v1, &err) ||
         !(lua = vb_lua_new(&app, &err)) || !(p = vb_pipeline_new(lua, "transformers", &err)) ||
-        !(store = vb_store_open(bridge_db, wal, &wait, &app.log, &err)) ||
-        vb_store_state_init(store, &err)) {
+        !(sink = vb_sink_open(&target, &so, &err))) {
         fprintf(stderr, "pipeline bench: %s\n", err.msg);
         return 1;
     }
-    vb_store_set_masterlist(store, &app.ml);
     wal_count bridge_wal, floor_wal;
-    count_wal(vb_store_db(store), &bridge_wal, wal);
-    lua_State *L = vb_lua_state(lua);
+    count_wal(&bridge_wal, bridge_db);
     double *bridge = calloc((size_t)runs, sizeof *bridge);
     double *flr = calloc((size_t)runs, sizeof *flr);
     double *pipe = calloc((size_t)runs, sizeof *pipe);
@@ -321,15 +314,15 @@ int main(int argc, char **argv)
         }
         advance(json, len, snapshot, i);
         double t0 = cpu_now();
-        vb_store_stats st = {0};
+        vb_sink_stats st = {0};
         char cursor[32];
         snprintf(cursor, sizeof cursor, "%d", 1712836800 + 10 * i);
-        int rc = vb_pipeline_run_json(p, snapshot, len, 1712836800.0 + 10 * i, 0.02, &err);
+        const vb_result *res;
+        int rc = vb_pipeline_run_json(p, snapshot, len, 1712836800.0 + 10 * i, 0.02, &res, &err);
         if (i >= 0)
             pipe[i] = cpu_now() - t0;
-        if (rc || vb_store_begin(store, &err) || vb_store_insert_result(store, L, -1, &st, &err) ||
-            vb_store_state_set(store, "snap_recvTime", cursor, &err) ||
-            vb_store_commit(store, &err)) {
+        if (rc || vb_sink_begin(sink, &err) || vb_sink_store(sink, res, &st, &err) ||
+            vb_sink_state_set(sink, "snap_recvTime", cursor, &err) || vb_sink_commit(sink, &err)) {
             fprintf(stderr, "pipeline bench: %s\n", err.msg);
             return 1;
         }
@@ -337,12 +330,12 @@ int main(int argc, char **argv)
             bridge[i] = cpu_now() - t0;
             rowsum += st.rows + st.status_rows;
         }
+        wal_committed(&bridge_wal);
         if (i == -1)
-            collect(L, lua_gettop(L), &rs);
-        lua_pop(L, 1);
+            collect(res, &rs);
     }
     long long wbytes = written() - w0;
-    vb_store_close(store);
+    vb_sink_close(sink);
 
     sqlite3 *db;
     sqlite3_open(floor_db, &db);
@@ -351,7 +344,7 @@ int main(int argc, char **argv)
              "PRAGMA journal_mode=%s; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=%d",
              wal > 0 ? "WAL" : "DELETE", wal);
     sqlite3_exec(db, pragmas, NULL, NULL, NULL);
-    count_wal(db, &floor_wal, wal);
+    count_wal(&floor_wal, floor_db);
     sqlite3_stmt **st = calloc((size_t)rs.ntables, sizeof *st);
     for (int t = 0; t < rs.ntables; t++) {
         vb_buf sql = {0};
@@ -390,6 +383,7 @@ int main(int argc, char **argv)
             floor_wal.bytes = 0;
         }
         double t = floor_run(db, st, status, state, &rs, i);
+        wal_committed(&floor_wal);
         if (i >= 0)
             flr[i] = t;
     }

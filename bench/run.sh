@@ -35,12 +35,14 @@ versus() {
 # --- 1. snapshot pipeline: decode -> transformers -> insert -> commit ---------
 # Each run's snapshot is the fixture with its times moved on by 10 s a run.
 v2=$("$BIN/pipeline" tests/fixtures/snapshots/full.json "$B" 120 1000)
+sqlite_full=$(get "$v2" bridge_median_ms)
 line "pipeline, full snapshot ($(get "$v2" rows_per_snapshot) rows)" \
     "median $(get "$v2" bridge_median_ms) ms, p99 $(get "$v2" bridge_p99_ms) ms CPU; floor median $(get "$v2" floor_median_ms) ms, p99 $(get "$v2" floor_p99_ms) ms; ratio $(get "$v2" ratio_median) (target <= 1.15)"
 line "  of which decode + transformers" "median $(get "$v2" transform_median_ms) ms, p99 $(get "$v2" transform_p99_ms) ms CPU (target <= 5 ms)"
 v1=$("$BIN/pipeline" tests/fixtures/snapshots/full.json "$B" 60 1000 v1)
 versus "full snapshot" ""
 v2=$("$BIN/pipeline" tests/fixtures/snapshots/realistic.json "$B" 500 1000)
+sqlite_real=$(get "$v2" bridge_median_ms)
 line "pipeline, realistic snapshot ($(get "$v2" rows_per_snapshot) rows)" \
     "median $(get "$v2" bridge_median_ms) ms, p99 $(get "$v2" bridge_p99_ms) ms CPU (target < 1 ms); floor median $(get "$v2" floor_median_ms) ms; ratio $(get "$v2" ratio_median)"
 v1=$("$BIN/pipeline" tests/fixtures/snapshots/realistic.json "$B" 500 1000 v1)
@@ -198,6 +200,93 @@ line "  sqlite3 .import into v1 tables ($(count "$B/import.db") stored)" \
 line "  the databases on disk" \
     "v1 $(($(wc -c < "$B/insert-v1.db") / 1048576)) MB, v2 $(($(wc -c < "$B/insert.db") / 1048576)) MB"
 
+# --- 7. PostgreSQL: the sink per snapshot, insert, the Grafana query ----------
+# A throw-away server as the tests start one (tests/e2e/pglib.sh), but with
+# PostgreSQL's default durability: fsync and full-page writes on, 128 MB of
+# shared buffers, every commit flushed (synchronous_commit = on).
+TMP=$B/pg
+mkdir -p "$TMP"
+_tap_result() { echo "bench: $2" >&2; }
+diag() { printf '%s\n' "$@" >&2; }
+done_testing() { exit 1; }
+_tap_cleanup() { :; }
+. tests/e2e/pglib.sh
+# The trap's last status would be the script's: keep the script's own.
+trap 'rc=$?; set +e; for p in "${SIMS[@]}"; do kill "$p" 2> /dev/null; done; _pg_cleanup; exit $rc' EXIT
+pg_start bench > /dev/null
+pg_psql bench -c "ALTER SYSTEM SET fsync = on" -c "ALTER SYSTEM SET full_page_writes = on" \
+    -c "ALTER SYSTEM SET shared_buffers = '128MB'"
+pg_restart bench
+pgdb() { # NAME : a fresh database made by initdb --postgres; prints its conninfo
+    pg_psql bench -c "CREATE DATABASE $1"
+    ./vlbimon_bridge initdb --postgres "host=$PG_bench_SOCK port=$PG_bench_PORT user=postgres dbname=$1" 2> /dev/null
+    echo "host=$PG_bench_SOCK port=$PG_bench_PORT user=postgres dbname=$1"
+}
+echo "# PostgreSQL $(pg_psql bench -Atc 'SHOW server_version'), on this machine, over its Unix socket"
+pgsnap() { # LABEL SNAPSHOT RUNS SQLITE-MS [CONNINFO-SUFFIX]
+    local db out
+    db=$(pgdb "snap$RANDOM")
+    out=$("$BIN/pgsink" "$2" "$db ${5:-}" "$3")
+    line "PostgreSQL sink, $1 ($(get "$out" rows_per_snapshot) rows, $(get "$out" tables) tables)" \
+        "median $(get "$out" bridge_wall_ms) ms wall: $(get "$out" bridge_cpu_ms) ms CPU here, $(get "$out" bridge_server_ms) ms in the server; SQLite sink $4 ms CPU"
+    line "  floor: plain libpq, $(get "$out" floor)" \
+        "median $(get "$out" floor_wall_ms) ms wall, $(get "$out" floor_cpu_ms) ms CPU here; the sink takes $(get "$out" ratio_wall)x its wall time"
+    line "  the candidates, wall (server CPU)" \
+        "$(for m in rows copy values unnest; do printf '%s %s (%s) ms; ' "$m" "$(get "$out" ${m}_wall_ms)" "$(get "$out" ${m}_server_ms)"; done)"
+}
+pgsnap "full snapshot" tests/fixtures/snapshots/full.json 30 "$sqlite_full"
+pgsnap "realistic snapshot" tests/fixtures/snapshots/realistic.json 300 "$sqlite_real"
+pgsnap "realistic, synchronous_commit off" tests/fixtures/snapshots/realistic.json 300 "$sqlite_real" \
+    "options='-c synchronous_commit=off'"
+
+# insert beside psql's \copy of the same rows into the same schema (indexes
+# kept), into four tables: a million rows each, where building an index after
+# the load is what it saves.
+PGROWS=${BENCH_PG_ROWS:-4000000}
+pgparams=$(printf '%s\n' $params | head -n 4)
+# shellcheck disable=SC2086
+"$BIN/gen_tree" "$B/pgcsv" "$PGROWS" $pgparams > /dev/null
+db=$(pgdb pginsert)
+ins_s=$(/usr/bin/time -f '%e' ./vlbimon_bridge insert --postgres "$db" "$B/pgcsv/tree" 2>&1 > /dev/null | tail -n 1)
+pgcount() { # CONNINFO : rows in the benchmark's tables
+    "$PG_BIN/psql" -X -At -d "$1" -c "SELECT 0$(for p in $pgparams; do printf ' + (SELECT count(*) FROM ts_param_%s)' "$p"; done)"
+}
+line "PostgreSQL insert, $PGROWS rows of CSV ($(pgcount "$db") stored)" \
+    "$(awk -v r="$PGROWS" -v s="$ins_s" 'BEGIN { printf "%.0f", r / s }') rows/s (COPY, indexes dropped for the load and made again)"
+db=$(pgdb pgcopy)
+for p in $pgparams; do echo "\\copy ts_param_$p (time, station, value) FROM '$B/pgcsv/import/$p.csv' WITH (FORMAT csv)"; done > "$B/pgcopy.sql"
+copy_s=$(/usr/bin/time -f '%e' "$PG_BIN/psql" -X -q -1 -v ON_ERROR_STOP=1 -d "$db" -f "$B/pgcopy.sql" 2>&1 > /dev/null | tail -n 1)
+line "  psql \\copy, same rows and schema ($(pgcount "$db") stored)" \
+    "$(awk -v r="$PGROWS" -v s="$copy_s" 'BEGIN { printf "%.0f", r / s }') rows/s (indexes kept); insert is $(ratio "$copy_s" "$ins_s") as fast"
+db=$(pgdb pgfull)
+"$PG_BIN/psql" -X -q -d "$db" -c "$(for p in $pgparams; do printf "INSERT INTO ts_param_%s VALUES (0, 'ALMA', 0);" "$p"; done)"
+full_s=$(/usr/bin/time -f '%e' ./vlbimon_bridge insert --postgres "$db" "$B/pgcsv/tree" 2>&1 > /dev/null | tail -n 1)
+line "  insert into tables that hold rows" \
+    "$(awk -v r="$PGROWS" -v s="$full_s" 'BEGIN { printf "%.0f", r / s }') rows/s (the indexes kept up to date during the load)"
+rm -rf "$B/pgcsv"
+
+# The Grafana query on a month of data, as in section 5 (whose databases
+# give SQLite's time, v1 and v2, beside it).
+db=$(pgdb pgmonth)
+"$PG_BIN/psql" -X -q -d "$db" -c "INSERT INTO ts_param_weather_tau225 (time, station, value)
+    SELECT x, s, 0.05 + (x % 977) / 10000.0 FROM generate_series($end - 30 * 86400, $end, 10) x,
+    unnest(ARRAY['ALMA', 'APEX', 'GLT', 'JCMT', 'KP', 'LMT', 'NOEMA', 'PICO', 'SMA', 'SMTO', 'SPT']) s" -c "ANALYZE"
+pgtime() { # CONNINFO SQL : "A ms as psql sees it, B ms in the server": medians of 21 runs
+    local psql server
+    psql=$({ echo '\o /dev/null'; echo '\timing on'; for _ in $(seq 21); do echo "$2;"; done; } |
+        "$PG_BIN/psql" -X -q -d "$1" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | sort -n | sed -n 11p)
+    server=$(for _ in $(seq 21); do "$PG_BIN/psql" -X -At -d "$1" -c "EXPLAIN (ANALYZE, TIMING OFF) $2"; done |
+        sed -n 's/^Execution Time: \([0-9.]*\) ms/\1/p' | sort -n | sed -n 11p)
+    echo "$psql ms as psql sees it, $server ms in the server"
+}
+plan() { "$PG_BIN/psql" -X -At -d "$1" -c "EXPLAIN $2" | grep -o 'Index Scan using [a-z0-9_]*\|Bitmap Index Scan on [a-z0-9_]*\|Seq Scan' | sort -u | paste -sd ' '; }
+pq="SELECT time, value FROM ts_param_weather_tau225 WHERE time >= $((end - 6 * 3600)) AND time <= $end AND station = 'ALMA' ORDER BY time"
+line "PostgreSQL Grafana query, 6 h of one station ($("$PG_BIN/psql" -X -At -d "$db" -c "SELECT count(*) FROM ts_param_weather_tau225") rows)" \
+    "$(pgtime "$db" "$pq") ($(plan "$db" "$pq")); SQLite $(timeq "$pq")"
+"$PG_BIN/psql" -X -q -d "$db" -c "CREATE INDEX idx_ts_param_weather_tau225_station_time ON ts_param_weather_tau225 (station, time)" -c ANALYZE
+line "  with an index on (station, time)" "$(pgtime "$db" "$pq") ($(plan "$db" "$pq"))"
+pg_stop bench
+
 # --- 6. history: one observation day, one series per request against many -----
 # Every parameter of all 11 stations over 18.7 simulated hours (the 2022 day of
 # the original's README), --all, --sleep 0, into a tmpfs when there is one: the
@@ -208,7 +297,7 @@ line "  the databases on disk" \
 HB=$B/history
 if [ -w /dev/shm ]; then
     HB=$(mktemp -d /dev/shm/vlbimon-bench.XXXXXX)
-    trap 'for p in "${SIMS[@]}"; do kill "$p" 2> /dev/null; done; rm -rf "$HB"' EXIT
+    trap 'rc=$?; set +e; for p in "${SIMS[@]}"; do kill "$p" 2> /dev/null; done; _pg_cleanup; rm -rf "$HB"; exit $rc' EXIT
 fi
 day0=1712793600 # 2024-04-11T00:00Z
 day1=$((day0 + 67319))

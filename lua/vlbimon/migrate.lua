@@ -387,11 +387,12 @@ end
 -- columns time, station and value; "v2", the same and seq; "other" for a
 -- ts_param_ table with a station column but other columns; nil for any other
 -- table (the schedule has no station). The second result lists its columns.
+-- Through db:columns, so it reads a PostgreSQL database too, whose series
+-- tables have v1's columns.
 function M.series_layout(db, tbl)
-    local cols, station = {}, false
-    for c in db:rows("SELECT name FROM pragma_table_info(?) ORDER BY cid", tbl) do
-        cols[#cols + 1] = c.name
-        station = station or c.name == "station"
+    local cols, station = db:columns(tbl), false
+    for _, c in ipairs(cols) do
+        station = station or c == "station"
     end
     local list = table.concat(cols, ", ")
     if tbl:sub(1, 9) ~= "ts_param_" or not station then

@@ -1,11 +1,12 @@
 -- pipeline.lua - one snapshot from JSON text to rows for the host: decode,
 -- flatten, the bridge's own metrics, the transformers in file-name order,
--- then the rows grouped by table plus the changed station status rows (the
--- result shape is in src/db/store.h). Driven by src/host/pipeline.c, which passes
+-- then the rows plus the changed station status rows, which the host turns
+-- into C values for storage (src/db/result.h). Driven by src/host/pipeline.c, which passes
 -- three C helpers: `flatten`, which decodes a snapshot's JSON straight into
 -- the point columns (src/host/snapshot.c: a generic JSON decoder alone would take
 -- the whole CPU budget), `isolate`, which runs a transformer under pcall with
--- an instruction limit, and `group` (src/host/rows.c), which groups the rows.
+-- an instruction limit, and `group` (src/host/rows.c), which groups the rows
+-- by table into the host's C result.
 --
 -- The bridge metrics are part of the pipeline, not a transformer: they
 -- describe the raw fetch, so they are computed before any transformer runs
@@ -31,8 +32,8 @@ Pipeline.__index = Pipeline
 
 -- opts.isolate(fn, ...) -> true, results... | false, message;
 -- opts.flatten(text, points, only, now) -> counts, newest | nil, why (only for run_json);
--- opts.group(result): stores result.groups, the rows grouped by table (the
--- host's; without it a result has only its columns);
+-- opts.group(result): hands the result to the host, its rows grouped by
+-- table (without it, as in the Lua tests, a result is only its columns);
 -- opts.stations: only these stations (the --stations filter), or nil for all.
 function M.new(opts)
     assert(type(opts.isolate) == "function", "pipeline.new: opts.isolate is required")
@@ -175,8 +176,8 @@ function Pipeline:wants(param)
     return false
 end
 
-function Pipeline:restore_status(db)
-    return self.status:restore(db)
+function Pipeline:restore_status(rows)
+    return self.status:restore(rows)
 end
 
 -- bridge_points per station and in total, bridge_totalLag, bridge_bridgeLag.
@@ -266,30 +267,6 @@ function Pipeline:run_points(list, now)
         vlbimon.log("warn", string.format("points: %d dropped (bad station, parameter name, time or value; e.g. %s)", nbad, example))
     end
     return self:finish(now)
-end
-
--- The result's rows as {station, param, time, value}, sorted by table, then
--- time, then station (then value, so that equal keys still print in one
--- order): for `transform`.
-function Pipeline:sorted_rows(result)
-    local rows = {}
-    local station, param, time, value = result.station, result.param, result.time, result.value
-    for i = 1, result.n do
-        rows[i] = { station[i], param[i], time[i], value[i] }
-    end
-    table.sort(rows, function(a, b)
-        if a[2] ~= b[2] then
-            return a[2] < b[2]
-        end
-        if a[3] ~= b[3] then
-            return a[3] < b[3]
-        end
-        if a[1] ~= b[1] then
-            return a[1] < b[1]
-        end
-        return tostring(a[4]) < tostring(b[4])
-    end)
-    return rows
 end
 
 return M

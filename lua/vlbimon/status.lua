@@ -13,9 +13,8 @@ M.FUTURE_SLACK = 3600
 -- The columns are the host's one list (src/db/schema.c); time, the row's
 -- clock, and station, its key, are the two every row has, and ORDER holds
 -- the rest.
-local TEXT, REAL, ORDER, NAMES = {}, {}, {}, {}
-for i, c in ipairs(vlbimon.status_columns()) do
-    NAMES[i] = c.name
+local TEXT, REAL, ORDER = {}, {}, {}
+for _, c in ipairs(vlbimon.status_columns()) do
     if c.name ~= "time" and c.name ~= "station" then
         ORDER[#ORDER + 1] = c.name
         if c.type == "TEXT" then
@@ -57,9 +56,10 @@ function M.new(stations)
 end
 
 -- Reads back what the last run wrote, so a restart does not reset the rows.
-function Status:restore(db)
+-- rows: bridge_stationStatus as the host read it, each row keyed by column name.
+function Status:restore(rows)
     local n = 0
-    for row in db:rows("SELECT " .. table.concat(NAMES, ", ") .. " FROM bridge_stationStatus") do
+    for _, row in ipairs(rows) do
         local r = self.rows[row.station]
         if not r then
             vlbimon.log("info", "station status: ignoring unknown station", row.station)

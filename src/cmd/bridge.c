@@ -9,15 +9,16 @@
  * for the session id, but the database's cursor wins over it.
  *
  * An answer whose rows cannot be committed (disk full, a writer lock held
- * past the cycle) is kept in memory and committed before anything new is
- * fetched, so a database hiccup costs latency, never points.
+ * past the cycle, a database server restarting) is kept in memory and
+ * committed before anything new is fetched, so a database hiccup costs
+ * latency, never points. The log says so once when it is kept and once when
+ * it is in, however many cycles it takes.
  */
 #define _GNU_SOURCE
 #include "cmd/bridge.h"
 
 #include <errno.h>
 #include <grp.h>
-#include <lauxlib.h>
 #include <malloc.h>
 #include <math.h>
 #include <signal.h>
@@ -35,7 +36,7 @@
 #include "net/session.h"
 #include "core/signals.h"
 #include "cmd/state_file.h"
-#include "db/store.h"
+#include "db/sink.h"
 
 /* The key of the cursor in bridge_state, named after the server's cookie. */
 #define CURSOR_KEY "snap_recvTime"
@@ -59,14 +60,14 @@
 typedef struct bridge {
     vb_app *app;
     double dt;
-    const char *sqlitedb;
+    vb_sink_target target; /* none: the debug printer */
     vb_signals sig;
     vb_secrets secrets;
     vb_http *http;
     vb_lua *lua;
     vb_pipeline *p;
-    vb_store *store;
-    vb_db_wait wait; /* the store's lock waits: without a bound until the first cycle */
+    vb_sink *sink;   /* the database, or the debug printer without one */
+    vb_db_wait wait; /* the sink's lock waits: without a bound until the first cycle */
     int exit_asked;  /* PLEASE-EXIT appeared while waiting for a lock at start-up */
     char *session;
     char *cursor;
@@ -75,8 +76,9 @@ typedef struct bridge {
     double server_date_at;   /* our clock when that answer arrived */
     char *state_path;
     char *exit_path;
-    int pending;          /* registry ref of a result not yet committed, or LUA_NOREF */
-    char *pending_cursor; /* the cursor that answer carried */
+    const vb_result *pending; /* an answer not yet committed (the pipeline's), or NULL */
+    char *pending_cursor;     /* the cursor that answer carried */
+    double pending_since;     /* when it was kept */
     double backoff_until;
     int backoff_level;
     uint64_t rng;
@@ -325,80 +327,19 @@ static int start_session(bridge *b)
 }
 
 /*
- * Debug mode: the rows that would be stored, as "ts_param_<param>,station,time,value"
- * CSV lines on stdout, then one "bridge_stationStatus,<its columns>" line per
- * station status row, printed as `transform` prints them (core/value.h).
+ * Stores the result with its cursor in one transaction (the sink's contract:
+ * both or neither), retrying a busy database until the cycle's deadline.
  */
-static int print_result(bridge *b, int idx, vb_store_stats *st, vb_err *err)
+static int commit_result(bridge *b, const vb_result *res, const char *cursor, double deadline,
+                         vb_sink_stats *st, vb_err *err)
 {
-    lua_State *L = vb_lua_state(b->lua);
-    vb_buf out = {0};
-    int rc = 0;
-    const vb_groups *g = vb_rows_groups(L, idx);
-    int col0 = g ? vb_rows_push_columns(L, idx) : 0;
-    if (!col0)
-        return vb_fail(err, "pipeline result without its rows grouped by table");
-    for (int k = 0; rc == 0 && k < g->nrows; k++) {
-        for (int c = 0; c < 4; c++)
-            lua_rawgeti(L, col0 + c, g->row[k]);
-        vb_value f[4]; /* param, station, time, value */
-        vb_rows_value(L, -3, &f[0]);
-        vb_rows_value(L, -4, &f[1]);
-        vb_rows_value(L, -2, &f[2]);
-        /* What the store would skip is skipped here too. */
-        if (f[1].type != VB_V_TEXT || (f[2].type != VB_V_INTEGER && f[2].type != VB_V_REAL) ||
-            vb_rows_value(L, -1, &f[3])) {
-            lua_pop(L, 4);
-            st->skipped++;
-            continue;
-        }
-        rc = vb_buf_puts(&out, "ts_param_") || vb_value_put_record(&out, f, 4);
-        lua_pop(L, 4);
-        st->rows++;
-    }
-    lua_pop(L, 4);
-    lua_getfield(L, idx, "status");
-    lua_Integer ns = luaL_len(L, -1);
-    for (lua_Integer i = 1; rc == 0 && i <= ns; i++) {
-        vb_value f[1 + VB_STATUS_NCOLUMNS] = {
-            {.type = VB_V_TEXT, .text = {"bridge_stationStatus", strlen("bridge_stationStatus")}}};
-        lua_rawgeti(L, -1, i);
-        vb_rows_status(L, -1, f + 1);
-        rc = vb_value_put_record(&out, f, VB_COUNT(f));
-        lua_pop(L, 1);
-        st->status_rows++;
-    }
-    lua_pop(L, 1);
-    if (rc == 0 && out.len && (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout)))
-        rc = vb_fail(err, "cannot write to stdout: %s", strerror(errno));
-    else if (rc)
-        vb_fail(err, "out of memory");
-    vb_buf_free(&out);
-    return rc;
-}
-
-/*
- * Stores the result on top of the stack with its cursor in one transaction,
- * retrying a busy database until the cycle's deadline. Leaves the stack as
- * it found it.
- */
-static int commit_result(bridge *b, const char *cursor, double deadline, vb_store_stats *st,
-                         vb_err *err)
-{
-    lua_State *L = vb_lua_state(b->lua);
-    int idx = lua_gettop(L);
-    *st = (vb_store_stats){0};
-    if (!b->store)
-        return print_result(b, idx, st, err);
     for (;;) {
-        *st = (vb_store_stats){0};
-        if (vb_store_begin(b->store, err) == 0 &&
-            vb_store_insert_result(b->store, L, idx, st, err) == 0 &&
-            vb_store_state_set(b->store, CURSOR_KEY, cursor, err) == 0 &&
-            vb_store_commit(b->store, err) == 0)
+        *st = (vb_sink_stats){0};
+        if (vb_sink_begin(b->sink, err) == 0 && vb_sink_store(b->sink, res, st, err) == 0 &&
+            vb_sink_state_set(b->sink, CURSOR_KEY, cursor, err) == 0 &&
+            vb_sink_commit(b->sink, err) == 0)
             return 0;
-        lua_settop(L, idx);
-        vb_store_rollback(b->store);
+        vb_sink_rollback(b->sink);
         if (vb_signals_poll(&b->sig) || vb_now() + COMMIT_RETRY_S >= deadline)
             return -1;
         vb_signals_sleep_until(&b->sig, vb_now() + COMMIT_RETRY_S);
@@ -406,7 +347,7 @@ static int commit_result(bridge *b, const char *cursor, double deadline, vb_stor
 }
 
 /* The answer is safe: move the cursor, tell the log, rewrite the state file. */
-static void committed(bridge *b, char **cursor, const vb_store_stats *st, double fetch_s,
+static void committed(bridge *b, char **cursor, const vb_sink_stats *st, double fetch_s,
                       double store_s)
 {
     free(b->cursor);
@@ -422,37 +363,32 @@ static void committed(bridge *b, char **cursor, const vb_store_stats *st, double
                "snapshot: %ld rows, %ld status rows, %ld skipped; lag %s s, fetch %.0f ms, "
                "store %.0f ms",
                st->rows, st->status_rows, st->skipped, lag, fetch_s * 1000, store_s * 1000);
-    vb_log_msg(&b->app->log, VB_DEBUG, "memory: Lua %d KiB, SQLite %lld KiB",
-               lua_gc(vb_lua_state(b->lua), LUA_GCCOUNT, 0),
-               (long long)(sqlite3_memory_used() / 1024));
+    vb_log_msg(&b->app->log, VB_DEBUG, "memory: Lua %zu KiB", vb_lua_memory(b->lua) / 1024);
     write_state(b);
 }
 
 /* An answer kept from an earlier cycle goes in before anything new is fetched. */
 static int flush_pending(bridge *b, double deadline)
 {
-    if (b->pending == LUA_NOREF)
+    if (!b->pending)
         return 0;
-    lua_State *L = vb_lua_state(b->lua);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, b->pending);
-    vb_store_stats st;
+    vb_sink_stats st;
     vb_err err;
     double t0 = vb_now();
-    int rc = commit_result(b, b->pending_cursor, deadline, &st, &err);
-    lua_pop(L, 1);
-    if (rc) {
-        vb_log_msg(&b->app->log, VB_ERROR,
+    if (commit_result(b, b->pending, b->pending_cursor, deadline, &st, &err)) {
+        vb_log_msg(&b->app->log, VB_DEBUG,
                    "database: %s; the answer is still kept, retrying next cycle", err.msg);
         return -1;
     }
-    luaL_unref(L, LUA_REGISTRYINDEX, b->pending);
-    b->pending = LUA_NOREF;
+    vb_log_msg(&b->app->log, VB_NOTICE, "database: the answer kept for %.1f s is committed",
+               vb_now() - b->pending_since);
+    b->pending = NULL;
     committed(b, &b->pending_cursor, &st, 0, vb_now() - t0);
     return 0;
 }
 
-/* One GET /data/snapshot: 1 = an answer to store is on the Lua stack (cursor in *next). */
-static int fetch(bridge *b, char **next, double *fetch_s)
+/* One GET /data/snapshot: 1 = an answer to store is in *res (cursor in *next). */
+static int fetch(bridge *b, const vb_result **res, char **next, double *fetch_s)
 {
     const vb_log *log = &b->app->log;
     for (int attempt = 0; attempt < 2; attempt++) {
@@ -519,7 +455,7 @@ static int fetch(bridge *b, char **next, double *fetch_s)
         }
         vb_log_msg(log, VB_DEBUG, "snapshot: %zu bytes (%ld on the wire), next cursor %s",
                    r.body.len, r.wire_bytes, *next);
-        rc = vb_pipeline_run_json(b->p, r.body.data, r.body.len, vb_now(), r.seconds, &err);
+        rc = vb_pipeline_run_json(b->p, r.body.data, r.body.len, vb_now(), r.seconds, res, &err);
         vb_http_resp_free(&r);
         if (rc) {
             vb_log_msg(log, VB_WARN, "snapshot: %s; the answer is not used (cursor kept)", err.msg);
@@ -540,13 +476,11 @@ static int fetch(bridge *b, char **next, double *fetch_s)
 static void record_idle(bridge *b, double fetch_s, double deadline)
 {
     vb_err err;
-    vb_store_stats st;
-    if (vb_pipeline_run_json(b->p, "{}", 2, vb_now(), fetch_s, &err) == 0) {
-        int rc = commit_result(b, b->cursor, deadline, &st, &err);
-        lua_pop(vb_lua_state(b->lua), 1);
-        if (rc == 0)
-            return;
-    }
+    vb_sink_stats st;
+    const vb_result *res;
+    if (vb_pipeline_run_json(b->p, "{}", 2, vb_now(), fetch_s, &res, &err) == 0 &&
+        commit_result(b, res, b->cursor, deadline, &st, &err) == 0)
+        return;
     vb_log_msg(&b->app->log, VB_WARN, "the bridge's own series of this cycle: %s", err.msg);
 }
 
@@ -563,29 +497,24 @@ static void cycle(bridge *b, double deadline)
     }
     char *next = NULL;
     double fetch_s = 0;
-    if (!fetch(b, &next, &fetch_s)) {
+    const vb_result *res;
+    if (!fetch(b, &res, &next, &fetch_s)) {
         if (!b->sig.stop)
             record_idle(b, fetch_s, deadline);
         return;
     }
-    lua_State *L = vb_lua_state(b->lua);
-    vb_store_stats st;
+    vb_sink_stats st;
     vb_err err;
     double t0 = vb_now();
-    if (commit_result(b, next, deadline, &st, &err) == 0) {
-        lua_pop(L, 1);
+    if (commit_result(b, res, next, deadline, &st, &err) == 0) {
         committed(b, &next, &st, fetch_s, vb_now() - t0);
         return;
     }
-    if (!b->store) {
-        vb_log_msg(&b->app->log, VB_ERROR, "%s", err.msg);
-        lua_pop(L, 1);
-        free(next);
-        return;
-    }
-    /* The pipeline reuses its result tables, so nothing runs again until this is stored. */
-    b->pending = luaL_ref(L, LUA_REGISTRYINDEX);
+    /* The result is the pipeline's until it runs again, so nothing runs again until it is stored.
+     */
+    b->pending = res;
     b->pending_cursor = next;
+    b->pending_since = vb_now();
     vb_log_msg(&b->app->log, VB_ERROR,
                "database: %s; the answer is kept in memory and committed before the next fetch",
                err.msg);
@@ -656,7 +585,7 @@ static int choose_cursor(bridge *b, const char *start, vb_err *err)
     const vb_log *log = &b->app->log;
     char *from_file = NULL, *from_db = NULL;
     read_state(b, &from_file);
-    if (b->store && vb_store_state_get(b->store, CURSOR_KEY, &from_db, err)) {
+    if (vb_sink_state_get(b->sink, CURSOR_KEY, &from_db, err)) {
         free(from_file);
         return -1;
     }
@@ -789,27 +718,19 @@ static int setup(bridge *b, const char *start, int wal, const char *transformers
         return vb_fail(err, "out of memory");
     b->exit_path = path.data;
     path = (vb_buf){0};
-    if (b->sqlitedb) {
-        check_group(&app->log);
+    if (b->target.sqlitedb || b->target.postgres) {
+        if (b->target.sqlitedb)
+            check_group(&app->log);
         b->wait = (vb_db_wait){
             .log = &app->log, .bound_s = VB_DB_WAIT_FOREVER, .stop = stop_waiting, .stop_ud = b};
-        if (!(b->store = vb_store_open(b->sqlitedb, wal, &b->wait, &app->log, err)) ||
-            vb_store_state_init(b->store, err))
-            return -1;
-        /*
-         * In rollback-journal mode (--wal 0) a cache spill needs the exclusive
-         * lock mid-insert and waits out the busy timeout again for every
-         * spill while a reader holds its shared lock, seconds in all. A
-         * snapshot's transaction is bounded, so its pages can stay in the
-         * cache; then only COMMIT waits, once, and commit_result retries. WAL
-         * spills need no such lock and keep the cache small.
-         */
-        if (wal == 0 && sqlite3_exec(vb_store_db(b->store), "PRAGMA cache_spill=OFF", NULL, NULL,
-                                     NULL) != SQLITE_OK)
-            return vb_fail(err, "%s: %s", b->sqlitedb, sqlite3_errmsg(vb_store_db(b->store)));
-        vb_store_set_masterlist(b->store, ml);
-        vb_store_skip_broken_tables(b->store);
+        vb_sink_opts so = {
+            .log = &app->log, .ml = ml, .skip_broken = 1, .wal_pages = wal, .wait = &b->wait};
+        b->sink = vb_sink_open(&b->target, &so, err);
+    } else {
+        b->sink = vb_sink_print_open(err);
     }
+    if (!b->sink)
+        return -1;
     if (vb_secrets_load_private(app->secrets, app->insecure_secrets_ok, &app->log, &b->secrets,
                                 err))
         return -1;
@@ -831,7 +752,7 @@ static int setup(bridge *b, const char *start, int wal, const char *transformers
     if (!(b->lua = vb_lua_new(app, err)) ||
         !(b->p = vb_pipeline_new(b->lua, transformers ? transformers : dir, err)))
         return -1;
-    if (b->store && vb_pipeline_restore_status(b->p, vb_store_db(b->store), err))
+    if (vb_pipeline_restore_status(b->p, b->sink, err))
         return -1;
     if (vb_mkdir_p(app->datadir, err))
         return -1;
@@ -847,11 +768,9 @@ static int setup(bridge *b, const char *start, int wal, const char *transformers
 
 static void teardown(bridge *b)
 {
-    if (b->lua && b->pending != LUA_NOREF)
-        luaL_unref(vb_lua_state(b->lua), LUA_REGISTRYINDEX, b->pending);
     vb_pipeline_free(b->p);
     vb_lua_free(b->lua);
-    vb_store_close(b->store);
+    vb_sink_close(b->sink);
     vb_http_free(b->http);
     vb_signals_close(&b->sig);
     vb_secrets_free(&b->secrets);
@@ -864,7 +783,7 @@ static void teardown(bridge *b)
 
 int cmd_bridge(vb_app *app, int argc, char **argv)
 {
-    const char *start = NULL, *sqlitedb = NULL, *transformers = NULL;
+    const char *start = NULL, *sqlitedb = NULL, *postgres = NULL, *transformers = NULL;
     double dt = 10;
     long wal = 1000;
     const vb_opt opts[] = {
@@ -885,6 +804,12 @@ int cmd_bridge(vb_app *app, int argc, char **argv)
          .dest = &sqlitedb,
          .metavar = "SQLITEDB",
          .help = "database to write (made by initdb); without it, print the rows to stdout"},
+        {.lname = "postgres",
+         .kind = VB_OPT_STRING,
+         .dest = &postgres,
+         .metavar = "CONNINFO",
+         .help = "a PostgreSQL database to write instead (made by initdb --postgres; a libpq "
+                 "connection string or postgresql:// URI)"},
         {.lname = "wal",
          .kind = VB_OPT_INT,
          .dest = &wal,
@@ -913,8 +838,15 @@ int cmd_bridge(vb_app *app, int argc, char **argv)
         fprintf(stderr, "%s: error: argument --wal: must be 0 or a number of pages\n", spec.prog);
         return VB_EXIT_USAGE;
     }
-    bridge b = {
-        .app = app, .dt = dt, .sqlitedb = sqlitedb, .pending = LUA_NOREF, .server_date = -1};
+    if (sqlitedb && postgres) {
+        fprintf(stderr, "%s: error: argument --postgres: not allowed with argument --sqlitedb\n",
+                spec.prog);
+        return VB_EXIT_USAGE;
+    }
+    bridge b = {.app = app,
+                .dt = dt,
+                .target = {.sqlitedb = sqlitedb, .postgres = postgres},
+                .server_date = -1};
     b.sig.fd = -1;
     b.rng = (uint64_t)(vb_now() * 1e6) ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ULL;
     vb_err err;
@@ -936,7 +868,7 @@ int cmd_bridge(vb_app *app, int argc, char **argv)
                    "%ld connection(s) used",
                    b.sig.stop ? (b.sig.last == SIGINT ? " on SIGINT" : " on SIGTERM") : "",
                    b.cycles, b.answers, b.rows, b.cursor, vb_http_connections(b.http));
-        if (b.pending != LUA_NOREF)
+        if (b.pending)
             vb_log_msg(&app->log, VB_WARN,
                        "the last answer could not be committed; its cursor was not saved, so "
                        "the next start fetches it again");

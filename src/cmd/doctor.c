@@ -385,10 +385,10 @@ static void check_masterlist(doctor *d)
 #define OURS                                                                                       \
     "c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p') AND "             \
     "(c.relname LIKE 'ts\\_param\\_%' OR c.relname LIKE 'bridge\\_%')"
-/* What the bridge does to table c: insert, and upsert the status and the cursor. */
+/* What the bridge does to table c: insert; upsert the status and the cursor; record loads. */
 #define CANNOT_WRITE                                                                               \
     "NOT has_table_privilege(c.oid, 'INSERT') OR (c.relname IN ('bridge_stationstatus', "          \
-    "'bridge_state') AND NOT (has_table_privilege(c.oid, 'SELECT') AND "                           \
+    "'bridge_state', 'bridge_inserted') AND NOT (has_table_privilege(c.oid, 'SELECT') AND "        \
     "has_table_privilege(c.oid, 'UPDATE')))"
 /* Any change to table c by role r (has_table_privilege: any one of the list). */
 #define CAN_CHANGE "has_table_privilege(r.oid, c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE')"

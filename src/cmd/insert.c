@@ -4,63 +4,54 @@
  * All files of the tree are merged in time order, as the points arrived
  * live. A point goes through the transformer pipeline only when some
  * transformer wants its parameter (wants() in the transformer contract);
- * the rest, most of the rows, go straight into their tables through
- * bulk.c. Everything happens in one transaction, with the database in
- * rollback-journal mode when it can be (see leave_wal): an interrupted or
- * failed insert leaves the database as it was. What was loaded from which
- * file is recorded in the same transaction (insertlog.c), so running
- * insert again on the same tree adds nothing.
+ * the rest, most of the rows, go straight into their tables through the
+ * sink's bulk load (COPY on PostgreSQL). Everything happens in one
+ * transaction (for SQLite, in rollback-journal mode when it can be): an
+ * interrupted or failed insert leaves the database as it was. What was
+ * loaded from which file is recorded in the same transaction (insertlog.c),
+ * so running insert again on the same tree adds nothing.
  */
 #include "cmd/insert.h"
 
-#include <lauxlib.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "db/bulk.h"
-#include "hist/csvtree.h"
+#include "core/signals.h"
 #include "db/insertlog.h"
 #include "db/open.h"
+#include "db/pg.h"
+#include "db/sink.h"
+#include "hist/csvtree.h"
 #include "host/lua_host.h"
 #include "host/pipeline.h"
-#include "core/signals.h"
-#include "db/store.h"
 
 /* Points per pipeline run: bounded memory, few runs. */
 #define PIPELINE_BATCH 5000
 /* Records between two looks at the signals. */
 #define SIGNAL_EVERY 65536
-/*
- * SQLite's page cache for the load, in KiB: flat, whatever the tree's size.
- * Measured on a 2-million-row tree: 16 MiB loads as fast as 64 MiB and
- * keeps the peak RSS near 40 MB instead of 90 (make bench).
- */
-#define CACHE_KIB 16384
 
 /* How one file's records are handled. */
 typedef struct route {
     int use;      /* opened and loaded */
     int pipeline; /* through the transformers, else straight into `table` */
-    int table;    /* bulk.c's id */
+    int table;    /* the bulk load's id */
     vb_value_kind kind;
-    vb_inslog_mark mark;
+    vb_load_record mark;
 } route;
 
 typedef struct run {
     vb_app *app;
-    const char *sqlitedb;
+    vb_sink_target target;
+    const char *dbname; /* for messages: the path, or the connection with its password masked */
     vb_signals sig;
     vb_lua *lua;
     vb_pipeline *p;
-    vb_store *store;
+    vb_sink *sink;
+    const vb_sink_bulk_ops *bulk;
     vb_db_wait wait;
-    vb_bulk *bulk;
     vb_csvtree tree;
     route *routes;
-    vb_store_stats stats;
-    int left_wal;        /* switched out of WAL for the load, and back after it */
-    lua_Integer batch_n; /* points in the batch on top of the Lua stack (0: no batch) */
+    vb_sink_stats stats;
     long long through_pipeline, records, files_loaded;
     long failures; /* files that could not be loaded */
     double t0;
@@ -76,46 +67,15 @@ static int wanted_station(const vb_app *app, const char *s)
     return 0;
 }
 
-/*
- * The load runs in rollback-journal mode, where a WAL would hold a second
- * copy of it. But leaving WAL needs every other connection to the file
- * closed, and Grafana keeps its own open for as long as it runs: then the
- * load goes through the WAL rather than wait for that.
- */
-static int leave_wal(run *r, vb_err *err)
-{
-    sqlite3 *db = vb_store_db(r->store);
-    char mode[32], msg[1024];
-    if (vb_db_journal(db, mode, sizeof mode, err))
-        return -1;
-    if (strcmp(mode, "wal") != 0)
-        return 0;
-    if (sqlite3_exec(db, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL) == SQLITE_OK) {
-        r->left_wal = 1;
-        return 0;
-    }
-    if ((sqlite3_errcode(db) & 0xff) != SQLITE_BUSY)
-        return vb_fail(err, "%s: PRAGMA journal_mode = DELETE: %s", r->sqlitedb,
-                       sqlite3_errmsg(db));
-    vb_log_msg(&r->app->log, VB_NOTICE,
-               "%s stays in WAL mode for the load (%s), so the load needs as much free disk "
-               "space again until it is checkpointed",
-               r->sqlitedb, vb_db_lock_holder(r->sqlitedb, msg, sizeof msg));
-    return 0;
-}
-
-/* Runs the batch on top of the stack through the pipeline and stores the result. */
+/* Runs the queued points through the pipeline and stores the result. */
 static int run_batch(run *r, vb_err *err)
 {
-    if (r->batch_n == 0)
+    const vb_result *res;
+    if (vb_pipeline_queued(r->p) == 0)
         return 0;
-    r->batch_n = 0;
-    lua_State *L = vb_lua_state(r->lua);
-    if (vb_pipeline_run_points(r->p, vb_now(), err))
+    if (vb_pipeline_run_points(r->p, vb_now(), &res, err))
         return -1;
-    int rc = vb_store_insert_result(r->store, L, -1, &r->stats, err);
-    lua_pop(L, 1);
-    return rc;
+    return vb_sink_store(r->sink, res, &r->stats, err);
 }
 
 /* Decides how file i is loaded, and opens it where the last insert left it. */
@@ -146,8 +106,7 @@ static int open_source(run *r, size_t i, const vb_masterlist *ml, vb_err *err)
                    s->param);
         return 0;
     }
-    sqlite3 *db = vb_store_db(r->store);
-    int found = vb_inslog_find(db, s->path, s->station, s->param, &ro->mark, err);
+    int found = vb_inslog_find(r->sink, s->path, s->station, s->param, &ro->mark, err);
     if (found < 0)
         return -1;
     if (found > 0) {
@@ -166,7 +125,7 @@ static int open_source(run *r, size_t i, const vb_masterlist *ml, vb_err *err)
         return -1;
     ro->pipeline = wants;
     if (!wants) {
-        ro->table = vb_bulk_table(r->bulk, s->param, s->value, err);
+        ro->table = r->bulk->table(r->sink, s->param, s->value, err);
         if (ro->table < 0)
             return ro->table == -1 ? -1 : vb_fail(err, "%s: %s is not stored", s->path, s->param);
     }
@@ -178,27 +137,24 @@ static int load(run *r, vb_csv_source *s, vb_err *err)
 {
     const route *ro = &r->routes[s - r->tree.src];
     if (!ro->pipeline)
-        return vb_bulk_add(r->bulk, ro->table, s->time, s->station, s->value, s->vlen, err);
-    lua_State *L = vb_lua_state(r->lua);
-    if (r->batch_n == 0)
-        lua_createtable(L, PIPELINE_BATCH, 0);
-    vb_csv_push_point(L, s, ro->kind);
-    lua_rawseti(L, -2, ++r->batch_n);
+        return r->bulk->add(r->sink, ro->table, s->time, s->station, s->value, s->vlen, err);
+    vb_value v = vb_value_from_text(ro->kind, s->value, s->vlen);
+    if (vb_pipeline_add_point(r->p, s->station, s->param, s->t, &v, err))
+        return -1;
     r->through_pipeline++;
-    return r->batch_n == PIPELINE_BATCH ? run_batch(r, err) : 0;
+    return vb_pipeline_queued(r->p) == PIPELINE_BATCH ? run_batch(r, err) : 0;
 }
 
 static int record_files(run *r, vb_err *err)
 {
-    sqlite3 *db = vb_store_db(r->store);
     for (size_t i = 0; i < r->tree.n; i++) {
         const vb_csv_source *s = &r->tree.src[i];
         const route *ro = &r->routes[i];
         if (!ro->use)
             continue;
         r->files_loaded += s->consumed > ro->mark.bytes;
-        if (vb_inslog_save(db, s->path, s->station, s->param, &ro->mark, s->consumed, s->pos_lines,
-                           ro->mark.records + s->records, err))
+        if (vb_inslog_save(r->sink, s->path, s->station, s->param, &ro->mark, s->consumed,
+                           s->pos_lines, ro->mark.records + s->records, err))
             return -1;
     }
     return 0;
@@ -211,8 +167,6 @@ static int load_all(run *r, const char *datadir, vb_err *err)
         return -1;
     if (!(r->routes = calloc(r->tree.n ? r->tree.n : 1, sizeof *r->routes)))
         return vb_fail(err, "out of memory");
-    if (!(r->bulk = vb_bulk_new(vb_store_db(r->store), ml, &r->app->log, err)))
-        return -1;
     for (size_t i = 0; i < r->tree.n; i++)
         if (open_source(r, i, ml, err))
             return -1;
@@ -231,7 +185,7 @@ static int load_all(run *r, const char *datadir, vb_err *err)
             return vb_fail(err, "interrupted");
     }
     double t_index = vb_now();
-    if (run_batch(r, err) || vb_bulk_finish(r->bulk, err))
+    if (run_batch(r, err) || r->bulk->finish(r->sink, err))
         return -1;
     vb_log_msg(&r->app->log, VB_INFO,
                "insert: %lld record(s) read and loaded in %.2f s, indexes "
@@ -244,54 +198,51 @@ static int load_all(run *r, const char *datadir, vb_err *err)
 
 static int insert(run *r, const char *transformers, const char *datadir, vb_err *err)
 {
-    if (!vb_app_masterlist_for_work(r->app, err) || !(r->lua = vb_lua_new(r->app, err)) ||
+    const vb_masterlist *ml = vb_app_masterlist_for_work(r->app, err);
+    if (!ml || !(r->lua = vb_lua_new(r->app, err)) ||
         !(r->p = vb_pipeline_new(r->lua, transformers, err)) || vb_signals_open(&r->sig, err))
         return -1;
     r->wait = (vb_db_wait){.log = &r->app->log,
                            .bound_s = VB_DB_WAIT_ONE_SHOT_S,
                            .stop = vb_signals_should_abort,
                            .stop_ud = &r->sig};
-    if (!(r->store =
-              vb_store_open(r->sqlitedb, VB_STORE_JOURNAL_AS_IS, &r->wait, &r->app->log, err)) ||
-        leave_wal(r, err))
+    vb_sink_opts so = {
+        .log = &r->app->log, .ml = ml, .wal_pages = VB_SINK_JOURNAL_AS_IS, .wait = &r->wait};
+    if (!(r->sink = vb_sink_open(&r->target, &so, err)))
         return -1;
-    sqlite3 *db = vb_store_db(r->store);
-    char pragma[64];
-    snprintf(pragma, sizeof pragma, "PRAGMA cache_size = -%d", CACHE_KIB);
-    vb_store_set_masterlist(r->store, vb_app_masterlist(r->app, err));
-    if (sqlite3_exec(db, pragma, NULL, NULL, NULL) != SQLITE_OK ||
-        vb_pipeline_restore_status(r->p, db, err) || vb_inslog_init(db, err) ||
-        vb_store_begin(r->store, err))
+    if (!(r->bulk = r->sink->ops->bulk))
+        return vb_fail(err, "%s: this database has no bulk load", r->sink->name);
+    if (vb_pipeline_restore_status(r->p, r->sink, err) || r->bulk->start(r->sink, err))
         return -1;
     r->t0 = vb_now();
-    if (load_all(r, datadir, err) || vb_store_commit(r->store, err)) {
-        vb_store_rollback(r->store);
+    int ok = load_all(r, datadir, err) == 0;
+    if (r->bulk->end(r->sink, ok, ok ? err : NULL) || !ok)
         return -1;
-    }
     double secs = vb_now() - r->t0;
-    long long bulk = vb_bulk_rows(r->bulk);
+    long long bulk = r->bulk->rows(r->sink);
     printf("%s: %lld rows written (%lld straight from %lld file(s), %ld through the transformers "
            "from %lld point(s)), %ld station status row(s), %lld value(s) skipped; %lld "
            "record(s) read in %.2f s (%.0f records/s)\n",
-           r->sqlitedb, bulk + r->stats.rows, bulk, r->files_loaded, r->stats.rows,
-           r->through_pipeline, r->stats.status_rows, vb_bulk_skipped(r->bulk) + r->stats.skipped,
+           r->sink->name, bulk + r->stats.rows, bulk, r->files_loaded, r->stats.rows,
+           r->through_pipeline, r->stats.status_rows, r->bulk->skipped(r->sink) + r->stats.skipped,
            r->records, secs, secs > 0 ? (double)r->records / secs : 0.0);
-    char msg[1024];
-    if (r->left_wal && sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL) != SQLITE_OK)
-        vb_log_msg(&r->app->log, VB_WARN, "%s: could not switch back to WAL: %s", r->sqlitedb,
-                   vb_db_errmsg(db, msg, sizeof msg));
     return 0;
 }
 
 int cmd_insert(vb_app *app, int argc, char **argv)
 {
-    const char *sqlitedb = NULL, *transformers = NULL;
+    const char *sqlitedb = NULL, *postgres = NULL, *transformers = NULL;
     const vb_opt opts[] = {
         {.lname = "sqlitedb",
          .kind = VB_OPT_STRING,
          .dest = &sqlitedb,
          .metavar = "SQLITEDB",
          .help = "the database to load into (made by initdb)"},
+        {.lname = "postgres",
+         .kind = VB_OPT_STRING,
+         .dest = &postgres,
+         .metavar = "CONNINFO",
+         .help = "a PostgreSQL database to load into instead (made by initdb --postgres)"},
         {.lname = "transformers",
          .kind = VB_OPT_STRING,
          .dest = &transformers,
@@ -315,12 +266,23 @@ int cmd_insert(vb_app *app, int argc, char **argv)
     rc = VB_EXIT_USAGE;
     if (npos > 1)
         fprintf(stderr, "%s: error: unrecognized arguments: %s\n", spec.prog, pos[1]);
-    else if (!sqlitedb)
-        fprintf(stderr, "%s: error: the following arguments are required: --sqlitedb\n", spec.prog);
+    else if (sqlitedb && postgres)
+        fprintf(stderr, "%s: error: argument --postgres: not allowed with argument --sqlitedb\n",
+                spec.prog);
+    else if (!sqlitedb && !postgres)
+        fprintf(stderr, "%s: error: one of the arguments --sqlitedb --postgres is required\n",
+                spec.prog);
     else
         rc = VB_EXIT_OK;
-    run r = {.app = app, .sqlitedb = sqlitedb};
+    char *masked = postgres ? vb_pg_mask(postgres) : NULL;
+    run r = {.app = app,
+             .target = {.sqlitedb = sqlitedb, .postgres = postgres},
+             .dbname = masked ? masked : sqlitedb};
     r.sig.fd = -1;
+    if (rc == VB_EXIT_OK && !r.dbname) {
+        fprintf(stderr, "%s: error: out of memory\n", spec.prog);
+        rc = VB_EXIT_FAIL;
+    }
     if (rc == VB_EXIT_OK) {
         char defdir[4096];
         snprintf(defdir, sizeof defdir, "%s/transformers", app->root);
@@ -328,22 +290,22 @@ int cmd_insert(vb_app *app, int argc, char **argv)
         if (insert(&r, transformers ? transformers : defdir, datadir, &err)) {
             if (r.sig.stop)
                 vb_log_msg(&app->log, VB_NOTICE,
-                           "insert: stopped by a signal; nothing was written to %s", sqlitedb);
+                           "insert: stopped by a signal; nothing was written to %s", r.dbname);
             else
                 vb_log_msg(&app->log, VB_ERROR, "insert: %s", err.msg);
             rc = VB_EXIT_FAIL;
         } else if (r.failures) {
             vb_log_msg(&app->log, VB_ERROR,
                        "insert: %ld file(s) could not be loaded (see above); the rest is in %s",
-                       r.failures, sqlitedb);
+                       r.failures, r.dbname);
             rc = VB_EXIT_FAIL;
         }
     }
     free(pos);
-    vb_bulk_free(r.bulk);
+    free(masked);
     free(r.routes);
     vb_csvtree_free(&r.tree);
-    vb_store_close(r.store);
+    vb_sink_close(r.sink);
     vb_pipeline_free(r.p);
     vb_lua_free(r.lua);
     vb_signals_close(&r.sig);

@@ -90,9 +90,31 @@ static void app_free(vb_app *app)
     free(app->root);
 }
 
-static int run(vb_app *app, int argc, char **argv)
+/* The global options that are not fields of vb_app as they are. */
+typedef struct globals {
+    const char *server, *secrets, *masterlist;
+} globals;
+
+/* "{initdb,bridge,...} ..." for the usage line, and the commands' list for -h. */
+static void command_list(char *names, size_t nn, char *epilog, size_t ne)
 {
-    const char *server = NULL, *secrets = NULL, *masterlist = NULL;
+    snprintf(names, nn, "{");
+    snprintf(epilog, ne, "commands:\n");
+    for (size_t i = 0; i < VB_COUNT(commands); i++) {
+        size_t l = strlen(names);
+        snprintf(names + l, nn - l, "%s%s", i ? "," : "", commands[i].name);
+        l = strlen(epilog);
+        snprintf(epilog + l, ne - l, "  %-21s %s\n", commands[i].name, commands[i].help);
+    }
+    strncat(names, "} ...", nn - strlen(names) - 1);
+    strncat(epilog, "\nRun 'vlbimon_bridge COMMAND -h' for a command's options.",
+            ne - strlen(epilog) - 1);
+}
+
+/* Parses the global options; returns -1 to go on with pos/npos, or the exit status. */
+static int parse_globals(vb_app *app, globals *g, const char *names, const char *epilog, int argc,
+                         char **argv, const char ***pos, size_t *npos)
+{
     char lua_memory_help[96];
     snprintf(lua_memory_help, sizeof lua_memory_help,
              "memory for Lua code: transformers, scripts (default %d, at least %d)",
@@ -114,7 +136,7 @@ static int run(vb_app *app, int argc, char **argv)
          .help = "use vlbimon2 (the default)"},
         {.lname = "server",
          .kind = VB_OPT_STRING,
-         .dest = &server,
+         .dest = &g->server,
          .metavar = "URL",
          .help =
              "any vlbimon-compatible server, e.g. the simulator (http only for loopback hosts)"},
@@ -130,12 +152,12 @@ static int run(vb_app *app, int argc, char **argv)
          .help = "directory to write output in (default ./data)"},
         {.lname = "secrets",
          .kind = VB_OPT_STRING,
-         .dest = &secrets,
+         .dest = &g->secrets,
          .metavar = "SECRETS",
          .help = "file containing auth secrets, default ~/.vlbimonitor-secrets.yaml"},
         {.lname = "masterlist",
          .kind = VB_OPT_STRING,
-         .dest = &masterlist,
+         .dest = &g->masterlist,
          .metavar = "FILE",
          .help = "parameter catalogue (default ./masterlist.json, else the bundled test "
                  "fixture, with a warning)"},
@@ -155,15 +177,6 @@ static int run(vb_app *app, int argc, char **argv)
          .metavar = "MiB",
          .help = lua_memory_help},
     };
-    char names[512] = "{", epilog[4096] = "commands:\n";
-    for (size_t i = 0; i < VB_COUNT(commands); i++) {
-        size_t l = strlen(names);
-        snprintf(names + l, sizeof names - l, "%s%s", i ? "," : "", commands[i].name);
-        l = strlen(epilog);
-        snprintf(epilog + l, sizeof epilog - l, "  %-21s %s\n", commands[i].name, commands[i].help);
-    }
-    strcat(names, "} ...");
-    strcat(epilog, "\nRun 'vlbimon_bridge COMMAND -h' for a command's options.");
     const vb_cmdspec spec = {.prog = "vlbimon_bridge",
                              .positionals = names,
                              .description =
@@ -173,68 +186,84 @@ static int run(vb_app *app, int argc, char **argv)
                              .opts = opts,
                              .nopts = VB_COUNT(opts),
                              .stop_at_positional = 1};
-    const char **pos;
-    size_t npos;
     app->lua_memory = VB_LUA_MEMORY_DEFAULT;
-    int rc = vb_app_parse(app, &spec, argc, argv, &pos, &npos);
+    int rc = vb_app_parse(app, &spec, argc, argv, pos, npos);
     if (rc >= 0)
         return rc;
     /* At most 1 TiB, so that the cap in bytes fits any size_t. */
     if (app->lua_memory < VB_LUA_MEMORY_MIN || app->lua_memory > (1L << 20)) {
         fprintf(stderr, "vlbimon_bridge: error: argument --lua-memory: must be %d to %ld MiB\n",
                 VB_LUA_MEMORY_MIN, 1L << 20);
-        free(pos);
+        free(*pos);
         return VB_EXIT_USAGE;
     }
-    if (npos == 0) {
-        fprintf(stderr, "vlbimon_bridge: error: a command is required (see vlbimon_bridge -h)\n");
-        return VB_EXIT_USAGE;
-    }
-    const vb_command *cmd = NULL;
-    for (size_t i = 0; i < VB_COUNT(commands); i++)
-        if (strcmp(commands[i].name, pos[0]) == 0)
-            cmd = &commands[i];
-    if (!cmd) {
-        fprintf(stderr,
-                "vlbimon_bridge: error: argument command: invalid choice: '%s' (choose "
-                "from %.*s)\n",
-                pos[0], (int)(strlen(names) - 4), names);
-        free(pos);
-        return VB_EXIT_USAGE;
-    }
-    int cargc = (int)npos - 1;
-    char **cargv = (char **)pos + 1;
+    return -1;
+}
 
+/*
+ * What every command gets besides the options: the log, the server's URL
+ * (without trailing slashes, in *url, which the caller frees) and host, the
+ * secrets file, the runtime tree and the masterlist. -1 to go on, or the
+ * exit status.
+ */
+static int settle_app(vb_app *app, const globals *g, char **url)
+{
     app->log.verbosity = app->verbose;
     app->log.out = stderr;
     if (!app->datadir)
         app->datadir = "data";
     vb_err err;
-    app->server_url = server              ? server
-                      : app->use_vlbimon1 ? "https://vlbimon1.science.ru.nl"
-                                          : "https://vlbimon2.science.ru.nl";
-    size_t ul = strlen(app->server_url);
-    while (ul > 0 && app->server_url[ul - 1] == '/')
+    const char *server = g->server           ? g->server
+                         : app->use_vlbimon1 ? "https://vlbimon1.science.ru.nl"
+                                             : "https://vlbimon2.science.ru.nl";
+    size_t ul = strlen(server);
+    while (ul > 0 && server[ul - 1] == '/')
         ul--;
-    char *url = strndup(app->server_url, ul);
-    app->secrets = secrets ? expand_home(secrets) : default_secrets();
+    *url = strndup(server, ul);
+    app->secrets = g->secrets ? expand_home(g->secrets) : default_secrets();
     if (!(app->root = vb_find_root(&err))) {
         fprintf(stderr, "vlbimon_bridge: error: %s\n", err.msg);
-        free(url);
-        free(pos);
         return VB_EXIT_FAIL;
     }
-    if (!url || !app->secrets || vb_server_check(url, &app->server_host, &err)) {
+    if (!*url || !app->secrets || vb_server_check(*url, &app->server_host, &err)) {
         fprintf(stderr, "vlbimon_bridge: error: %s\n",
-                url && app->secrets ? err.msg : "out of memory");
-        free(url);
-        free(pos);
+                *url && app->secrets ? err.msg : "out of memory");
         return VB_EXIT_USAGE;
     }
-    app->server_url = url;
-    app->masterlist = masterlist ? vb_strdup(masterlist) : default_masterlist(app->root);
-    app->ml_fixture = !masterlist && app->masterlist && strcmp(app->masterlist, "masterlist.json");
-    rc = cmd->run(app, cargc, cargv);
+    app->server_url = *url;
+    app->masterlist = g->masterlist ? vb_strdup(g->masterlist) : default_masterlist(app->root);
+    app->ml_fixture =
+        !g->masterlist && app->masterlist && strcmp(app->masterlist, "masterlist.json");
+    return -1;
+}
+
+static int run(vb_app *app, int argc, char **argv)
+{
+    char names[512], epilog[4096];
+    command_list(names, sizeof names, epilog, sizeof epilog);
+    globals g = {0};
+    const char **pos;
+    size_t npos;
+    int rc = parse_globals(app, &g, names, epilog, argc, argv, &pos, &npos);
+    if (rc >= 0)
+        return rc;
+    const vb_command *cmd = NULL;
+    for (size_t i = 0; npos > 0 && i < VB_COUNT(commands); i++)
+        if (strcmp(commands[i].name, pos[0]) == 0)
+            cmd = &commands[i];
+    char *url = NULL;
+    if (npos == 0) {
+        fprintf(stderr, "vlbimon_bridge: error: a command is required (see vlbimon_bridge -h)\n");
+        rc = VB_EXIT_USAGE;
+    } else if (!cmd) {
+        fprintf(stderr,
+                "vlbimon_bridge: error: argument command: invalid choice: '%s' (choose "
+                "from %.*s)\n",
+                pos[0], (int)(strlen(names) - 4), names);
+        rc = VB_EXIT_USAGE;
+    } else if ((rc = settle_app(app, &g, &url)) < 0) {
+        rc = cmd->run(app, (int)npos - 1, (char **)pos + 1);
+    }
     free(url);
     free(pos);
     return rc;

@@ -74,6 +74,17 @@ static int need_db(const vb_cmdspec *spec, const char *db, const char **pos)
     return usage_error(spec, "the following arguments are required: --sqlitedb");
 }
 
+/* Exactly one of --sqlitedb and --postgres: -1 to go on, else the usage error's status. */
+static int need_one_db(const vb_cmdspec *spec, const char *db, const char *postgres,
+                       const char **pos)
+{
+    if (!db != !postgres)
+        return -1;
+    free(pos);
+    return usage_error(spec, db ? "argument --postgres: not allowed with argument --sqlitedb"
+                                : "one of the arguments --sqlitedb --postgres is required");
+}
+
 int cmd_migrate(vb_app *app, int argc, char **argv)
 {
     const char *db = NULL, *dir = NULL, *postgres = NULL;
@@ -115,16 +126,8 @@ int cmd_migrate(vb_app *app, int argc, char **argv)
     const char **pos;
     size_t npos;
     int rc = parse(app, &spec, argc, argv, &pos, &npos, 1, 2);
-    if (rc >= 0)
+    if (rc >= 0 || (rc = need_one_db(&spec, db, postgres, pos)) >= 0)
         return rc;
-    if (db && postgres) {
-        free(pos);
-        return usage_error(&spec, "argument --postgres: not allowed with argument --sqlitedb");
-    }
-    if (!db && !postgres) {
-        free(pos);
-        return usage_error(&spec, "one of the arguments --sqlitedb --postgres is required");
-    }
     const char *verb = pos[0];
     if (strcmp(verb, "check") && strcmp(verb, "fix") && strcmp(verb, "status")) {
         free(pos);
@@ -157,13 +160,18 @@ int cmd_migrate(vb_app *app, int argc, char **argv)
 
 int cmd_summarize(vb_app *app, int argc, char **argv)
 {
-    const char *db = NULL;
+    const char *db = NULL, *postgres = NULL;
     const vb_opt opts[] = {
         {.lname = "sqlitedb",
          .kind = VB_OPT_STRING,
          .dest = &db,
          .metavar = "SQLITEDB",
          .help = "the database to summarize"},
+        {.lname = "postgres",
+         .kind = VB_OPT_STRING,
+         .dest = &postgres,
+         .metavar = "CONNINFO",
+         .help = "a PostgreSQL database instead (a libpq connection string or postgresql:// URI)"},
     };
     const vb_cmdspec spec = {.prog = "vlbimon_bridge summarize",
                              .positionals = "[STATION]",
@@ -175,10 +183,16 @@ int cmd_summarize(vb_app *app, int argc, char **argv)
     const char **pos;
     size_t npos;
     int rc = parse(app, &spec, argc, argv, &pos, &npos, 0, 1);
-    if (rc >= 0 || (rc = need_db(&spec, db, pos)) >= 0)
+    if (rc >= 0 || (rc = need_one_db(&spec, db, postgres, pos)) >= 0)
         return rc;
-    char *args[] = {(char *)db, npos ? (char *)pos[0] : NULL};
-    rc = run_script(app, "summarize", 1 + (int)npos, args);
+    char *args[3];
+    int n = 0;
+    if (postgres)
+        args[n++] = "--postgres";
+    args[n++] = (char *)(postgres ? postgres : db);
+    if (npos)
+        args[n++] = (char *)pos[0];
+    rc = run_script(app, "summarize", n, args);
     free(pos);
     return rc;
 }

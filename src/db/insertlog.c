@@ -18,21 +18,6 @@
 
 #define FP_BYTES 4096
 
-int vb_inslog_init(sqlite3 *db, vb_err *err)
-{
-    char *msg = NULL;
-    if (sqlite3_exec(db,
-                     "CREATE TABLE IF NOT EXISTS bridge_inserted (station TEXT NOT NULL, param "
-                     "TEXT NOT NULL, head_len INTEGER NOT NULL, head TEXT NOT NULL, bytes INTEGER "
-                     "NOT NULL, tail TEXT NOT NULL, lines INTEGER NOT NULL, records INTEGER NOT "
-                     "NULL, inserted INTEGER NOT NULL)",
-                     NULL, NULL, &msg) == SQLITE_OK)
-        return 0;
-    vb_fail(err, "bridge_inserted: %s", msg ? msg : sqlite3_errmsg(db));
-    sqlite3_free(msg);
-    return -1;
-}
-
 /* FNV-1a of bytes [from, to) of the file, as 16 hex digits. */
 static int fingerprint(int fd, long long from, long long to, char out[17])
 {
@@ -52,35 +37,39 @@ static long long min_ll(long long a, long long b)
     return a < b ? a : b;
 }
 
-/* Whether row q describes this file: 1 (resume as it says), 0 (another file), -2 (changed). */
-static int check(int fd, long long size, sqlite3_stmt *q, vb_inslog_mark *m, const char *path,
-                 vb_err *err)
+typedef struct finding {
+    int fd;
+    long long size;
+    const char *path;
+    vb_load_record *m;
+    int found; /* 1: *m is this file's row; -2: this file, changed */
+} finding;
+
+/* Whether row r describes this file: its head's fingerprint, then its tail's. */
+static int check(void *ud, const vb_load_record *r, vb_err *err)
 {
-    long long head_len = sqlite3_column_int64(q, 1);
-    long long bytes = sqlite3_column_int64(q, 3);
+    finding *f = ud;
     char fp[17];
-    if (head_len > size || fingerprint(fd, 0, head_len, fp) ||
-        strcmp(fp, (const char *)sqlite3_column_text(q, 2)) != 0)
+    if (f->found || r->head_len > f->size || fingerprint(f->fd, 0, r->head_len, fp) ||
+        strcmp(fp, r->head) != 0)
         return 0; /* another file of the same name */
-    if (bytes > size || fingerprint(fd, bytes - min_ll(bytes, FP_BYTES), bytes, fp) ||
-        strcmp(fp, (const char *)sqlite3_column_text(q, 4)) != 0)
+    if (r->bytes > f->size ||
+        fingerprint(f->fd, r->bytes - min_ll(r->bytes, FP_BYTES), r->bytes, fp) ||
+        strcmp(fp, r->tail) != 0) {
+        f->found = -2;
         return vb_fail(err,
                        "%s changed since it was inserted (up to byte %lld); skipped, as loading "
                        "it again would double rows (delete its row from bridge_inserted to load "
                        "it anyway)",
-                       path, bytes) -
-               1;
-    m->id = sqlite3_column_int64(q, 0);
-    m->head_len = head_len;
-    memcpy(m->head, sqlite3_column_text(q, 2), 17);
-    m->bytes = bytes;
-    m->lines = (long)sqlite3_column_int64(q, 5);
-    m->records = sqlite3_column_int64(q, 6);
-    return 1;
+                       f->path, r->bytes);
+    }
+    *f->m = *r;
+    f->found = 1;
+    return 0;
 }
 
-int vb_inslog_find(sqlite3 *db, const char *path, const char *station, const char *param,
-                   vb_inslog_mark *m, vb_err *err)
+int vb_inslog_find(vb_sink *s, const char *path, const char *station, const char *param,
+                   vb_load_record *m, vb_err *err)
 {
     memset(m, 0, sizeof *m);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -91,63 +80,33 @@ int vb_inslog_find(sqlite3 *db, const char *path, const char *station, const cha
             close(fd);
         return -1;
     }
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT rowid, head_len, head, bytes, tail, lines, records FROM "
-                           "bridge_inserted WHERE station = ? AND param = ?",
-                           -1, &q, NULL) != SQLITE_OK) {
-        close(fd);
-        return vb_fail(err, "bridge_inserted: %s", sqlite3_errmsg(db));
-    }
-    sqlite3_bind_text(q, 1, station, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 2, param, -1, SQLITE_STATIC);
-    int rc = 0, step;
-    while (rc == 0 && (step = sqlite3_step(q)) == SQLITE_ROW)
-        rc = check(fd, (long long)st.st_size, q, m, path, err);
-    if (rc == 0 && step != SQLITE_DONE)
-        rc = vb_fail(err, "bridge_inserted: %s", sqlite3_errmsg(db));
-    sqlite3_finalize(q);
+    finding f = {.fd = fd, .size = (long long)st.st_size, .path = path, .m = m};
+    int rc = s->ops->bulk->loaded(s, station, param, check, &f, err);
     close(fd);
-    if (rc < 0)
-        m->id = 0;
-    return rc == -2 ? 1 : rc < 0 ? -1 : 0;
+    if (f.found == -2) {
+        memset(m, 0, sizeof *m);
+        return 1;
+    }
+    return rc;
 }
 
-int vb_inslog_save(sqlite3 *db, const char *path, const char *station, const char *param,
-                   const vb_inslog_mark *m, long long bytes, long lines, long long records,
+int vb_inslog_save(vb_sink *s, const char *path, const char *station, const char *param,
+                   const vb_load_record *m, long long bytes, long lines, long long records,
                    vb_err *err)
 {
     if (bytes <= m->bytes)
         return 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    char head[17], tail[17];
-    long long head_len = m->id ? m->head_len : min_ll(bytes, FP_BYTES);
-    int bad = fd < 0 || fingerprint(fd, 0, head_len, head) ||
-              fingerprint(fd, bytes - min_ll(bytes, FP_BYTES), bytes, tail);
+    vb_load_record r = {.id = m->id,
+                        .head_len = m->id ? m->head_len : min_ll(bytes, FP_BYTES),
+                        .bytes = bytes,
+                        .lines = lines,
+                        .records = records};
+    int bad = fd < 0 || fingerprint(fd, 0, r.head_len, r.head) ||
+              fingerprint(fd, bytes - min_ll(bytes, FP_BYTES), bytes, r.tail);
     if (fd >= 0)
         close(fd);
     if (bad)
         return vb_fail(err, "%s: cannot read it again: %s", path, strerror(errno));
-    sqlite3_stmt *q;
-    const char *sql = m->id ? "UPDATE bridge_inserted SET station = ?1, param = ?2, head_len = ?3, "
-                              "head = ?4, bytes = ?5, tail = ?6, lines = ?7, records = ?8, "
-                              "inserted = strftime('%s', 'now') WHERE rowid = ?9"
-                            : "INSERT INTO bridge_inserted (station, param, head_len, head, bytes, "
-                              "tail, lines, records, inserted) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-                              "?8, strftime('%s', 'now'))";
-    if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
-        return vb_fail(err, "bridge_inserted: %s", sqlite3_errmsg(db));
-    sqlite3_bind_text(q, 1, station, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 2, param, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 3, head_len);
-    sqlite3_bind_text(q, 4, head, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 5, bytes);
-    sqlite3_bind_text(q, 6, tail, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 7, lines);
-    sqlite3_bind_int64(q, 8, records);
-    if (m->id)
-        sqlite3_bind_int64(q, 9, m->id);
-    int rc = sqlite3_step(q);
-    sqlite3_finalize(q);
-    return rc == SQLITE_DONE ? 0 : vb_fail(err, "bridge_inserted: %s", sqlite3_errmsg(db));
+    return s->ops->bulk->save_loaded(s, station, param, &r, err);
 }

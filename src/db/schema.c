@@ -59,8 +59,9 @@ static const vb_column schedule_columns[] = {
     {.name = "scan", .type = VB_COL_TEXT, .notnull = 1},
 };
 /*
- * PostgreSQL only: on SQLite the bridge creates bridge_state when it first
- * needs it, and migrate records migrations in bridge_migrations instead.
+ * PostgreSQL only: on SQLite the bridge creates bridge_state and insert
+ * bridge_inserted when they first need them, and migrate records migrations
+ * in bridge_migrations instead.
  */
 static const vb_column state_columns[] = {
     {.name = "key", .type = VB_COL_TEXT, .notnull = 1, .key = 1},
@@ -69,6 +70,19 @@ static const vb_column state_columns[] = {
 static const vb_column schema_columns[] = {
     {.name = "version", .type = VB_COL_TEXT, .notnull = 1},
     {.name = "applied", .type = VB_COL_INTEGER, .notnull = 1},
+};
+/* What `insert` loaded: SQLite's (db/insertlog.c) is keyed by its rowid, this one by id. */
+static const vb_column inserted_columns[] = {
+    {.name = "id", .type = VB_COL_INTEGER, .notnull = 1, .key = 1, .identity = 1},
+    {.name = "station", .type = VB_COL_TEXT, .notnull = 1},
+    {.name = "param", .type = VB_COL_TEXT, .notnull = 1},
+    {.name = "head_len", .type = VB_COL_INTEGER, .notnull = 1},
+    {.name = "head", .type = VB_COL_TEXT, .notnull = 1},
+    {.name = "bytes", .type = VB_COL_INTEGER, .notnull = 1},
+    {.name = "tail", .type = VB_COL_TEXT, .notnull = 1},
+    {.name = "lines", .type = VB_COL_INTEGER, .notnull = 1},
+    {.name = "records", .type = VB_COL_INTEGER, .notnull = 1},
+    {.name = "inserted", .type = VB_COL_INTEGER, .notnull = 1},
 };
 
 static const struct {
@@ -81,6 +95,7 @@ static const struct {
     {"bridge_stationStatus", vb_status_columns, VB_STATUS_NCOLUMNS, 0},
     {"bridge_state", state_columns, VB_COUNT(state_columns), 1},
     {"bridge_schema", schema_columns, VB_COUNT(schema_columns), 1},
+    {"bridge_inserted", inserted_columns, VB_COUNT(inserted_columns), 1},
 };
 
 int vb_status_insert_sql(vb_buf *out, vb_err *err)
@@ -101,9 +116,11 @@ static int create_table(vb_buf *out, vb_dialect d, const char *table, const vb_c
     if (vb_buf_printf(out, "CREATE TABLE %s (", table))
         return -1;
     for (size_t i = 0; i < n; i++)
-        if (vb_buf_printf(out, "%s%s %s%s%s", i ? ", " : "", cols[i].name,
+        if (vb_buf_printf(out, "%s%s %s%s%s%s", i ? ", " : "", cols[i].name,
                           vb_dialect_type(d, vb_coltype_sql(cols[i].type)),
-                          cols[i].notnull ? " NOT NULL" : "", cols[i].key ? " PRIMARY KEY" : ""))
+                          cols[i].notnull ? " NOT NULL" : "",
+                          cols[i].identity ? " GENERATED ALWAYS AS IDENTITY" : "",
+                          cols[i].key ? " PRIMARY KEY" : ""))
             return -1;
     if (key)
         return vb_buf_printf(out, ", PRIMARY KEY (%s)) WITHOUT ROWID;\n", key);
@@ -240,6 +257,37 @@ int vb_schema_each_series(const vb_masterlist *ml, vb_series_cb cb, void *ud, vb
     return 0;
 }
 
+typedef struct type_hunt {
+    const char *name;
+    const char *sqltype;
+} type_hunt;
+
+static int hunt(void *ud, const char *name, const char *sqltype, vb_err *err)
+{
+    type_hunt *h = ud;
+    if (!h->sqltype && strcmp(name, h->name) == 0)
+        h->sqltype = sqltype;
+    return 0;
+}
+
+const char *vb_series_type(const vb_masterlist *ml, const char *name, const vb_value *sample,
+                           int *none)
+{
+    *none = 0;
+    if (ml) {
+        const vb_param *p = vb_masterlist_find(ml, name);
+        if (p && !vb_sqltype(p->type)) {
+            *none = 1;
+            return NULL;
+        }
+        type_hunt h = {name, NULL};
+        vb_schema_each_series(ml, hunt, &h, NULL);
+        if (h.sqltype)
+            return h.sqltype;
+    }
+    return vb_coltype_sql(vb_coltype_for(sample));
+}
+
 typedef struct emit {
     vb_buf *out;
     vb_dialect d;
@@ -270,6 +318,18 @@ int vb_schema_sql_in(vb_buf *out, vb_dialect d, const vb_masterlist *ml, int wra
     if (wrap && vb_buf_puts(out, "COMMIT;\n"))
         return vb_fail(err, "out of memory");
     return 0;
+}
+
+int vb_table_sql_in(vb_buf *out, vb_dialect d, const char *table, vb_err *err)
+{
+    for (size_t i = 0; i < VB_COUNT(other_tables); i++)
+        if (strcmp(other_tables[i].name, table) == 0 &&
+            (d == VB_POSTGRES || !other_tables[i].postgres_only))
+            return create_table(out, d, table, other_tables[i].columns, other_tables[i].ncolumns,
+                                NULL)
+                       ? vb_fail(err, "out of memory")
+                       : 0;
+    return vb_fail(err, "no table %s in the schema", table);
 }
 
 int vb_schema_sql(vb_buf *out, const vb_masterlist *ml, vb_err *err)

@@ -88,16 +88,31 @@ int vb_schema_sql(vb_buf *out, const vb_masterlist *ml, vb_err *err);
  */
 int vb_schema_sql_in(vb_buf *out, vb_dialect d, const vb_masterlist *ml, int wrap, vb_err *err);
 
+/* CREATE TABLE of one table other than a series (bridge_inserted, say) as the fresh schema has it.
+ */
+int vb_table_sql_in(vb_buf *out, vb_dialect d, const char *table, vb_err *err);
+
 /* Every series name (without ts_param_) and SQL type of a fresh schema, in creation order. */
 typedef int (*vb_series_cb)(void *ud, const char *name, const char *sqltype, vb_err *err);
 int vb_schema_each_series(const vb_masterlist *ml, vb_series_cb cb, void *ud, vb_err *err);
+
+/*
+ * The type of a table made for series name where the database lacks one:
+ * initdb's (the masterlist's, the split and the bridge's series), else the
+ * one that fits sample, so a parameter vlbimon added after the masterlist
+ * was saved still gets a sensible column. NULL, with *none set, when the
+ * masterlist says datatype none: the series is not stored.
+ */
+const char *vb_series_type(const vb_masterlist *ml, const char *name, const vb_value *sample,
+                           int *none);
 
 /* A column of bridge_stationStatus. */
 typedef struct vb_column {
     const char *name;
     vb_coltype type;
     int notnull;
-    int key; /* the primary key */
+    int key;      /* the primary key */
+    int identity; /* PostgreSQL only: numbered by the server */
 } vb_column;
 
 /*

@@ -11,7 +11,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <lauxlib.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -385,35 +384,4 @@ int vb_csvtree_next(vb_csvtree *t, vb_csv_source **out, vb_err *err)
     t->current = s;
     *out = s;
     return 1;
-}
-
-void vb_csv_push_value(lua_State *L, vb_value_kind kind, const char *v, size_t len)
-{
-    vb_value x = vb_value_from_text(kind, v, len);
-    switch (x.type) {
-    case VB_V_INTEGER:
-        lua_pushinteger(L, x.i);
-        break;
-    case VB_V_REAL:
-        lua_pushnumber(L, x.d);
-        break;
-    case VB_V_BOOLEAN:
-        lua_pushboolean(L, x.b);
-        break;
-    default:
-        lua_pushlstring(L, v, len);
-    }
-}
-
-void vb_csv_push_point(lua_State *L, const vb_csv_source *src, vb_value_kind kind)
-{
-    lua_createtable(L, 4, 0);
-    lua_pushstring(L, src->station);
-    lua_rawseti(L, -2, 1);
-    lua_pushstring(L, src->param);
-    lua_rawseti(L, -2, 2);
-    lua_pushnumber(L, src->t);
-    lua_rawseti(L, -2, 3);
-    vb_csv_push_value(L, kind, src->value, src->vlen);
-    lua_rawseti(L, -2, 4);
 }

@@ -2,9 +2,8 @@
  * csvtree.h - a downloaded history tree, DATADIR/<station>/<param>.csv files
  * of `time,value` records (RFC 4180 as `history` writes them, or the
  * original's unquoted lines): listing it, reading each file with line
- * numbers and byte offsets, merging all files into one stream in time order
- * with a single record per file in memory, and the Lua form its values
- * take on the way.
+ * numbers and byte offsets, and merging all files into one stream in time
+ * order with a single record per file in memory.
  *
  * A line that is not a time,value record is reported as file:line and
  * skipped. A last line without its line end is not handed out: `history`
@@ -15,7 +14,6 @@
 #ifndef VB_CSVTREE_H
 #define VB_CSVTREE_H
 
-#include <lua.h>
 #include <stdio.h>
 
 #include "core/csv.h"
@@ -75,11 +73,5 @@ int vb_csvtree_open(vb_csvtree *t, size_t i, long long offset, long lines, vb_er
  * (that source is then done; the others go on).
  */
 int vb_csvtree_next(vb_csvtree *t, vb_csv_source **out, vb_err *err);
-
-/* Pushes the value text v stands for as kind says (core/value.h), as a Lua value. */
-void vb_csv_push_value(lua_State *L, vb_value_kind kind, const char *v, size_t len);
-
-/* Pushes the head record of src as the pipeline's point {station, param, time, value}. */
-void vb_csv_push_point(lua_State *L, const vb_csv_source *src, vb_value_kind kind);
 
 #endif

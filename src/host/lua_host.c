@@ -346,6 +346,11 @@ int vb_lua_may_write(const vb_lua *h, const char *path)
     return ok;
 }
 
+int vb_lua_may_connect(const vb_lua *h)
+{
+    return h && h->nwrite_dirs > 0;
+}
+
 void vb_lua_check_write(lua_State *L, const char *path)
 {
     vb_lua *h = vb_lua_host(L);
@@ -571,6 +576,11 @@ static void allow_script_writes(vb_lua *h, int nargs, char **args)
 lua_State *vb_lua_state(vb_lua *h)
 {
     return h->L;
+}
+
+size_t vb_lua_memory(const vb_lua *h)
+{
+    return h->used;
 }
 
 static int msgh(lua_State *L)

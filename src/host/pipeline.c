@@ -15,7 +15,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "host/lua_db.h"
 #include "host/rows.h"
 #include "host/snapshot.h"
 
@@ -31,6 +30,10 @@ struct vb_pipeline {
     int ref; /* the Lua pipeline object, in the registry */
     file_sig *files;
     size_t nfiles;
+    vb_result_buf buf; /* the last result, as C values */
+    int result_ref;    /* the last result's Lua table, which holds buf's text */
+    int batch_ref;     /* points queued for run_points, a Lua array; LUA_NOREF: none */
+    size_t nqueued;
 };
 
 /* The error names where the transformer was when the limit hit: level 0, the hooked function. */
@@ -152,17 +155,22 @@ static void push_method(vb_pipeline *p, const char *method)
     lua_insert(L, -2);
 }
 
-/* Runs under pcall: (module, stations) -> pipeline.new{isolate, flatten, group, stations}. */
+/*
+ * Runs under pcall: (module, stations, buf) -> pipeline.new{isolate,
+ * flatten, group, stations}, where group fills the C result buf.
+ */
 static int l_new(lua_State *L)
 {
     const vb_strlist *stations = lua_touserdata(L, 2);
+    void *buf = lua_touserdata(L, 3);
     lua_getfield(L, 1, "new");
     lua_createtable(L, 0, 4);
     lua_pushcfunction(L, l_isolate);
     lua_setfield(L, -2, "isolate");
     lua_pushcfunction(L, vb_snapshot_flatten);
     lua_setfield(L, -2, "flatten");
-    lua_pushcfunction(L, vb_rows_group);
+    lua_pushlightuserdata(L, buf);
+    lua_pushcclosure(L, vb_rows_group, 1);
     lua_setfield(L, -2, "group");
     lua_createtable(L, (int)stations->n, 0);
     for (size_t i = 0; i < stations->n; i++) {
@@ -184,7 +192,7 @@ vb_pipeline *vb_pipeline_new(vb_lua *lua, const char *transformers_dir, vb_err *
         return NULL;
     }
     p->lua = lua;
-    p->ref = LUA_NOREF;
+    p->ref = p->result_ref = p->batch_ref = LUA_NOREF;
     lua_pushcfunction(L, l_new);
     if (vb_lua_require(lua, "vlbimon.pipeline", err)) {
         lua_pop(L, 1);
@@ -192,7 +200,8 @@ vb_pipeline *vb_pipeline_new(vb_lua *lua, const char *transformers_dir, vb_err *
         return NULL;
     }
     lua_pushlightuserdata(L, &vb_lua_app(L)->stations);
-    if (vb_lua_pcall(lua, 2, 1, err)) {
+    lua_pushlightuserdata(L, &p->buf);
+    if (vb_lua_pcall(lua, 3, 1, err)) {
         vb_pipeline_free(p);
         return NULL;
     }
@@ -208,17 +217,40 @@ void vb_pipeline_free(vb_pipeline *p)
 {
     if (!p)
         return;
-    luaL_unref(vb_lua_state(p->lua), LUA_REGISTRYINDEX, p->ref);
+    lua_State *L = vb_lua_state(p->lua);
+    luaL_unref(L, LUA_REGISTRYINDEX, p->ref);
+    luaL_unref(L, LUA_REGISTRYINDEX, p->result_ref);
+    luaL_unref(L, LUA_REGISTRYINDEX, p->batch_ref);
+    vb_result_buf_free(&p->buf);
     free_sigs(p->files, p->nfiles);
     free(p->dir);
     free(p);
 }
 
-int vb_pipeline_restore_status(vb_pipeline *p, sqlite3 *db, vb_err *err)
+/* Appends a status row, keyed by column name, to the array on top of the stack. */
+static int push_status_row(void *ud, const vb_status_row *row, vb_err *err)
+{
+    lua_State *L = ud;
+    lua_createtable(L, 0, VB_STATUS_NCOLUMNS);
+    for (size_t c = 0; c < VB_STATUS_NCOLUMNS; c++) {
+        vb_rows_push_value(L, &row->f[c]);
+        lua_setfield(L, -2, vb_status_columns[c].name);
+    }
+    lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+    return 0;
+}
+
+int vb_pipeline_restore_status(vb_pipeline *p, vb_sink *s, vb_err *err)
 {
     lua_State *L = vb_lua_state(p->lua);
+    if (!lua_checkstack(L, 8))
+        return vb_fail(err, "Lua stack exhausted");
     push_method(p, "restore_status");
-    vb_lua_db_push(L, db);
+    lua_newtable(L);
+    if (vb_sink_read_status(s, push_status_row, L, err)) {
+        lua_pop(L, 3);
+        return -1;
+    }
     if (vb_lua_pcall(p->lua, 2, 1, err))
         return -1;
     vb_log_msg(&vb_lua_app(L)->log, VB_INFO, "station status: %d row(s) restored",
@@ -273,20 +305,27 @@ int vb_pipeline_wants(vb_pipeline *p, const char *param, vb_err *err)
     return yes;
 }
 
-/* After a call returning (result) or (nil, why): leaves the result, or fails with why. */
-static int take_result(lua_State *L, vb_err *err)
+/*
+ * After a call returning (result) or (nil, why): keeps the result table (it
+ * holds the C result's text) until the next run and hands out the C result.
+ */
+static int take_result(vb_pipeline *p, const vb_result **out, vb_err *err)
 {
+    lua_State *L = vb_lua_state(p->lua);
     if (lua_isnil(L, -2)) {
         vb_fail(err, "%s", lua_isstring(L, -1) ? lua_tostring(L, -1) : "pipeline failed");
         lua_pop(L, 2);
         return -1;
     }
     lua_pop(L, 1);
+    luaL_unref(L, LUA_REGISTRYINDEX, p->result_ref);
+    p->result_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    *out = &p->buf.r;
     return 0;
 }
 
 int vb_pipeline_run_json(vb_pipeline *p, const char *json, size_t len, double now,
-                         double fetch_seconds, vb_err *err)
+                         double fetch_seconds, const vb_result **out, vb_err *err)
 {
     lua_State *L = vb_lua_state(p->lua);
     if (!lua_checkstack(L, 8))
@@ -297,32 +336,54 @@ int vb_pipeline_run_json(vb_pipeline *p, const char *json, size_t len, double no
     lua_pushnumber(L, fetch_seconds);
     if (vb_lua_pcall(p->lua, 4, 2, err))
         return -1;
-    return take_result(L, err);
+    return take_result(p, out, err);
 }
 
-int vb_pipeline_run_points(vb_pipeline *p, double now, vb_err *err)
-{
-    lua_State *L = vb_lua_state(p->lua);
-    if (!lua_checkstack(L, 8)) {
-        lua_pop(L, 1);
-        return vb_fail(err, "Lua stack exhausted");
-    }
-    int list = lua_gettop(L);
-    push_method(p, "run_points"); /* list fn self */
-    lua_rotate(L, list, 1);       /* self list fn */
-    lua_rotate(L, list, 1);       /* fn self list */
-    lua_pushnumber(L, now);
-    if (vb_lua_pcall(p->lua, 3, 2, err))
-        return -1;
-    return take_result(L, err);
-}
-
-int vb_pipeline_sorted_rows(vb_pipeline *p, vb_err *err)
+int vb_pipeline_add_point(vb_pipeline *p, const char *station, const char *param, double t,
+                          const vb_value *v, vb_err *err)
 {
     lua_State *L = vb_lua_state(p->lua);
     if (!lua_checkstack(L, 4))
         return vb_fail(err, "Lua stack exhausted");
-    push_method(p, "sorted_rows");
-    lua_pushvalue(L, -3);
-    return vb_lua_pcall(p->lua, 2, 1, err);
+    if (p->batch_ref == LUA_NOREF) {
+        lua_newtable(L);
+        p->batch_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, p->batch_ref);
+    lua_createtable(L, 4, 0);
+    lua_pushstring(L, station);
+    lua_rawseti(L, -2, 1);
+    lua_pushstring(L, param);
+    lua_rawseti(L, -2, 2);
+    lua_pushnumber(L, t);
+    lua_rawseti(L, -2, 3);
+    vb_rows_push_value(L, v);
+    lua_rawseti(L, -2, 4);
+    lua_rawseti(L, -2, (lua_Integer)++p->nqueued);
+    lua_pop(L, 1);
+    return 0;
+}
+
+size_t vb_pipeline_queued(const vb_pipeline *p)
+{
+    return p->nqueued;
+}
+
+int vb_pipeline_run_points(vb_pipeline *p, double now, const vb_result **out, vb_err *err)
+{
+    lua_State *L = vb_lua_state(p->lua);
+    if (!lua_checkstack(L, 8))
+        return vb_fail(err, "Lua stack exhausted");
+    push_method(p, "run_points");
+    if (p->batch_ref == LUA_NOREF)
+        lua_newtable(L);
+    else
+        lua_rawgeti(L, LUA_REGISTRYINDEX, p->batch_ref);
+    luaL_unref(L, LUA_REGISTRYINDEX, p->batch_ref);
+    p->batch_ref = LUA_NOREF;
+    p->nqueued = 0;
+    lua_pushnumber(L, now);
+    if (vb_lua_pcall(p->lua, 3, 2, err))
+        return -1;
+    return take_result(p, out, err);
 }

@@ -1,7 +1,7 @@
 /*
  * pipeline.h - the transformer pipeline, driven from C: snapshot JSON (or
- * already-flattened points) in, the rows to store out, as one Lua table on
- * the stack whose shape store.h documents. The work happens in
+ * points read from history files) in, the rows to store out, as a result of
+ * C values (db/result.h) that a sink stores. The work happens in
  * lua/vlbimon/pipeline.lua and the transformer files in transformers/; this
  * side loads them, watches them for hot reload, and runs each transformer
  * under an instruction limit.
@@ -11,11 +11,13 @@
 #ifndef VB_PIPELINE_H
 #define VB_PIPELINE_H
 
-#include <sqlite3.h>
 #include <stddef.h>
 
-#include "host/lua_host.h"
 #include "core/util.h"
+#include "core/value.h"
+#include "db/result.h"
+#include "db/sink.h"
+#include "host/lua_host.h"
 
 typedef struct vb_pipeline vb_pipeline;
 
@@ -29,9 +31,11 @@ typedef struct vb_pipeline vb_pipeline;
 vb_pipeline *vb_pipeline_new(vb_lua *lua, const char *transformers_dir, vb_err *err);
 void vb_pipeline_free(vb_pipeline *p);
 
-/* Restores station status from bridge_stationStatus (unknown stations, bad recording strings
- * ignored). */
-int vb_pipeline_restore_status(vb_pipeline *p, sqlite3 *db, vb_err *err);
+/*
+ * Restores station status from the sink's bridge_stationStatus (unknown
+ * stations and bad recording strings are ignored, with a log line).
+ */
+int vb_pipeline_restore_status(vb_pipeline *p, vb_sink *s, vb_err *err);
 
 /*
  * Reloads the transformers; on failure keeps the old set and returns -1 with
@@ -52,26 +56,29 @@ int vb_pipeline_wants(vb_pipeline *p, const char *param, vb_err *err);
 
 /*
  * One snapshot: JSON text -> decode -> flatten -> bridge metrics ->
- * transformers -> the result table pushed on the Lua stack. now is the wall
- * clock, fetch_seconds how long the fetch took (bridge_bridgeLag). Returns -1,
- * pushing nothing, when the JSON is not a snapshot at all (or the pipeline
- * itself fails).
+ * transformers -> *out. now is the wall clock, fetch_seconds how long the
+ * fetch took (bridge_bridgeLag). Returns -1 when the JSON is not a snapshot
+ * at all (or the pipeline itself fails). The result is the pipeline's: it
+ * stays valid, and must be stored, before the pipeline runs again.
  */
 int vb_pipeline_run_json(vb_pipeline *p, const char *json, size_t len, double now,
-                         double fetch_seconds, vb_err *err);
+                         double fetch_seconds, const vb_result **out, vb_err *err);
 
 /*
- * The same for already-flattened points (history insert): the caller has
- * pushed an array of {station, param, time, value}; it is popped and the
- * result pushed. No bridge metrics: nothing was fetched.
+ * A point read from a history file, queued for vb_pipeline_run_points; t in
+ * unix seconds (a fraction is cut off, as live). Station and param are
+ * copied.
  */
-int vb_pipeline_run_points(vb_pipeline *p, double now, vb_err *err);
+int vb_pipeline_add_point(vb_pipeline *p, const char *station, const char *param, double t,
+                          const vb_value *v, vb_err *err);
+
+/* How many points are queued. */
+size_t vb_pipeline_queued(const vb_pipeline *p);
 
 /*
- * The rows of the result on top of the stack as {station, param, time,
- * value} arrays, sorted by table, time, station and value (what `transform`
- * prints), pushed as one array after it.
+ * The same as vb_pipeline_run_json for the queued points, which it takes:
+ * no bridge metrics, since nothing was fetched.
  */
-int vb_pipeline_sorted_rows(vb_pipeline *p, vb_err *err);
+int vb_pipeline_run_points(vb_pipeline *p, double now, const vb_result **out, vb_err *err);
 
 #endif

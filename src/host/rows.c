@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define GROUPS_MT "vlbimon.groups"
 #define SCRATCH_MT "vlbimon.groups.scratch"
 
 typedef struct name {
@@ -156,22 +155,6 @@ static int rank_names(interner *in)
     return 0;
 }
 
-/* Fills g (memory already sized) from each row's table id: a stable counting sort. */
-static void place(vb_groups *g, const interner *in, int n)
-{
-    memset(g->start, 0, ((size_t)in->nnames + 1) * sizeof *g->start);
-    for (int i = 0; i < n; i++)
-        g->start[in->names[in->ids[i]].rank + 1]++;
-    for (int r = 0; r < in->nnames; r++)
-        g->start[r + 1] += g->start[r];
-    /* start[r] doubles as table r's fill position, then is put back. */
-    for (int i = 0; i < n; i++)
-        g->row[g->start[in->names[in->ids[i]].rank]++] = i + 1;
-    for (int r = in->nnames; r > 0; r--)
-        g->start[r] = g->start[r - 1];
-    g->start[0] = 0;
-}
-
 static void release(interner *in)
 {
     free(in->ids);
@@ -188,10 +171,70 @@ static int free_scratch(lua_State *L)
     return 0;
 }
 
+/* Grows *p to hold at least n elements of size sz; raises when out of memory. */
+static void reserve(lua_State *L, void **p, size_t *cap, size_t n, size_t sz)
+{
+    if (n <= *cap)
+        return;
+    size_t c = *cap ? *cap : 64;
+    while (c < n)
+        c *= 2;
+    void *q = realloc(*p, c * sz);
+    if (!q)
+        luaL_error(L, "out of memory");
+    *p = q;
+    *cap = c;
+}
+
+/* A time column's entry as whole seconds: what the pipeline put there, floored. */
+static int to_time(lua_State *L, int idx, long long *t)
+{
+    if (lua_isinteger(L, idx)) {
+        *t = lua_tointeger(L, idx);
+        return 0;
+    }
+    if (lua_type(L, idx) != LUA_TNUMBER)
+        return -1;
+    double d = lua_tonumber(L, idx);
+    if (!isfinite(d) || fabs(d) > 9e15)
+        return -1;
+    *t = (long long)floor(d);
+    return 0;
+}
+
+/*
+ * Row i of the columns at cols.. cols+3 (station, param, time, value) as a
+ * vb_row: a row that is not whole gets no value (result.h).
+ */
+static void read_row(lua_State *L, int cols, lua_Integer i, vb_row *r)
+{
+    lua_rawgeti(L, cols, i);
+    lua_rawgeti(L, cols + 2, i);
+    lua_rawgeti(L, cols + 3, i);
+    int whole = lua_type(L, -3) == LUA_TSTRING;
+    r->station = whole ? lua_tolstring(L, -3, &r->station_len) : "";
+    if (!whole)
+        r->station_len = 0;
+    whole = to_time(L, -2, &r->time) == 0 && whole;
+    if (vb_rows_value(L, -1, &r->value) || !whole)
+        r->value = (vb_value){.type = VB_V_NULL};
+    lua_pop(L, 3);
+}
+
+/* Pushes result[field], which must be a table with no metatable of its own. */
+static void push_column(lua_State *L, int result, const char *field)
+{
+    lua_pushstring(L, field);
+    if (lua_rawget(L, result) != LUA_TTABLE)
+        luaL_error(L, "pipeline result: no %s column", field);
+}
+
 int vb_rows_group(lua_State *L)
 {
+    vb_result_buf *buf = lua_touserdata(L, lua_upvalueindex(1));
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
+    buf->r = (vb_result){0};
     interner *in = lua_newuserdatauv(L, sizeof *in, 0);
     memset(in, 0, sizeof *in);
     if (luaL_newmetatable(L, SCRATCH_MT)) {
@@ -200,16 +243,21 @@ int vb_rows_group(lua_State *L)
     }
     lua_setmetatable(L, 2);
     int isnum;
-    lua_getfield(L, 1, "n");
+    lua_pushstring(L, "n");
+    lua_rawget(L, 1);
     lua_Integer n = lua_tointegerx(L, -1, &isnum);
+    lua_pop(L, 1);
     if (!isnum || n < 0 || n > INT32_MAX / 2)
         return luaL_error(L, "pipeline result: no row count");
-    if (lua_getfield(L, 1, "param") != LUA_TTABLE)
-        return luaL_error(L, "pipeline result: no param column");
+    int cols = lua_gettop(L) + 1;
+    push_column(L, 1, "station");
+    push_column(L, 1, "param");
+    push_column(L, 1, "time");
+    push_column(L, 1, "value");
     if (!(in->ids = malloc((size_t)n * sizeof *in->ids + 1)))
         return luaL_error(L, "out of memory");
     for (lua_Integer i = 1; i <= n; i++) {
-        if (lua_rawgeti(L, 4, i) != LUA_TSTRING)
+        if (lua_rawgeti(L, cols + 1, i) != LUA_TSTRING)
             return luaL_error(L, "pipeline result: row %I has a %s for its param, not a string", i,
                               luaL_typename(L, -1));
         size_t len;
@@ -220,40 +268,52 @@ int vb_rows_group(lua_State *L)
     }
     if (rank_names(in))
         return luaL_error(L, "out of memory");
-    /* The grouping lives in the result, so it lasts exactly as long as the rows. */
-    size_t ints = (size_t)in->nnames + 1 + (size_t)n;
-    vb_groups *g = lua_newuserdatauv(L, sizeof *g + ints * sizeof(int), 0);
-    g->ngroups = in->nnames;
-    g->nrows = (int)n;
-    g->start = (int *)(g + 1);
-    g->row = g->start + in->nnames + 1;
-    place(g, in, (int)n);
-    luaL_newmetatable(L, GROUPS_MT);
-    lua_setmetatable(L, -2);
-    lua_setfield(L, 1, "groups");
+    reserve(L, (void **)&buf->rows, &buf->rows_cap, (size_t)n, sizeof *buf->rows);
+    reserve(L, (void **)&buf->series, &buf->series_cap, (size_t)in->nnames, sizeof *buf->series);
+    /* A stable counting sort: each table's rows keep their order, so the last of a key wins. */
+    vb_result_series *sr = buf->series;
+    for (int id = 0; id < in->nnames; id++)
+        sr[in->names[id].rank] =
+            (vb_result_series){.name = in->names[id].s, .name_len = in->names[id].len};
+    for (lua_Integer i = 0; i < n; i++)
+        sr[in->names[in->ids[i]].rank].n++;
+    for (int r = 1; r < in->nnames; r++)
+        sr[r].first = sr[r - 1].first + sr[r - 1].n;
+    for (int r = 0; r < in->nnames; r++)
+        sr[r].n = 0;
+    for (lua_Integer i = 0; i < n; i++) {
+        vb_result_series *t = &sr[in->names[in->ids[i]].rank];
+        read_row(L, cols, i + 1, &buf->rows[t->first + t->n++]);
+    }
+    size_t nseries = (size_t)in->nnames;
     release(in);
+    size_t nstatus = 0;
+    lua_pushstring(L, "status");
+    if (lua_rawget(L, 1) == LUA_TTABLE) {
+        int status = lua_gettop(L);
+        size_t ns = lua_rawlen(L, status);
+        reserve(L, (void **)&buf->status, &buf->status_cap, ns, sizeof *buf->status);
+        for (size_t i = 1; i <= ns; i++) {
+            if (lua_rawgeti(L, status, (lua_Integer)i) == LUA_TTABLE)
+                vb_rows_status(L, -1, buf->status[nstatus++].f);
+            lua_pop(L, 1);
+        }
+    }
+    buf->r = (vb_result){.rows = buf->rows,
+                         .nrows = (size_t)n,
+                         .series = buf->series,
+                         .nseries = nseries,
+                         .status = buf->status,
+                         .nstatus = nstatus};
     return 0;
 }
 
-const vb_groups *vb_rows_groups(lua_State *L, int idx)
+void vb_result_buf_free(vb_result_buf *b)
 {
-    idx = lua_absindex(L, idx);
-    lua_getfield(L, idx, "groups");
-    const vb_groups *g = luaL_testudata(L, -1, GROUPS_MT);
-    lua_pop(L, 1);
-    return g;
-}
-
-int vb_rows_push_columns(lua_State *L, int idx)
-{
-    static const char *const cols[] = {"station", "param", "time", "value"};
-    idx = lua_absindex(L, idx);
-    for (int c = 0; c < 4; c++)
-        if (lua_getfield(L, idx, cols[c]) != LUA_TTABLE) {
-            lua_pop(L, c + 1);
-            return 0;
-        }
-    return lua_gettop(L) - 3;
+    free(b->rows);
+    free(b->series);
+    free(b->status);
+    memset(b, 0, sizeof *b);
 }
 
 int vb_rows_value(lua_State *L, int idx, vb_value *v)
@@ -280,11 +340,32 @@ int vb_rows_value(lua_State *L, int idx, vb_value *v)
     return -1;
 }
 
+void vb_rows_push_value(lua_State *L, const vb_value *v)
+{
+    switch (v->type) {
+    case VB_V_INTEGER:
+        lua_pushinteger(L, v->i);
+        break;
+    case VB_V_REAL:
+        lua_pushnumber(L, v->d);
+        break;
+    case VB_V_TEXT:
+        lua_pushlstring(L, v->text.s, v->text.len);
+        break;
+    case VB_V_BOOLEAN:
+        lua_pushboolean(L, v->b);
+        break;
+    case VB_V_NULL:
+        lua_pushnil(L);
+    }
+}
+
 void vb_rows_status(lua_State *L, int idx, vb_value f[VB_STATUS_NCOLUMNS])
 {
     idx = lua_absindex(L, idx);
     for (size_t c = 0; c < VB_STATUS_NCOLUMNS; c++) {
-        lua_getfield(L, idx, vb_status_columns[c].name);
+        lua_pushstring(L, vb_status_columns[c].name);
+        lua_rawget(L, idx);
         vb_rows_value(L, -1, &f[c]);
         lua_pop(L, 1);
     }

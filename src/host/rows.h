@@ -18,33 +18,32 @@
 #include <lua.h>
 
 #include "core/value.h"
+#include "db/result.h"
 #include "db/schema.h"
 
-typedef struct vb_groups {
-    int ngroups;
-    int nrows;
-    int *start; /* table g's rows are row[start[g]] .. row[start[g + 1] - 1] */
-    int *row;   /* 1-based indexes into the result's columns, table by table */
-} vb_groups;
+/* The host's copy of a result as C values (db/result.h), reused run after run. */
+typedef struct vb_result_buf {
+    vb_result r; /* the last result grouped; its arrays are the ones below */
+    vb_row *rows;
+    size_t rows_cap;
+    vb_result_series *series;
+    size_t series_cap;
+    vb_status_row *status;
+    size_t status_cap;
+} vb_result_buf;
 
 /*
- * Lua: group(result). Groups the rows of the result table and stores the
- * grouping in it (field `groups`): tables in name order, each table's rows
- * in their order in the columns, so that the last of two rows with one key
- * still wins. Raises when the result has no row count or a row's param is
- * not a string. The pipeline calls it as the last step of every run.
+ * Lua: group(result), a C closure whose upvalue is a light userdata
+ * vb_result_buf. Groups the rows of the result table (columns station,
+ * param, time, value; n rows; status rows) by table into the buffer: tables
+ * in name order, each table's rows in their order in the columns, so that
+ * the last of two rows with one key still wins. Its text stays the
+ * result's: the result must be kept while the buffer is read. Raises when
+ * the result has no row count or a row's param is not a string. The
+ * pipeline calls it as the last step of every run.
  */
 int vb_rows_group(lua_State *L);
-
-/* The grouping stored in the result at idx, or NULL when it has none. */
-const vb_groups *vb_rows_groups(lua_State *L, int idx);
-
-/*
- * Pushes the columns of the result at idx - station, param, time, value -
- * and returns the stack index of the first; 0, pushing nothing, when one is
- * not a table.
- */
-int vb_rows_push_columns(lua_State *L, int idx);
+void vb_result_buf_free(vb_result_buf *b);
 
 /*
  * The Lua value at idx as a C value (a string's bytes stay Lua's: valid
@@ -52,6 +51,9 @@ int vb_rows_push_columns(lua_State *L, int idx);
  * one: nil, a table or function, a NaN or infinity.
  */
 int vb_rows_value(lua_State *L, int idx, vb_value *v);
+
+/* Pushes v as Lua holds values: no value as nil. */
+void vb_rows_push_value(lua_State *L, const vb_value *v);
 
 /*
  * The station status row at idx (a table keyed by column name) as C values,

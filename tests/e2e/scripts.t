@@ -143,7 +143,7 @@ is "$?" 2 "backup without DEST is a usage error"
 
 # the -h texts
 like "$(vb migrate -h)" "usage: vlbimon_bridge migrate \[-h\] \[--sqlitedb SQLITEDB\] \[--postgres CONNINFO\] \[--no-backup\]" "migrate -h"
-like "$(vb summarize -h)" "usage: vlbimon_bridge summarize \[-h\] \[--sqlitedb SQLITEDB\] \[STATION\]" "summarize -h"
+like "$(vb summarize -h)" "usage: vlbimon_bridge summarize \[-h\] \[--sqlitedb SQLITEDB\] \[--postgres CONNINFO\] \[STATION\]" "summarize -h"
 like "$(vb backup -h)" "usage: vlbimon_bridge backup \[-h\] SRC DEST" "backup -h"
 like "$(vb extract -h)" "usage: vlbimon_bridge extract \[-h\] \[--sqlitedb SQLITEDB\] \[--outdir DIR\] PATTERN" "extract -h"
 like "$(vb add-series -h)" "usage: vlbimon_bridge add-series \[-h\] \[--sqlitedb SQLITEDB\] NAME TYPE" "add-series -h"

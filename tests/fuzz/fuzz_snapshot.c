@@ -16,7 +16,7 @@
 #include "fuzz.h"
 #include "host/pipeline.h"
 #include "db/schema.h"
-#include "db/store.h"
+#include "db/sink.h"
 
 typedef struct target {
     vb_app app;
@@ -66,21 +66,22 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-/* Stores the pipeline's result (on top of the stack) and rolls it back. */
-static void store(const vb_masterlist *ml, lua_State *L)
+/* Stores the pipeline's result through the SQLite sink and rolls it back. */
+static void store(const vb_masterlist *ml, const vb_result *r)
 {
     vb_err err;
     const vb_db_wait wait = {.bound_s = VB_DB_WAIT_ONE_SHOT_S};
-    vb_store *s = vb_store_open(T->db, 0, &wait, &T->app.log, &err);
+    vb_sink_target t = {.sqlitedb = T->db};
+    vb_sink_opts o = {.log = &T->app.log, .ml = ml, .wal_pages = 0, .wait = &wait};
+    vb_sink *s = vb_sink_open(&t, &o, &err);
     if (!s)
         return;
-    vb_store_set_masterlist(s, ml);
-    vb_store_stats st = {0};
-    if (vb_store_begin(s, &err) == 0) {
-        vb_store_insert_result(s, L, lua_gettop(L), &st, &err);
-        vb_store_rollback(s);
+    vb_sink_stats st = {0};
+    if (vb_sink_begin(s, &err) == 0) {
+        vb_sink_store(s, r, &st, &err);
+        vb_sink_rollback(s);
     }
-    vb_store_close(s);
+    vb_sink_close(s);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -90,10 +91,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     vb_pipeline *p = vb_pipeline_new(T->lua, "transformers", &err);
     if (!p)
         return 0;
-    if (vb_pipeline_run_json(p, (const char *)data, size, 1712836800.5, 0.25, &err) == 0) {
-        store(&T->app.ml, L);
-        lua_pop(L, 1);
-    }
+    const vb_result *r;
+    if (vb_pipeline_run_json(p, (const char *)data, size, 1712836800.5, 0.25, &r, &err) == 0)
+        store(&T->app.ml, r);
     vb_pipeline_free(p);
     lua_settop(L, 0);
     lua_gc(L, LUA_GCCOLLECT);

@@ -168,7 +168,7 @@ do
     T.eq(r.status, {}, "a station outside the masterlist has no status row")
 end
 
--- status restore from a database
+-- status restore from the rows the host read from a database
 do
     local path = os.tmpname()
     os.remove(path)
@@ -179,8 +179,12 @@ do
     db:exec("INSERT INTO bridge_stationStatus VALUES (500, 'KP', 'M87', 'on', 'VLBI', '12..', 80, 0.1, 'No0001')")
     db:exec("INSERT INTO bridge_stationStatus VALUES (500, 'ZZ', 'M87', 'on', 'VLBI', '12..', 80, 0.1, '')")
     db:exec("INSERT INTO bridge_stationStatus VALUES (500, 'SMA', 'M87', 'on', 'VLBI', '12', NULL, 0.1, '')")
+    local rows = {}
+    for row in db:rows("SELECT * FROM bridge_stationStatus") do
+        rows[#rows + 1] = row
+    end
     local p = new()
-    T.eq(p:restore_status(db), 2, "known stations restored, unknown ignored")
+    T.eq(p:restore_status(rows), 2, "known stations restored, unknown ignored")
     local r = p:run_points({ { "KP", "recorder_4_shouldRecord", 400, true } }, NOW)
     T.eq(r.status, { { time = 500, station = "KP", source = "M87", onsource = "on", mode = "VLBI", recording = "12.4",
         tsys = 80.0, tau225 = 0.1, scan = "No0001" } }, "a restored row carries on, clock not set back")

@@ -1,7 +1,8 @@
 /*
  * pipeline_test.c - the C API the bridge and insert use: a full snapshot,
  * not-a-snapshot, the instruction limit, hot reload (good and broken), change
- * detection, the status restore, and storing a result table by table.
+ * detection, the status restore through a sink, and storing a result table
+ * by table through the SQLite sink.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,11 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include <lauxlib.h>
+#include <sqlite3.h>
 
+#include "db/sink.h"
 #include "host/pipeline.h"
-#include "host/rows.h"
-#include "db/store.h"
 
 typedef struct fixture {
     vb_app app;
@@ -63,45 +63,27 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Rows of series `name` in the result on top of the stack (0 when absent). */
-static lua_Integer rows_of(lua_State *L, const char *name)
+/* Rows of series `name` in the result (0 when absent). */
+static size_t rows_of(const vb_result *r, const char *name)
 {
-    lua_getfield(L, -1, "n");
-    lua_Integer n = lua_tointeger(L, -1), rows = 0;
-    lua_getfield(L, -2, "param");
-    for (lua_Integer i = 1; i <= n; i++) {
-        lua_rawgeti(L, -1, i);
-        rows += strcmp(lua_tostring(L, -1), name) == 0;
-        lua_pop(L, 1);
-    }
-    lua_pop(L, 2);
-    return rows;
+    for (size_t t = 0; t < r->nseries; t++)
+        if (strcmp(r->series[t].name, name) == 0)
+            return r->series[t].n;
+    return 0;
 }
 
-/* The result on top of the stack carries a grouping that holds each row once, table by table. */
-static void assert_grouped(lua_State *L)
+/* The series hold every row once, in name order, none empty. */
+static void assert_grouped(const vb_result *r)
 {
-    const vb_groups *g = vb_rows_groups(L, -1);
-    assert_non_null(g);
-    lua_getfield(L, -1, "n");
-    assert_int_equal(g->nrows, lua_tointeger(L, -1));
-    lua_getfield(L, -2, "param");
-    char *seen = calloc((size_t)g->nrows + 1, 1);
-    assert_int_equal(g->start[0], 0);
-    assert_int_equal(g->start[g->ngroups], g->nrows);
-    for (int t = 0; t < g->ngroups; t++) {
-        assert_true(g->start[t] < g->start[t + 1]);
-        for (int k = g->start[t]; k < g->start[t + 1]; k++) {
-            assert_false(seen[g->row[k]]);
-            seen[g->row[k]] = 1;
-            lua_rawgeti(L, -1, g->row[k]);
-            lua_rawgeti(L, -2, g->row[g->start[t]]);
-            assert_string_equal(lua_tostring(L, -2), lua_tostring(L, -1));
-            lua_pop(L, 2);
-        }
+    size_t next = 0;
+    for (size_t t = 0; t < r->nseries; t++) {
+        assert_int_equal(r->series[t].first, next);
+        assert_true(r->series[t].n > 0);
+        if (t > 0)
+            assert_true(strcmp(r->series[t - 1].name, r->series[t].name) < 0);
+        next += r->series[t].n;
     }
-    free(seen);
-    lua_pop(L, 2);
+    assert_int_equal(next, r->nrows);
 }
 
 static void test_full_snapshot(void **state)
@@ -114,26 +96,25 @@ static void test_full_snapshot(void **state)
     size_t len;
     char *json = vb_read_file("tests/fixtures/snapshots/full.json", &len, &err);
     assert_non_null(json);
-    assert_int_equal(vb_pipeline_run_json(p, json, len, 1712836800.5, 0.25, &err), 0);
-    assert_int_equal(lua_gettop(L), 1);
-    assert_grouped(L);
-    assert_int_equal(rows_of(L, "bridge_points"), 12);
-    assert_int_equal(rows_of(L, "telescope_azimuthElevation_az"), 11);
-    assert_true(rows_of(L, "bridge_events") > 0);
-    lua_getfield(L, -1, "status");
-    assert_int_equal(luaL_len(L, -1), 11);
-    lua_pop(L, 2);
+    const vb_result *r;
+    assert_int_equal(vb_pipeline_run_json(p, json, len, 1712836800.5, 0.25, &r, &err), 0);
+    assert_int_equal(lua_gettop(L), 0);
+    assert_grouped(r);
+    assert_int_equal(rows_of(r, "bridge_points"), 12);
+    assert_int_equal(rows_of(r, "telescope_azimuthElevation_az"), 11);
+    assert_true(rows_of(r, "bridge_events") > 0);
+    assert_int_equal(r->nstatus, 11);
     /* The same snapshot again: every event deduplicated, the columns reused. */
-    assert_int_equal(vb_pipeline_run_json(p, json, len, 1712836810.5, 0.25, &err), 0);
-    assert_grouped(L);
-    assert_int_equal(rows_of(L, "bridge_events"), 0);
-    assert_int_equal(rows_of(L, "bridge_points"), 12);
-    lua_pop(L, 1);
+    assert_int_equal(vb_pipeline_run_json(p, json, len, 1712836810.5, 0.25, &r, &err), 0);
+    assert_grouped(r);
+    assert_int_equal(rows_of(r, "bridge_events"), 0);
+    assert_int_equal(rows_of(r, "bridge_points"), 12);
     free(json);
     const char *not_snapshots[] = {"[1,2]", "{\"SMA\": ", "nope", "{} {}"};
     for (size_t i = 0; i < 4; i++) {
         assert_int_equal(
-            vb_pipeline_run_json(p, not_snapshots[i], strlen(not_snapshots[i]), 1, 0, &err), -1);
+            vb_pipeline_run_json(p, not_snapshots[i], strlen(not_snapshots[i]), 1, 0, &r, &err),
+            -1);
         assert_non_null(strstr(err.msg, "not a snapshot"));
         assert_int_equal(lua_gettop(L), 0);
     }
@@ -147,19 +128,17 @@ static const char COUNTER[] =
     "    points:add('SMA', 'bridge_points', 1, ctx.state.n)\n"
     "  end }\n";
 
-/* The value of the counter transformer's point after one run of points. */
-static lua_Integer run_counter(vb_pipeline *p, lua_State *L)
+/* The value of the counter transformer's point after one run of no points. */
+static long long run_counter(vb_pipeline *p, lua_State *L)
 {
     vb_err err;
-    lua_newtable(L);
-    assert_int_equal(vb_pipeline_run_points(p, 100, &err), 0);
-    assert_int_equal(rows_of(L, "bridge_points"), 1);
-    lua_getfield(L, -1, "value");
-    lua_rawgeti(L, -1, 1);
-    lua_Integer v = lua_tointeger(L, -1);
-    lua_pop(L, 3);
+    const vb_result *r;
+    assert_int_equal(vb_pipeline_run_points(p, 100, &r, &err), 0);
+    assert_int_equal(r->nrows, 1);
+    assert_int_equal(rows_of(r, "bridge_points"), 1);
+    assert_int_equal(r->rows[0].value.type, VB_V_INTEGER);
     assert_int_equal(lua_gettop(L), 0);
-    return v;
+    return r->rows[0].value.i;
 }
 
 static void test_reload(void **state)
@@ -219,71 +198,78 @@ static void test_endless_loop_is_stopped(void **state)
     assert_non_null(strstr(err.msg, "instruction limit"));
 }
 
+#define STATUS_DDL                                                                                 \
+    "CREATE TABLE bridge_stationStatus (time INTEGER NOT NULL, station TEXT NOT NULL PRIMARY "     \
+    "KEY, source TEXT NOT NULL, onsource TEXT NOT NULL, mode TEXT NOT NULL, recording TEXT NOT "   \
+    "NULL, tsys REAL, tau225 REAL, scan TEXT NOT NULL);"
+
+/* A database file in the fixture's directory, made with sql, and its sink. */
+static vb_sink *open_sink(fixture *fx, const char *sql, char *path, size_t n)
+{
+    static const vb_db_wait wait = {.bound_s = VB_DB_WAIT_ONE_SHOT_S};
+    snprintf(path, n, "%s/live.db", fx->dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    vb_sink_target t = {.sqlitedb = path};
+    vb_sink_opts o = {.log = &fx->app.log, .wal_pages = 0, .wait = &wait};
+    vb_err err;
+    vb_sink *s = vb_sink_open(&t, &o, &err);
+    assert_non_null(s);
+    return s;
+}
+
 static void test_restore_status(void **state)
 {
     fixture *fx = *state;
-    lua_State *L = vb_lua_state(fx->lua);
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db,
-                                  "CREATE TABLE bridge_stationStatus (time INTEGER NOT NULL, "
-                                  "station TEXT NOT NULL PRIMARY KEY, source TEXT NOT NULL, "
-                                  "onsource TEXT NOT NULL, mode TEXT NOT NULL, recording TEXT "
-                                  "NOT NULL, tsys REAL, tau225 REAL, scan TEXT NOT NULL);"
-                                  "INSERT INTO bridge_stationStatus VALUES (500, 'KP', 'M87', "
-                                  "'on', 'VLBI', '1...', 80, 0.1, '');",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
+    char path[128];
+    vb_sink *s = open_sink(fx,
+                           STATUS_DDL "INSERT INTO bridge_stationStatus VALUES (500, 'KP', 'M87', "
+                                      "'on', 'VLBI', '1...', 80, 0.1, '');",
+                           path, sizeof path);
     vb_err err;
     vb_pipeline *p = vb_pipeline_new(fx->lua, "transformers", &err);
     assert_non_null(p);
-    assert_int_equal(vb_pipeline_restore_status(p, db, &err), 0);
+    assert_int_equal(vb_pipeline_restore_status(p, s, &err), 0);
     const char *snap = "{\"KP\": {\"data\": {\"recorder_2_shouldRecord\": [400.5, true]}}}";
-    assert_int_equal(vb_pipeline_run_json(p, snap, strlen(snap), 1000, 0, &err), 0);
-    lua_getfield(L, -1, "status");
-    lua_rawgeti(L, -1, 1);
-    lua_getfield(L, -1, "recording");
-    assert_string_equal(lua_tostring(L, -1), "12..");
-    lua_getfield(L, -2, "time");
-    assert_int_equal(lua_tointeger(L, -1), 500);
-    lua_pop(L, 5);
+    const vb_result *r;
+    assert_int_equal(vb_pipeline_run_json(p, snap, strlen(snap), 1000, 0, &r, &err), 0);
+    assert_int_equal(r->nstatus, 1);
+    assert_string_equal(r->status[0].f[5].text.s, "12..");
+    assert_int_equal(r->status[0].f[0].i, 500);
     vb_pipeline_free(p);
-    sqlite3_close(db);
+    vb_sink_close(s);
 }
 
-/* Every row of a result goes in through its grouping; a result without one is refused. */
+/* Every row of a result goes in, table by table, with the cursor in the same transaction. */
 static void test_store_result(void **state)
 {
     fixture *fx = *state;
-    lua_State *L = vb_lua_state(fx->lua);
     char path[128];
-    snprintf(path, sizeof path, "%s/live.db", fx->dir);
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db,
-                                  "CREATE TABLE bridge_stationStatus (time INTEGER NOT NULL, "
-                                  "station TEXT NOT NULL PRIMARY KEY, source TEXT NOT NULL, "
-                                  "onsource TEXT NOT NULL, mode TEXT NOT NULL, recording TEXT "
-                                  "NOT NULL, tsys REAL, tau225 REAL, scan TEXT NOT NULL)",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
+    vb_sink *s = open_sink(fx, STATUS_DDL, path, sizeof path);
     vb_err err;
     vb_pipeline *p = vb_pipeline_new(fx->lua, fx->dir, &err);
     assert_non_null(p);
-    const vb_db_wait wait = {.bound_s = VB_DB_WAIT_ONE_SHOT_S};
-    vb_store *store = vb_store_open(path, 0, &wait, &fx->app.log, &err);
-    assert_non_null(store);
     const char *snap = "{\"KP\": {\"data\": {\"weather_tau225\": [10, 0.5], "
                        "\"if_1_systemTemp\": [11, 80]}}, "
                        "\"SMA\": {\"data\": {\"weather_tau225\": [12, 0.25]}}}";
-    assert_int_equal(vb_pipeline_run_json(p, snap, strlen(snap), 1000, 0, &err), 0);
-    vb_store_stats st = {0};
-    assert_int_equal(vb_store_begin(store, &err), 0);
-    assert_int_equal(vb_store_insert_result(store, L, -1, &st, &err), 0);
-    assert_int_equal(vb_store_commit(store, &err), 0);
+    const vb_result *r;
+    assert_int_equal(vb_pipeline_run_json(p, snap, strlen(snap), 1000, 0, &r, &err), 0);
+    vb_sink_stats st = {0};
+    assert_int_equal(vb_sink_begin(s, &err), 0);
+    assert_int_equal(vb_sink_store(s, r, &st, &err), 0);
+    assert_int_equal(vb_sink_state_set(s, "snap_recvTime", "12.5", &err), 0);
+    assert_int_equal(vb_sink_commit(s, &err), 0);
     /* 3 points, bridge_points for KP, SMA and the total, the two lags. */
     assert_int_equal(st.rows, 8);
     assert_int_equal(st.skipped, 0);
+    char *cursor;
+    assert_int_equal(vb_sink_state_get(s, "snap_recvTime", &cursor, &err), 0);
+    assert_string_equal(cursor, "12.5");
+    free(cursor);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     sqlite3_stmt *q;
     assert_int_equal(sqlite3_prepare_v2(db,
                                         "SELECT group_concat(station || '=' || value, ' ') FROM "
@@ -293,14 +279,24 @@ static void test_store_result(void **state)
     assert_int_equal(sqlite3_step(q), SQLITE_ROW);
     assert_string_equal((const char *)sqlite3_column_text(q, 0), "KP=0.5 SMA=0.25");
     sqlite3_finalize(q);
-    lua_pushnil(L);
-    lua_setfield(L, -2, "groups");
-    assert_int_equal(vb_store_insert_result(store, L, -1, &st, &err), -1);
-    assert_string_equal(err.msg, "pipeline result without its grouping by table");
-    lua_pop(L, 1);
-    vb_store_close(store);
-    vb_pipeline_free(p);
+    /* A rollback undoes the rows, the tables made for them and the cursor alike. */
+    assert_int_equal(vb_pipeline_run_json(p, snap, strlen(snap), 1010, 0, &r, &err), 0);
+    assert_int_equal(vb_sink_begin(s, &err), 0);
+    assert_int_equal(vb_sink_store(s, r, &st, &err), 0);
+    assert_int_equal(vb_sink_state_set(s, "snap_recvTime", "99", &err), 0);
+    vb_sink_rollback(s);
+    assert_int_equal(vb_sink_state_get(s, "snap_recvTime", &cursor, &err), 0);
+    assert_string_equal(cursor, "12.5");
+    free(cursor);
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "SELECT count(*) FROM ts_param_weather_tau225", -1, &q, NULL),
+        SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(q, 0), 2);
+    sqlite3_finalize(q);
     sqlite3_close(db);
+    vb_sink_close(s);
+    vb_pipeline_free(p);
 }
 
 int main(void)
