@@ -24,9 +24,13 @@ typedef enum { VB_SQLITE, VB_POSTGRES } vb_dialect;
 
 /*
  * The newest migration a fresh schema already includes; PostgreSQL records
- * it in bridge_schema. 04 changes SQLite's layout only (docs/schema.md).
+ * it in bridge_schema. 04 changes SQLite's layout only (docs/schema.md), so
+ * a PostgreSQL schema recording VB_PG_SCHEMA_SINCE, made before 04, or any
+ * version up to VB_SCHEMA_VERSION is a fresh schema, and 04 is not to run
+ * there.
  */
 #define VB_SCHEMA_VERSION "04-series-v2"
+#define VB_PG_SCHEMA_SINCE "03-match-initdb"
 
 /* A contract type in the dialect's words, or NULL when sqltype is not one. */
 const char *vb_dialect_type(vb_dialect d, const char *sqltype);

@@ -86,6 +86,12 @@ doctor
 broken schema "version 99-future is newer than this bridge's 04-series-v2; fix: install the bridge that migrated it" \
     "a schema from a newer bridge"
 as_super "DELETE FROM bridge_schema WHERE version = '99-future'"
+as_super "UPDATE bridge_schema SET version = '03-match-initdb'"
+doctor
+is "$RC" 0 "a schema made before 04, which changed SQLite's layout only, passes"
+like "$OUT" "OK   schema: version 03-match-initdb, reached [0-9-]+T[0-9:]+Z: the same schema as 04-series-v2" \
+    "saying it is the current schema"
+as_super "UPDATE bridge_schema SET version = '04-series-v2'"
 
 # --- the bridge's role
 PG="host=$PG_main_SOCK port=$PG_main_PORT dbname=vlbimon user=grafana" doctor

@@ -154,8 +154,17 @@ like "$out" "^schema version 04-series-v2, reached [0-9-]+T[0-9:]+Z" "showing th
 like "$out" "00-fix-bug-azelalt +n/a +SQLite history: a PostgreSQL schema starts at 04-series-v2" \
     "the SQLite history does not apply"
 is "$(printf '%s\n' "$out" | grep -c ' n/a ')" 5 "none of 00 to 04"
+like "$out" "04-series-v2 +n/a +SQLite only: the PostgreSQL schema is the same before and after" \
+    "04 is SQLite's alone"
 like "$(mig --postgres "$(conn vb)" check)" "nothing to do: the database has the current schema" \
     "check: nothing to do"
+sql vb -c "UPDATE bridge_schema SET version = '03-match-initdb'"
+out=$(mig --postgres "$(conn vb)" status)
+like "$out" "^schema version 03-match-initdb, reached" "a schema made before 04"
+like "$out" "04-series-v2 +n/a +SQLite only" "is one where 04 is n/a too"
+like "$(mig --postgres "$(conn vb)" check)" "nothing to do: the database has the current schema" \
+    "and nothing is to do"
+sql vb -c "UPDATE bridge_schema SET version = '04-series-v2'"
 err=$(mig --postgres "$(conn vb)" fix)
 is "$?" 1 "fix has nothing to do"
 like "$err" "refusing to fix: nothing to do, every migration is already applied" "as on SQLite"
