@@ -838,11 +838,8 @@ int cmd_bridge(vb_app *app, int argc, char **argv)
         fprintf(stderr, "%s: error: argument --wal: must be 0 or a number of pages\n", spec.prog);
         return VB_EXIT_USAGE;
     }
-    if (sqlitedb && postgres) {
-        fprintf(stderr, "%s: error: argument --postgres: not allowed with argument --sqlitedb\n",
-                spec.prog);
-        return VB_EXIT_USAGE;
-    }
+    if ((rc = vb_app_databases(&spec, sqlitedb, postgres, 0)) >= 0)
+        return rc;
     bridge b = {.app = app,
                 .dt = dt,
                 .target = {.sqlitedb = sqlitedb, .postgres = postgres},

@@ -640,17 +640,10 @@ int cmd_doctor(vb_app *app, int argc, char **argv)
     int rc = vb_app_parse_options(app, &spec, argc, argv);
     if (rc >= 0)
         return rc;
-    if (sqlitedb && postgres) {
-        fprintf(stderr, "%s: error: argument --postgres: not allowed with argument --sqlitedb\n",
-                spec.prog);
-        return VB_EXIT_USAGE;
-    }
+    if ((rc = vb_app_databases(&spec, sqlitedb && *sqlitedb ? sqlitedb : NULL, postgres, 1)) >= 0)
+        return rc;
     if (postgres)
         return doctor_postgres(app, postgres, grafana_role, &spec);
-    if (!sqlitedb || !*sqlitedb) {
-        fprintf(stderr, "%s: error: the following arguments are required: --sqlitedb\n", spec.prog);
-        return VB_EXIT_USAGE;
-    }
     if (!*group) {
         fprintf(stderr, "%s: error: argument --group: expected a group name\n", spec.prog);
         return VB_EXIT_USAGE;

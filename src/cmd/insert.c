@@ -266,13 +266,7 @@ int cmd_insert(vb_app *app, int argc, char **argv)
     rc = VB_EXIT_USAGE;
     if (npos > 1)
         fprintf(stderr, "%s: error: unrecognized arguments: %s\n", spec.prog, pos[1]);
-    else if (sqlitedb && postgres)
-        fprintf(stderr, "%s: error: argument --postgres: not allowed with argument --sqlitedb\n",
-                spec.prog);
-    else if (!sqlitedb && !postgres)
-        fprintf(stderr, "%s: error: one of the arguments --sqlitedb --postgres is required\n",
-                spec.prog);
-    else
+    else if (vb_app_databases(&spec, sqlitedb, postgres, 1) < 0)
         rc = VB_EXIT_OK;
     char *masked = postgres ? vb_pg_mask(postgres) : NULL;
     run r = {.app = app,

@@ -78,11 +78,10 @@ static int need_db(const vb_cmdspec *spec, const char *db, const char **pos)
 static int need_one_db(const vb_cmdspec *spec, const char *db, const char *postgres,
                        const char **pos)
 {
-    if (!db != !postgres)
-        return -1;
-    free(pos);
-    return usage_error(spec, db ? "argument --postgres: not allowed with argument --sqlitedb"
-                                : "one of the arguments --sqlitedb --postgres is required");
+    int rc = vb_app_databases(spec, db, postgres, 1);
+    if (rc >= 0)
+        free(pos);
+    return rc;
 }
 
 int cmd_migrate(vb_app *app, int argc, char **argv)

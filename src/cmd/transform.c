@@ -306,6 +306,8 @@ int cmd_transform(vb_app *app, int argc, char **argv)
     const char **pos;
     size_t npos;
     int rc = vb_app_parse(app, &spec, argc, argv, &pos, &npos);
+    if (rc < 0 && (rc = vb_app_databases(&spec, sqlitedb, postgres, 0)) >= 0)
+        free(pos);
     if (rc >= 0) {
         vb_strlist_free(&snaps);
         return rc;
@@ -327,9 +329,6 @@ int cmd_transform(vb_app *app, int argc, char **argv)
                 spec.prog);
     } else if (npos > 0 && snaps.n == 0) {
         fprintf(stderr, "%s: error: snapshot files follow --snapshot\n", spec.prog);
-    } else if (sqlitedb && postgres) {
-        fprintf(stderr, "%s: error: argument --postgres: not allowed with argument --sqlitedb\n",
-                spec.prog);
     } else if (now && vb_parse_time(now, &r.now, &err)) {
         fprintf(stderr, "%s: error: argument --now: %s\n", spec.prog, err.msg);
     } else {

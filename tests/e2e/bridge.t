@@ -10,7 +10,7 @@ cd "$TMP" || exit 1
 # --- command line ---------------------------------------------------------
 out=$("$BRIDGE" bridge -h)
 is "$?" 0 "bridge -h exits 0"
-like "$(printf '%s' "$out" | tr '\n' ' ')" "usage: vlbimon_bridge bridge .*--start START.*--dt DT.*--sqlitedb SQLITEDB.*--wal WAL" \
+like "$(printf "%s" "$out" | tr "\n" " ")" "usage: vlbimon_bridge bridge .*--start START.*--dt DT.*--sqlitedb SQLITEDB.*--wal WAL" \
     "bridge -h shows the original's options"
 for bad in "--dt 0" "--dt -1" "--dt soon" "--wal -5" "--wal" "--bogus"; do
     err=$("$BRIDGE" bridge $bad 2>&1)

@@ -21,7 +21,7 @@ TWO=(--stations ALMA --stations SMA)
 out=$(B insert -h)
 like "$(printf '%s' "$out" | tr '\n' ' ')" "usage: vlbimon_bridge insert .*--sqlitedb SQLITEDB.*\[DATADIR\]" "insert -h"
 err=$(B insert data 2>&1)
-is "$?" 2 "without --sqlitedb: a usage error"
+is "$?" 2 "without a database: a usage error"
 like "$err" "one of the arguments --sqlitedb --postgres is required" "that names the options"
 is "$(B insert --sqlitedb x.db a b 2>&1 | wc -l; echo "${PIPESTATUS[0]}")" "1
 2" "two data directories: a usage error in one line"
