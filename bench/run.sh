@@ -2,8 +2,8 @@
 # run.sh - what `make bench` runs: every figure of docs/performance.md
 # section, each beside a reference measured in the same invocation, on this
 # machine: the storage figures for the v2 layout of the series tables beside
-# v1, the layout before migration 04 (docs/schema.md). About five minutes on
-# two cores; nothing here is part of make test.
+# v1, the layout before migration 04 (docs/schema.md), and the PostgreSQL
+# sink's. About six minutes on two cores; nothing here is part of make test.
 #
 #   BENCH_DIR   scratch directory (default /tmp/vlbimon-bench, removed first)
 #   BENCH_ROWS  rows of the insert benchmark's CSV tree (default 20000000)
