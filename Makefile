@@ -117,7 +117,8 @@ demo: deps
 
 # Always the optimized build, whatever SANITIZE says: the figures are the product's.
 bench: deps
-	$(MAKE) SANITIZE= all build/rel/bench/pipeline build/rel/bench/pgsink build/rel/bench/gen_tree
+	$(MAKE) SANITIZE= all build/rel/bench/pipeline build/rel/bench/pgsink build/rel/bench/gen_tree \
+		build/rel/bench/query
 	bench/run.sh
 
 $(BUILD)/bench/pipeline $(BUILD)/bench/pgsink: $(BUILD)/bench/%: bench/%.c $(BUILD)/libvb.a $(HDRS) $(BUILD)/flags
@@ -127,6 +128,10 @@ $(BUILD)/bench/pipeline $(BUILD)/bench/pgsink: $(BUILD)/bench/%: bench/%.c $(BUI
 $(BUILD)/bench/gen_tree: bench/gen_tree.c $(BUILD)/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
+
+$(BUILD)/bench/query: bench/query.c $(BUILD)/flags
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBS)
 
 # --- Hardening (docs/reliability.md): fuzzing, the sanitizer pass, soak ---
 # Each tests/fuzz/fuzz_NAME.c is a libFuzzer target. With driver.c it is also

@@ -7,6 +7,7 @@
 -- glance. With STATION, only that station's rows count. With --postgres, DB
 -- is a PostgreSQL connection string (its password never printed).
 local vlbimon = require "vlbimon"
+local migrate = require "vlbimon.migrate"
 
 local postgres = ... == "--postgres"
 local nargs = select("#", ...) - (postgres and 1 or 0)
@@ -20,15 +21,12 @@ local HOUR, HOURS = 3600, 24
 
 local db = vlbimon.open(path, { readonly = true, postgres = postgres })
 
-local function columns(tbl)
-    return table.concat(db:columns(tbl), ",")
-end
-
--- Series are the ts_param_ tables shaped (time, station, value); other
+-- Series are the ts_param_ tables of either layout (docs/schema.md); other
 -- tables (the schedule, the station status) are listed, not summarized.
 local series, others = {}, {}
 for _, tbl in ipairs(db:tables()) do
-    if tbl:sub(1, 9) == "ts_param_" and vlbimon.is_identifier(tbl) and columns(tbl) == "time,station,value" then
+    local layout = migrate.series_layout(db, tbl)
+    if vlbimon.is_identifier(tbl) and (layout == "v1" or layout == "v2") then
         series[#series + 1] = tbl
     else
         others[#others + 1] = tbl

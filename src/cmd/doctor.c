@@ -424,14 +424,18 @@ static void check_pg_schema(doctor *d)
                "version %s is newer than this bridge's %s; fix: install the bridge that "
                "migrated it",
                v.version, VB_SCHEMA_VERSION);
-    else if (strcmp(v.version, VB_SCHEMA_VERSION) < 0)
+    else if (strcmp(v.version, VB_PG_SCHEMA_SINCE) < 0)
         report(d, 0, "schema",
                "version %s is older than this bridge's %s; fix: vlbimon_bridge "
                "migrate --postgres '%s' fix",
                v.version, VB_SCHEMA_VERSION, d->pg->name);
     else {
         vb_iso8601(v.applied, when);
-        report(d, 1, "schema", "version %s, reached %s", v.version, when);
+        if (strcmp(v.version, VB_SCHEMA_VERSION) < 0)
+            report(d, 1, "schema", "version %s, reached %s: the same schema as %s", v.version, when,
+                   VB_SCHEMA_VERSION);
+        else
+            report(d, 1, "schema", "version %s, reached %s", v.version, when);
     }
 }
 

@@ -260,7 +260,7 @@ int cmd_add_series(vb_app *app, int argc, char **argv)
                              .positionals = "NAME TYPE",
                              .description =
                                  "create series table ts_param_NAME (TYPE: TEXT, REAL, INTEGER or "
-                                 "BOOLEAN) with its time and station indexes",
+                                 "BOOLEAN) as initdb makes it",
                              .opts = opts,
                              .nopts = VB_COUNT(opts)};
     const char **pos;

@@ -109,8 +109,9 @@ int vb_status_insert_sql(vb_buf *out, vb_err *err)
     return rc || vb_buf_puts(out, ")") ? vb_fail(err, "out of memory") : 0;
 }
 
+/* key: a primary key of several columns, which makes the table WITHOUT ROWID; NULL: none. */
 static int create_table(vb_buf *out, vb_dialect d, const char *table, const vb_column *cols,
-                        size_t n)
+                        size_t n, const char *key)
 {
     if (vb_buf_printf(out, "CREATE TABLE %s (", table))
         return -1;
@@ -121,6 +122,8 @@ static int create_table(vb_buf *out, vb_dialect d, const char *table, const vb_c
                           cols[i].identity ? " GENERATED ALWAYS AS IDENTITY" : "",
                           cols[i].key ? " PRIMARY KEY" : ""))
             return -1;
+    if (key)
+        return vb_buf_printf(out, ", PRIMARY KEY (%s)) WITHOUT ROWID;\n", key);
     return vb_buf_puts(out, ");\n");
 }
 
@@ -139,18 +142,80 @@ int vb_series_sql_in(vb_buf *out, vb_dialect d, const char *name, const char *sq
                        name, name, PG_NAME_MAX);
     char table[600];
     snprintf(table, sizeof table, "ts_param_%s", name);
+    /*
+     * SQLite: the v2 layout, the rows clustered on their key. PostgreSQL
+     * has no clustered tables: a heap (in time order as the bridge appends)
+     * with b-trees, measured against BRIN in docs/schema.md.
+     */
     const vb_column cols[] = {
         {.name = "time", .type = VB_COL_INTEGER, .notnull = 1},
         {.name = "station", .type = VB_COL_TEXT, .notnull = 1},
         {.name = "value", .type = vb_coltype_of(sqltype)},
+        {.name = "seq", .type = VB_COL_INTEGER, .notnull = 1},
     };
-    if (create_table(out, d, table, cols, VB_COUNT(cols)) ||
-        vb_buf_printf(out,
-                      "CREATE INDEX idx_ts_param_%s_time ON ts_param_%s(time);\n"
-                      "CREATE INDEX idx_ts_param_%s_station ON ts_param_%s(station);\n",
-                      name, name, name, name))
+    int rc;
+    if (d == VB_SQLITE)
+        rc = create_table(out, d, table, cols, VB_COUNT(cols), "time, station, seq");
+    else
+        rc = create_table(out, d, table, cols, VB_COUNT(cols) - 1 /* no seq */, NULL) ||
+             vb_buf_printf(out,
+                           "CREATE INDEX idx_ts_param_%s_time ON ts_param_%s(time);\n"
+                           "CREATE INDEX idx_ts_param_%s_station ON ts_param_%s(station);\n",
+                           name, name, name, name);
+    return rc ? vb_fail(err, "out of memory") : 0;
+}
+
+int vb_series_probe_sql(vb_buf *out, const char *name, vb_err *err)
+{
+    if (!vb_is_identifier(name))
+        return vb_fail(err, "series name '%s' is not an SQL identifier", name);
+    if (vb_buf_printf(out,
+                      "SELECT count(*), max(CASE WHEN name = 'value' THEN type END), "
+                      "max(name = 'seq') FROM pragma_table_info('ts_param_%s')",
+                      name))
         return vb_fail(err, "out of memory");
     return 0;
+}
+
+int vb_series_insert_sql(vb_buf *out, const char *name, vb_layout layout, vb_insert kind,
+                         const char *from, vb_err *err)
+{
+    if (!vb_is_identifier(name))
+        return vb_fail(err, "series name '%s' is not an SQL identifier", name);
+    int rc;
+    if (layout == VB_LAYOUT_V1 && kind == VB_INSERT_ROW)
+        rc = vb_buf_printf(
+            out, "INSERT INTO ts_param_%s (time, station, value) VALUES (?1, ?2, ?3)", name);
+    else if (layout == VB_LAYOUT_V1)
+        rc = vb_buf_printf(out,
+                           "INSERT INTO ts_param_%s (time, station, value) "
+                           "SELECT time, station, value FROM %s",
+                           name, from);
+    else if (kind == VB_INSERT_ROW)
+        rc = vb_buf_printf(out,
+                           "INSERT INTO ts_param_%s (time, station, value, seq) VALUES (?1, ?2, "
+                           "?3, (SELECT coalesce(max(seq) + 1, 0) FROM ts_param_%s "
+                           "WHERE time = ?1 AND station = ?2))",
+                           name, name);
+    else if (kind == VB_INSERT_BULK_FAST)
+        rc = vb_buf_printf(out,
+                           "INSERT INTO ts_param_%s (time, station, value, seq) "
+                           "SELECT time, station, value, 0 FROM %s",
+                           name, from);
+    else
+        /*
+         * Reading the table it writes, SQLite first copies the rows aside:
+         * each seq comes from the table as it was, plus the row's rank among
+         * the rows of its time and station here.
+         */
+        rc = vb_buf_printf(
+            out,
+            "INSERT INTO ts_param_%s (time, station, value, seq) "
+            "SELECT r.time, r.station, r.value, row_number() OVER (PARTITION BY r.time, r.station "
+            "ORDER BY r.rowid) - 1 + coalesce((SELECT max(seq) + 1 FROM ts_param_%s o "
+            "WHERE o.time = r.time AND o.station = r.station), 0) FROM %s r",
+            name, name, from);
+    return rc ? vb_fail(err, "out of memory") : 0;
 }
 
 int vb_series_sql(vb_buf *out, const char *name, const char *sqltype, vb_err *err)
@@ -244,7 +309,7 @@ int vb_schema_sql_in(vb_buf *out, vb_dialect d, const vb_masterlist *ml, int wra
     for (size_t i = 0; i < VB_COUNT(other_tables); i++)
         if ((d == VB_POSTGRES || !other_tables[i].postgres_only) &&
             create_table(out, d, other_tables[i].name, other_tables[i].columns,
-                         other_tables[i].ncolumns))
+                         other_tables[i].ncolumns, NULL))
             return vb_fail(err, "out of memory");
     if (d == VB_POSTGRES &&
         vb_buf_puts(out, "INSERT INTO bridge_schema (version, applied) VALUES ('" VB_SCHEMA_VERSION
@@ -260,7 +325,8 @@ int vb_table_sql_in(vb_buf *out, vb_dialect d, const char *table, vb_err *err)
     for (size_t i = 0; i < VB_COUNT(other_tables); i++)
         if (strcmp(other_tables[i].name, table) == 0 &&
             (d == VB_POSTGRES || !other_tables[i].postgres_only))
-            return create_table(out, d, table, other_tables[i].columns, other_tables[i].ncolumns)
+            return create_table(out, d, table, other_tables[i].columns, other_tables[i].ncolumns,
+                                NULL)
                        ? vb_fail(err, "out of memory")
                        : 0;
     return vb_fail(err, "no table %s in the schema", table);

@@ -52,7 +52,7 @@ is "$(printf '%s\n' "$OUT" | sed 's/^OK   \([^:]*\):.*/\1/' | tr '\n' ' ')" "$CH
     "one OK line per check, in docs/deployment.md's order"
 like "$OUT" "OK   postgres: host=$PG_main_SOCK port=$PG_main_PORT dbname=vlbimon user=vlbimon answers: PostgreSQL [0-9.]+.*, database vlbimon, role vlbimon" \
     "the server answers"
-like "$OUT" "OK   schema: version 03-match-initdb, reached [0-9-]+T" "the schema version"
+like "$OUT" "OK   schema: version 04-series-v2, reached [0-9-]+T" "the schema version"
 like "$OUT" "OK   bridge role: vlbimon may write all 566 tables and create more in schema public" \
     "the bridge's role may write"
 like "$OUT" "OK   grafana role: grafana may read all 566 tables and the ones vlbimon makes later, and change nothing" \
@@ -83,9 +83,15 @@ is "$(printf '%s\n' "$OUT" | grep '^FAIL schema')" \
     "no schema: says so, with the initdb that makes it"
 as_super "INSERT INTO bridge_schema VALUES ('99-future', 2000000000)"
 doctor
-broken schema "version 99-future is newer than this bridge's 03-match-initdb; fix: install the bridge that migrated it" \
+broken schema "version 99-future is newer than this bridge's 04-series-v2; fix: install the bridge that migrated it" \
     "a schema from a newer bridge"
 as_super "DELETE FROM bridge_schema WHERE version = '99-future'"
+as_super "UPDATE bridge_schema SET version = '03-match-initdb'"
+doctor
+is "$RC" 0 "a schema made before 04, which changed SQLite's layout only, passes"
+like "$OUT" "OK   schema: version 03-match-initdb, reached [0-9-]+T[0-9:]+Z: the same schema as 04-series-v2" \
+    "saying it is the current schema"
+as_super "UPDATE bridge_schema SET version = '04-series-v2'"
 
 # --- the bridge's role
 PG="host=$PG_main_SOCK port=$PG_main_PORT dbname=vlbimon user=grafana" doctor

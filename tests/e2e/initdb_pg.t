@@ -27,17 +27,19 @@ out=$(init --postgres "$(conn vb)" 2>&1)
 is "$?" 0 "initdb --postgres succeeds"
 like "$out" "created 566 tables in postgres host=$PG_main_SOCK .*dbname=vb from $MASTERLIST" \
     "and says where: 563 tables of the contract and three for bookkeeping"
-is "$(sql vb -c "SELECT version FROM bridge_schema")" 03-match-initdb "the schema version is recorded"
+is "$(sql vb -c "SELECT version FROM bridge_schema")" 04-series-v2 "the schema version is recorded"
 applied=$(sql vb -c "SELECT applied FROM bridge_schema")
 now=$(date +%s)
 ok "with the time it was reached ($applied)" test "$applied" -le "$now" -a "$applied" -gt $((now - 600))
 is "$(sql vb -c "SELECT count(*) FROM pg_indexes WHERE schemaname = 'public' AND indexname LIKE 'idx\_%'")" \
     1122 "1,122 indexes, two per series"
 
-# The same tables, columns and indexes as SQLite's, names lower-cased, types mapped.
+# The same tables and columns as SQLite's, names lower-cased, types mapped,
+# but SQLite's seq; a time and a station index on every series where SQLite
+# clusters it on its key (docs/schema.md, "PostgreSQL").
 init --sqlitedb lite.db 2> /dev/null
 sqlite3 lite.db "SELECT lower(m.name), p.cid + 1, p.name, p.type, p.\"notnull\" OR p.pk
-    FROM sqlite_schema m JOIN pragma_table_info(m.name) p WHERE m.type = 'table'" |
+    FROM sqlite_schema m JOIN pragma_table_info(m.name) p WHERE m.type = 'table' AND p.name <> 'seq'" |
     sed 's/|REAL|/|double precision|/; s/|INTEGER|/|bigint|/; s/|BOOLEAN|/|smallint|/; s/|TEXT|/|text|/' |
     LC_ALL=C sort > lite.columns
 sql vb -c "SELECT table_name, ordinal_position, column_name, data_type, CASE is_nullable WHEN 'NO' THEN 1 ELSE 0 END
@@ -45,14 +47,15 @@ sql vb -c "SELECT table_name, ordinal_position, column_name, data_type, CASE is_
     AND table_name NOT IN ('bridge_state', 'bridge_schema', 'bridge_inserted')" | LC_ALL=C sort > pg.columns
 is "$(wc -l < pg.columns)" "$(wc -l < lite.columns)" "as many columns as on SQLite ($(wc -l < lite.columns))"
 is "$(diff lite.columns pg.columns)" "" "the same tables and columns, with the PostgreSQL types"
-sqlite3 lite.db "SELECT lower(m.name), lower(m.tbl_name), i.name FROM sqlite_schema m
-    JOIN pragma_index_info(m.name) i WHERE m.type = 'index' AND m.sql IS NOT NULL" |
+sqlite3 lite.db "SELECT 'idx_' || lower(m.name) || '_' || c.name, lower(m.name), c.name
+    FROM sqlite_schema m, (SELECT 'time' AS name UNION ALL SELECT 'station') c
+    WHERE m.type = 'table' AND EXISTS (SELECT 1 FROM pragma_table_info(m.name) WHERE name = 'seq')" |
     LC_ALL=C sort > lite.indexes
 sql vb -c "SELECT i.relname, t.relname, a.attname FROM pg_index x
     JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
     JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = x.indkey[0]
     WHERE t.relnamespace = 'public'::regnamespace AND NOT x.indisprimary" | LC_ALL=C sort > pg.indexes
-is "$(diff lite.indexes pg.indexes)" "" "the same indexes on the same columns"
+is "$(diff lite.indexes pg.indexes)" "" "an index on time and one on station for every series"
 is "$(sql vb -c "SELECT a.attname FROM pg_index x JOIN pg_attribute a ON a.attrelid = x.indrelid
     AND a.attnum = x.indkey[0] WHERE x.indisprimary AND x.indrelid = 'bridge_stationStatus'::regclass")" \
     station "bridge_stationStatus keeps its primary key on station"
@@ -137,7 +140,7 @@ is "$(sql noperm -c "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
 # An empty CONNINFO is libpq's defaults, from the environment.
 PGHOST=$PG_main_SOCK PGPORT=$PG_main_PORT PGUSER=postgres PGDATABASE=env init --postgres '' 2> /dev/null
 is "$?" 0 "--postgres '' connects with PGHOST, PGPORT, PGUSER, PGDATABASE"
-is "$(sql env -c "SELECT version FROM bridge_schema")" 03-match-initdb "and creates the schema there"
+is "$(sql env -c "SELECT version FROM bridge_schema")" 04-series-v2 "and creates the schema there"
 
 err=$(init --postgres "host=$PG_main_SOCK port=1 dbname=vb" 2>&1)
 like "$err" "postgres host=$PG_main_SOCK port=1 dbname=vb: connection to server on socket .* failed: No such file or directory; Is the server running locally" \
@@ -147,12 +150,21 @@ like "$err" "postgres host=$PG_main_SOCK port=1 dbname=vb: connection to server 
 mig() { "$BRIDGE" migrate "$@" 2>&1; }
 out=$(mig --postgres "$(conn vb)" status)
 is "$?" 0 "migrate --postgres status succeeds"
-like "$out" "^schema version 03-match-initdb, reached [0-9-]+T[0-9:]+Z" "showing the recorded version"
-like "$out" "00-fix-bug-azelalt +n/a +SQLite history: a PostgreSQL schema starts at 03-match-initdb" \
+like "$out" "^schema version 04-series-v2, reached [0-9-]+T[0-9:]+Z" "showing the recorded version"
+like "$out" "00-fix-bug-azelalt +n/a +SQLite history: a PostgreSQL schema starts at 04-series-v2" \
     "the SQLite history does not apply"
-is "$(printf '%s\n' "$out" | grep -c ' n/a ')" 4 "none of 00 to 03"
+is "$(printf '%s\n' "$out" | grep -c ' n/a ')" 5 "none of 00 to 04"
+like "$out" "04-series-v2 +n/a +SQLite only: the PostgreSQL schema is the same before and after" \
+    "04 is SQLite's alone"
 like "$(mig --postgres "$(conn vb)" check)" "nothing to do: the database has the current schema" \
     "check: nothing to do"
+sql vb -c "UPDATE bridge_schema SET version = '03-match-initdb'"
+out=$(mig --postgres "$(conn vb)" status)
+like "$out" "^schema version 03-match-initdb, reached" "a schema made before 04"
+like "$out" "04-series-v2 +n/a +SQLite only" "is one where 04 is n/a too"
+like "$(mig --postgres "$(conn vb)" check)" "nothing to do: the database has the current schema" \
+    "and nothing is to do"
+sql vb -c "UPDATE bridge_schema SET version = '04-series-v2'"
 err=$(mig --postgres "$(conn vb)" fix)
 is "$?" 1 "fix has nothing to do"
 like "$err" "refusing to fix: nothing to do, every migration is already applied" "as on SQLite"
@@ -161,14 +173,14 @@ like "$(mig --postgres "$(conn vb)" fix 02)" "refusing to fix 02-fix-bridges: it
     "fix NAME refuses a history migration"
 mkdir later
 cp "$ROOT"/migrations/*.lua later/
-cp later/03-match-initdb.lua later/04-later.lua
+cp later/03-match-initdb.lua later/05-later.lua
 out=$(mig --postgres "$(conn vb)" --migrations later check)
-like "$out" "04-later: old" "a later migration is old"
+like "$out" "05-later: old" "a later migration is old"
 like "$out" "1 to apply, but migrations run on SQLite only so far" "and check says it cannot run here yet"
-sql vb -c "INSERT INTO bridge_schema VALUES ('04-later', 2000000000)"
-like "$(mig --postgres "$(conn vb)" --migrations later status)" "04-later +new$" \
+sql vb -c "INSERT INTO bridge_schema VALUES ('05-later', 2000000000)"
+like "$(mig --postgres "$(conn vb)" --migrations later status)" "05-later +new$" \
     "once the schema records it, it is new"
-sql vb -c "DELETE FROM bridge_schema WHERE version = '04-later'"
+sql vb -c "DELETE FROM bridge_schema WHERE version = '05-later'"
 err=$(mig --postgres "$(conn tx)" status)
 is "$?" 1 "a database without the schema fails"
 like "$err" "no table bridge_schema: not a database made by initdb --postgres" "saying so"
