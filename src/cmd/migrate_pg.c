@@ -105,8 +105,8 @@ static int run(const vb_pg_version *v, const migration *list, size_t n, const ch
         printf("schema version %s, reached %s\n", v->version, when);
         for (size_t i = 0; i < n; i++) {
             if (strcmp(list[i].state, "n/a") == 0)
-                printf("%-*s  %-7s  SQLite history: a PostgreSQL schema starts at %s\n", (int)width,
-                       list[i].name, list[i].state, VB_SCHEMA_VERSION);
+                printf("%-*s  %-7s  a PostgreSQL schema starts at %s, which includes it\n",
+                       (int)width, list[i].name, list[i].state, VB_SCHEMA_VERSION);
             else
                 printf("%-*s  %s\n", (int)width, list[i].name, list[i].state);
         }

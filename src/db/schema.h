@@ -22,7 +22,7 @@
 typedef enum { VB_SQLITE, VB_POSTGRES } vb_dialect;
 
 /* The newest migration a fresh schema already includes; PostgreSQL records it in bridge_schema. */
-#define VB_SCHEMA_VERSION "03-match-initdb"
+#define VB_SCHEMA_VERSION "05-backfill-series"
 
 /* A contract type in the dialect's words, or NULL when sqltype is not one. */
 const char *vb_dialect_type(vb_dialect d, const char *sqltype);

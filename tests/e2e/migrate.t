@@ -47,7 +47,7 @@ is "$(sqlite3 after-02.db "SELECT stations, scan FROM ts_param_schedule ORDER BY
    "ALMA SMA|e23a11_001
 SMA|e23a11_002" "schedule rows keep their scan names"
 is "$(sqlite3 before-00.db "SELECT group_concat(name) FROM (SELECT name FROM bridge_migrations ORDER BY name)")" \
-   "00-fix-bug-azelalt,01-create-remo,02-fix-bridges,03-match-initdb" "applied migrations are recorded"
+   "00-fix-bug-azelalt,01-create-remo,02-fix-bridges,03-match-initdb,05-backfill-series" "applied migrations are recorded"
 
 out=$(mig --sqlitedb fresh.db check)
 like "$out" "nothing to do: the database has the current schema" "check on a fresh database: nothing to do"
