@@ -168,11 +168,11 @@ $(BUILD)/bin/vlbimon_sim: $(SIM_OBJ) $(BUILD)/libvb.a $(RUNTIME_LINKS)
 test-bins: $(BUILD)/bin/vlbimon_bridge $(BUILD)/bin/vlbimon_sim $(UNIT_BIN) $(FUZZ_RUN)
 
 # The sanitizer pass of `make test`: the unit tests, the fuzz corpus and the
-# e2e tests of bad input, a broken table, secrets, the sandbox and initdb on
-# PostgreSQL again under ASan+UBSan.
+# e2e tests of bad input, a broken table, secrets, the sandbox, initdb on
+# PostgreSQL and the backfill again under ASan+UBSan.
 # Under SANITIZE=1 everything already ran that way.
 SAN_E2E = tests/e2e/badinput.t tests/e2e/broken_table.t tests/e2e/secrets.t tests/e2e/sandbox.t \
-          tests/e2e/initdb_pg.t
+          tests/e2e/initdb_pg.t tests/e2e/backfill.t
 test-san:
 ifneq ($(SANITIZE),1)
 	$(MAKE) SANITIZE=1 test-bins
