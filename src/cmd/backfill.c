@@ -40,8 +40,9 @@
 /* bridge_state keys: the coverage with the backfill cursor, and the transformers' state. */
 #define COVERAGE_KEY "backfill"
 #define STATE_KEY "backfill_transformers"
-/* A request's estimated points at most (an answer of up to 3.2 MB)... */
-#define REQUEST_POINTS 50000
+/* A request's estimated points at most, as history's default batch (an answer of up to 6.4 MB)...
+ */
+#define REQUEST_POINTS 100000
 /* ... and a stretch's, at most and at least (however slow its commits). */
 #define STRETCH_POINTS 200000
 #define STRETCH_POINTS_MIN 2000
