@@ -39,6 +39,8 @@ LIBS = $(PKG_LIBS) -lm
 
 # The layers of src/, bottom up (docs/architecture.md); src/sim/ is the simulator.
 LAYERS = core db host net hist cmd
+# Every object depends on every header: a change rebuilds all (seconds), and a
+# header deleted or renamed cannot leave a stale dependency behind.
 HDRS = $(wildcard src/*/*.h)
 LIB_SRC = $(filter-out src/cmd/main.c,$(wildcard $(LAYERS:%=src/%/*.c)))
 LIB_OBJ = $(LIB_SRC:src/%.c=$(BUILD)/%.o)
@@ -79,7 +81,7 @@ build/mode: FORCE
 
 $(BUILD)/%.o: src/%.c $(HDRS) $(BUILD)/flags
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -MMD -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(BUILD)/sim/%.o: src/sim/%.c $(HDRS) $(BUILD)/flags
 	@mkdir -p $(dir $@)
@@ -115,16 +117,21 @@ demo: deps
 
 # Always the optimized build, whatever SANITIZE says: the figures are the product's.
 bench: deps
-	$(MAKE) SANITIZE= all build/rel/bench/pipeline build/rel/bench/gen_tree
+	$(MAKE) SANITIZE= all build/rel/bench/pipeline build/rel/bench/pgsink build/rel/bench/gen_tree \
+		build/rel/bench/query
 	bench/run.sh
 
-$(BUILD)/bench/pipeline: bench/pipeline.c $(BUILD)/libvb.a $(HDRS) $(BUILD)/flags
+$(BUILD)/bench/pipeline $(BUILD)/bench/pgsink: $(BUILD)/bench/%: bench/%.c $(BUILD)/libvb.a $(HDRS) $(BUILD)/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libvb.a $(LIBS)
 
 $(BUILD)/bench/gen_tree: bench/gen_tree.c $(BUILD)/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
+
+$(BUILD)/bench/query: bench/query.c $(BUILD)/flags
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBS)
 
 # --- Hardening (docs/reliability.md): fuzzing, the sanitizer pass, soak ---
 # Each tests/fuzz/fuzz_NAME.c is a libFuzzer target. With driver.c it is also
@@ -169,10 +176,11 @@ test-bins: $(BUILD)/bin/vlbimon_bridge $(BUILD)/bin/vlbimon_sim $(UNIT_BIN) $(FU
 
 # The sanitizer pass of `make test`: the unit tests, the fuzz corpus and the
 # e2e tests of bad input, a broken table, secrets, the sandbox, initdb on
-# PostgreSQL and the backfill again under ASan+UBSan.
-# Under SANITIZE=1 everything already ran that way.
+# PostgreSQL, the PostgreSQL sink's loads and Lua handles, and the backfill
+# on SQLite and PostgreSQL again under ASan+UBSan. Under SANITIZE=1
+# everything already ran that way.
 SAN_E2E = tests/e2e/badinput.t tests/e2e/broken_table.t tests/e2e/secrets.t tests/e2e/sandbox.t \
-          tests/e2e/initdb_pg.t tests/e2e/backfill.t
+          tests/e2e/initdb_pg.t tests/e2e/insert_pg.t tests/e2e/backfill.t tests/e2e/backfill_pg.t
 test-san:
 ifneq ($(SANITIZE),1)
 	$(MAKE) SANITIZE=1 test-bins
@@ -197,4 +205,3 @@ format:
 clean:
 	rm -rf build vlbimon_bridge vlbimon_sim
 
--include $(wildcard $(BUILD)/*/*.d)

@@ -1,7 +1,9 @@
 #!/bin/bash
 # run.sh - what `make bench` runs: every figure of docs/performance.md
 # section, each beside a reference measured in the same invocation, on this
-# machine. About eight minutes on two cores; nothing here is part of make test.
+# machine: the storage figures for the v2 layout of the series tables beside
+# v1, the layout before migration 04 (docs/schema.md), and the PostgreSQL
+# sink's. About nine minutes on two cores; nothing here is part of make test.
 #
 #   BENCH_DIR   scratch directory (default /tmp/vlbimon-bench, removed first)
 #   BENCH_ROWS  rows of the insert benchmark's CSV tree (default 20000000)
@@ -23,14 +25,28 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
 echo "# vlbimon-bridge benchmarks, $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "# $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo), SQLite $(sqlite3 --version | cut -d' ' -f1)"
 
+kib() { awk -v b="$1" 'BEGIN { printf "%.0f", b / 1024 }'; }
+# v1 / v2 SNAPSHOT RUNS : one line of the two layouts side by side, from $v1 and $v2.
+versus() {
+    line "  v1 / v2, $1" \
+        "CPU $(get "$v1" bridge_median_ms) / $(get "$v2" bridge_median_ms) ms (floor $(get "$v1" floor_median_ms) / $(get "$v2" floor_median_ms)); WAL $(kib "$(get "$v1" wal_bytes_per_snapshot)") / $(kib "$(get "$v2" wal_bytes_per_snapshot)") KiB (floor $(kib "$(get "$v1" floor_wal_bytes_per_snapshot)") / $(kib "$(get "$v2" floor_wal_bytes_per_snapshot)")), all writes $(kib "$(get "$v1" written_bytes_per_snapshot)") / $(kib "$(get "$v2" written_bytes_per_snapshot)") KiB: $(ratio "$(get "$v1" written_bytes_per_snapshot)" "$(get "$v2" written_bytes_per_snapshot)") fewer$2"
+}
+
 # --- 1. snapshot pipeline: decode -> transformers -> insert -> commit ---------
-out=$("$BIN/pipeline" tests/fixtures/snapshots/full.json "$B" 200 1000)
-line "pipeline, full snapshot ($(get "$out" rows_per_snapshot) rows)" \
-    "median $(get "$out" bridge_median_ms) ms, p99 $(get "$out" bridge_p99_ms) ms CPU; floor median $(get "$out" floor_median_ms) ms, p99 $(get "$out" floor_p99_ms) ms; ratio $(get "$out" ratio_median) (target <= 1.15)"
-line "  of which decode + transformers" "median $(get "$out" transform_median_ms) ms, p99 $(get "$out" transform_p99_ms) ms CPU (target <= 5 ms)"
-out=$("$BIN/pipeline" tests/fixtures/snapshots/realistic.json "$B" 500 1000)
-line "pipeline, realistic snapshot ($(get "$out" rows_per_snapshot) rows)" \
-    "median $(get "$out" bridge_median_ms) ms, p99 $(get "$out" bridge_p99_ms) ms CPU (target < 1 ms); floor median $(get "$out" floor_median_ms) ms; ratio $(get "$out" ratio_median)"
+# Each run's snapshot is the fixture with its times moved on by 10 s a run.
+v2=$("$BIN/pipeline" tests/fixtures/snapshots/full.json "$B" 120 1000)
+sqlite_full=$(get "$v2" bridge_median_ms)
+line "pipeline, full snapshot ($(get "$v2" rows_per_snapshot) rows)" \
+    "median $(get "$v2" bridge_median_ms) ms, p99 $(get "$v2" bridge_p99_ms) ms CPU; floor median $(get "$v2" floor_median_ms) ms, p99 $(get "$v2" floor_p99_ms) ms; ratio $(get "$v2" ratio_median) (target <= 1.15)"
+line "  of which decode + transformers" "median $(get "$v2" transform_median_ms) ms, p99 $(get "$v2" transform_p99_ms) ms CPU (target <= 5 ms)"
+v1=$("$BIN/pipeline" tests/fixtures/snapshots/full.json "$B" 60 1000 v1)
+versus "full snapshot" ""
+v2=$("$BIN/pipeline" tests/fixtures/snapshots/realistic.json "$B" 500 1000)
+sqlite_real=$(get "$v2" bridge_median_ms)
+line "pipeline, realistic snapshot ($(get "$v2" rows_per_snapshot) rows)" \
+    "median $(get "$v2" bridge_median_ms) ms, p99 $(get "$v2" bridge_p99_ms) ms CPU (target < 1 ms); floor median $(get "$v2" floor_median_ms) ms; ratio $(get "$v2" ratio_median)"
+v1=$("$BIN/pipeline" tests/fixtures/snapshots/realistic.json "$B" 500 1000 v1)
+versus "realistic snapshot" " (target >= 3x)"
 for wal in 0 100 1000 10000; do
     out=$("$BIN/pipeline" tests/fixtures/snapshots/full.json "$B" 60 "$wal")
     line "  --wal $wal, full snapshot" \
@@ -110,39 +126,63 @@ line "bridge memory over $sim_hours simulated hours" \
 line "  of which the bridge's own (anonymous)" \
     "$((anon_h1 / 1024)) MB at hour 1, $((anon_h24 / 1024)) MB at the end (growth $(ratio "$anon_h24" "$anon_h1")); the rest is shared library text"
 
-# --- 5. Grafana read path: one parameter, one station, 6 hours, a month of data
-./vlbimon_bridge initdb --sqlitedb "$B/month.db"
-end=$(date +%s)
-sqlite3 "$B/month.db" "WITH RECURSIVE t(x) AS (SELECT $end - 30 * 86400 UNION ALL SELECT x + 10 FROM t WHERE x < $end)
-    INSERT INTO ts_param_weather_tau225 (time, station, value)
-    SELECT x, s.name, 0.05 + (x % 977) / 10000.0 FROM t, (SELECT 'ALMA' AS name UNION ALL SELECT 'APEX' UNION ALL SELECT 'GLT'
-    UNION ALL SELECT 'JCMT' UNION ALL SELECT 'KP' UNION ALL SELECT 'LMT' UNION ALL SELECT 'NOEMA' UNION ALL SELECT 'PICO'
-    UNION ALL SELECT 'SMA' UNION ALL SELECT 'SMTO' UNION ALL SELECT 'SPT') s;"
-nrows=$(sqlite3 "$B/month.db" "SELECT count(*) FROM ts_param_weather_tau225")
-q="SELECT time, value FROM ts_param_weather_tau225 WHERE time >= $((end - 6 * 3600)) AND time <= $end AND +station = 'ALMA' ORDER BY time;"
-qs="SELECT time, value FROM ts_param_weather_tau225 WHERE time >= $((end - 6 * 3600)) AND time <= $end AND station = 'ALMA' ORDER BY time;"
-timeq() { # DB SQL : median real ms of 21 runs
-    { echo ".timer on"; for _ in $(seq 21); do echo "$2"; done; } | sqlite3 "$1" |
-        sed -n 's/^Run Time: real \([0-9.]*\).*/\1/p' | sort -n | sed -n 11p | awk '{ printf "%.2f", $1 * 1000 }'
+# v1DB DB : a database initdb made, its series tables made empty v1 tables.
+v1db() {
+    ./vlbimon_bridge initdb --sqlitedb "$1"
+    "$BIN/pipeline" --v1 "$1"
 }
-line "Grafana query, 6 h of one station ($nrows rows)" \
-    "$(timeq "$B/month.db" "$q") ms with the time index (dashboard form, +station); $(timeq "$B/month.db" "$qs") ms if SQLite picks the station index (target < 10 ms)"
-cp "$B/month.db" "$B/month-st.db"
-sqlite3 "$B/month-st.db" "CREATE INDEX idx_ts_param_weather_tau225_station_time ON ts_param_weather_tau225(station, time)"
-line "  with an index on (station, time)" "$(timeq "$B/month-st.db" "$qs") ms (the migration docs/performance.md proposes)"
 
-# --- 2. insert of a CSV tree against sqlite3 .import ---------------------------
+# --- 5. Grafana read path: 6 hours of a month of one parameter at 10 s from 11 stations
+end=$(date +%s)
+v1db "$B/month-v1.db"
+./vlbimon_bridge initdb --sqlitedb "$B/month-v2.db"
+for db in month-v1 month-v2; do
+    seq=
+    [ $db = month-v1 ] || seq=", 0"
+    sqlite3 "$B/$db.db" "WITH RECURSIVE t(x) AS (SELECT $end - 30 * 86400 UNION ALL SELECT x + 10 FROM t WHERE x < $end)
+        INSERT INTO ts_param_weather_tau225 SELECT x, s.name, 0.05 + (x % 977) / 10000.0$seq FROM t,
+        (SELECT 'ALMA' AS name UNION ALL SELECT 'APEX' UNION ALL SELECT 'GLT' UNION ALL SELECT 'JCMT' UNION ALL SELECT 'KP'
+        UNION ALL SELECT 'LMT' UNION ALL SELECT 'NOEMA' UNION ALL SELECT 'PICO' UNION ALL SELECT 'SMA' UNION ALL SELECT 'SMTO'
+        UNION ALL SELECT 'SPT') s; VACUUM;"
+done
+nrows=$(sqlite3 "$B/month-v2.db" "SELECT count(*) FROM ts_param_weather_tau225")
+range="FROM ts_param_weather_tau225 WHERE time >= $((end - 6 * 3600)) AND time <= $end"
+timeq() { # SQL : "v1 X ms, v2 Y ms", the median of 21 runs on each
+    local a b
+    a=$("$BIN/query" "$B/month-v1.db" 21 "$1")
+    b=$("$BIN/query" "$B/month-v2.db" 21 "$1")
+    echo "v1 ${a% *} ms, v2 ${b% *} ms (${b#* } rows)"
+}
+line "Grafana query, 6 h of one station" \
+    "$(timeq "SELECT time, value $range AND +station = 'ALMA' ORDER BY time") (the dashboards' form, +station; target < 2 ms)"
+line "  station = without the +" \
+    "$(timeq "SELECT time, value $range AND station = 'ALMA' ORDER BY time") (v1 picks the station index)"
+line "  6 h of all 11 stations" "$(timeq "SELECT time, station, value $range ORDER BY time")"
+tsize() { # DB : MB of the month's table and its indexes
+    sqlite3 "$1" "SELECT sum(pgsize) / 1048576 FROM dbstat WHERE name = 'ts_param_weather_tau225'
+        OR name LIKE 'idx_ts_param_weather_tau225_%'"
+}
+line "  a month of one series ($nrows rows)" "v1 $(tsize "$B/month-v1.db") MB, v2 $(tsize "$B/month-v2.db") MB on disk"
+
+# --- 2. insert of a CSV tree, v2 and v1, against sqlite3 .import -------------------
 ./vlbimon_bridge initdb --sqlitedb "$B/insert.db"
-./vlbimon_bridge initdb --sqlitedb "$B/import.db"
+v1db "$B/insert-v1.db"
+v1db "$B/import.db"
 params=$(sqlite3 "$B/insert.db" "SELECT substr(m.name, 10) FROM sqlite_schema m, pragma_table_info(m.name) p
     WHERE m.type = 'table' AND m.name LIKE 'ts_param_%' AND p.name = 'value' AND p.type = 'REAL'
     AND m.name NOT LIKE 'ts_param_bridge%' AND m.name NOT LIKE '%\_az' ESCAPE '\' AND m.name NOT LIKE '%\_el' ESCAPE '\'
     AND m.name NOT LIKE '%\_ra' ESCAPE '\' AND m.name NOT LIKE '%\_dec' ESCAPE '\' ORDER BY 1 LIMIT 40")
 # shellcheck disable=SC2086
 "$BIN/gen_tree" "$B/csv" "$ROWS" $params > /dev/null
-ins=$(/usr/bin/time -f '%e %M' ./vlbimon_bridge insert --sqlitedb "$B/insert.db" "$B/csv/tree" 2>&1 > "$B/insert.out" | tail -n 1)
-ins_s=${ins% *}
-ins_kb=${ins#* }
+ins() { # DB : sets ins_s ins_kb
+    local r
+    r=$(/usr/bin/time -f '%e %M' ./vlbimon_bridge insert --sqlitedb "$1" "$B/csv/tree" 2>&1 > "$B/insert.out" | tail -n 1)
+    ins_s=${r% *}
+    ins_kb=${r#* }
+}
+ins "$B/insert-v1.db"
+v1_s=$ins_s v1_kb=$ins_kb
+ins "$B/insert.db"
 count() { # DB : rows in the benchmark's tables
     sqlite3 "$1" "$(printf 'SELECT 0'; for p in $params; do printf ' + (SELECT count(*) FROM ts_param_%s)' "$p"; done)"
 }
@@ -151,10 +191,105 @@ count() { # DB : rows in the benchmark's tables
     for p in $params; do echo ".import $B/csv/import/$p.csv ts_param_$p"; done
 } > "$B/import.cmd"
 imp_s=$(/usr/bin/time -f '%e' sh -c "sqlite3 '$B/import.db' < '$B/import.cmd'" 2>&1 > /dev/null | tail -n 1)
+rate() { awk -v r="$ROWS" -v s="$1" 'BEGIN { printf "%.0f", r / s }'; }
 line "insert, $ROWS rows of CSV ($(count "$B/insert.db") stored)" \
-    "$(awk -v r="$ROWS" -v s="$ins_s" 'BEGIN { printf "%.0f", r / s }') rows/s, peak RSS $((ins_kb / 1024)) MB (targets >= 1000000 rows/s, < 64 MB)"
-line "  sqlite3 .import, same rows and schema ($(count "$B/import.db") stored)" \
-    "$(awk -v r="$ROWS" -v s="$imp_s" 'BEGIN { printf "%.0f", r / s }') rows/s; insert is $(ratio "$imp_s" "$ins_s") as fast (target > 1x)"
+    "$(rate "$ins_s") rows/s, peak RSS $((ins_kb / 1024)) MB (targets >= 1000000 rows/s, < 64 MB)"
+line "  into v1 tables ($(count "$B/insert-v1.db") stored)" \
+    "$(rate "$v1_s") rows/s, peak RSS $((v1_kb / 1024)) MB; v2 is $(ratio "$v1_s" "$ins_s") as fast (target >= 1.5x)"
+line "  sqlite3 .import into v1 tables ($(count "$B/import.db") stored)" \
+    "$(rate "$imp_s") rows/s; insert is $(ratio "$imp_s" "$ins_s") as fast (target > 1x)"
+line "  the databases on disk" \
+    "v1 $(($(wc -c < "$B/insert-v1.db") / 1048576)) MB, v2 $(($(wc -c < "$B/insert.db") / 1048576)) MB"
+
+# --- 7. PostgreSQL: the sink per snapshot, insert, the Grafana query ----------
+# A throw-away server as the tests start one (tests/e2e/pglib.sh), but with
+# PostgreSQL's default durability: fsync and full-page writes on, 128 MB of
+# shared buffers, every commit flushed (synchronous_commit = on).
+TMP=$B/pg
+mkdir -p "$TMP"
+_tap_result() { echo "bench: $2" >&2; }
+diag() { printf '%s\n' "$@" >&2; }
+done_testing() { exit 1; }
+_tap_cleanup() { :; }
+. tests/e2e/pglib.sh
+# The trap's last status would be the script's: keep the script's own.
+trap 'rc=$?; set +e; for p in "${SIMS[@]}"; do kill "$p" 2> /dev/null; done; _pg_cleanup; exit $rc' EXIT
+pg_start bench > /dev/null
+pg_psql bench -c "ALTER SYSTEM SET fsync = on" -c "ALTER SYSTEM SET full_page_writes = on" \
+    -c "ALTER SYSTEM SET shared_buffers = '128MB'"
+pg_restart bench
+pgdb() { # NAME : a fresh database made by initdb --postgres; prints its conninfo
+    pg_psql bench -c "CREATE DATABASE $1"
+    ./vlbimon_bridge initdb --postgres "host=$PG_bench_SOCK port=$PG_bench_PORT user=postgres dbname=$1" 2> /dev/null
+    echo "host=$PG_bench_SOCK port=$PG_bench_PORT user=postgres dbname=$1"
+}
+echo "# PostgreSQL $(pg_psql bench -Atc 'SHOW server_version'), on this machine, over its Unix socket"
+pgsnap() { # LABEL SNAPSHOT RUNS SQLITE-MS [CONNINFO-SUFFIX]
+    local db out
+    db=$(pgdb "snap$RANDOM")
+    out=$("$BIN/pgsink" "$2" "$db ${5:-}" "$3")
+    line "PostgreSQL sink, $1 ($(get "$out" rows_per_snapshot) rows, $(get "$out" tables) tables)" \
+        "median $(get "$out" bridge_wall_ms) ms wall: $(get "$out" bridge_cpu_ms) ms CPU here, $(get "$out" bridge_server_ms) ms in the server; SQLite sink $4 ms CPU"
+    line "  floor: plain libpq, $(get "$out" floor)" \
+        "median $(get "$out" floor_wall_ms) ms wall, $(get "$out" floor_cpu_ms) ms CPU here; the sink takes $(get "$out" ratio_wall)x its wall time"
+    line "  the candidates, wall (server CPU)" \
+        "$(for m in rows copy values unnest; do printf '%s %s (%s) ms; ' "$m" "$(get "$out" ${m}_wall_ms)" "$(get "$out" ${m}_server_ms)"; done)"
+}
+pgsnap "full snapshot" tests/fixtures/snapshots/full.json 30 "$sqlite_full"
+pgsnap "realistic snapshot" tests/fixtures/snapshots/realistic.json 300 "$sqlite_real"
+pgsnap "realistic, synchronous_commit off" tests/fixtures/snapshots/realistic.json 300 "$sqlite_real" \
+    "options='-c synchronous_commit=off'"
+
+# insert beside psql's \copy of the same rows into the same schema (indexes
+# kept), into four tables: a million rows each, where building an index after
+# the load is what it saves.
+PGROWS=${BENCH_PG_ROWS:-4000000}
+pgparams=$(printf '%s\n' $params | head -n 4)
+# shellcheck disable=SC2086
+"$BIN/gen_tree" "$B/pgcsv" "$PGROWS" $pgparams > /dev/null
+db=$(pgdb pginsert)
+ins_s=$(/usr/bin/time -f '%e' ./vlbimon_bridge insert --postgres "$db" "$B/pgcsv/tree" 2>&1 > /dev/null | tail -n 1)
+pgcount() { # CONNINFO : rows in the benchmark's tables
+    "$PG_BIN/psql" -X -At -d "$1" -c "SELECT 0$(for p in $pgparams; do printf ' + (SELECT count(*) FROM ts_param_%s)' "$p"; done)"
+}
+line "PostgreSQL insert, $PGROWS rows of CSV ($(pgcount "$db") stored)" \
+    "$(awk -v r="$PGROWS" -v s="$ins_s" 'BEGIN { printf "%.0f", r / s }') rows/s (COPY, indexes dropped for the load and made again)"
+db=$(pgdb pgcopy)
+for p in $pgparams; do echo "\\copy ts_param_$p (time, station, value) FROM '$B/pgcsv/import/$p.csv' WITH (FORMAT csv)"; done > "$B/pgcopy.sql"
+copy_s=$(/usr/bin/time -f '%e' "$PG_BIN/psql" -X -q -1 -v ON_ERROR_STOP=1 -d "$db" -f "$B/pgcopy.sql" 2>&1 > /dev/null | tail -n 1)
+line "  psql \\copy, same rows and schema ($(pgcount "$db") stored)" \
+    "$(awk -v r="$PGROWS" -v s="$copy_s" 'BEGIN { printf "%.0f", r / s }') rows/s (indexes kept); insert is $(ratio "$copy_s" "$ins_s") as fast"
+db=$(pgdb pgfull)
+"$PG_BIN/psql" -X -q -d "$db" -c "$(for p in $pgparams; do printf "INSERT INTO ts_param_%s VALUES (0, 'ALMA', 0);" "$p"; done)"
+full_s=$(/usr/bin/time -f '%e' ./vlbimon_bridge insert --postgres "$db" "$B/pgcsv/tree" 2>&1 > /dev/null | tail -n 1)
+line "  insert into tables that hold rows" \
+    "$(awk -v r="$PGROWS" -v s="$full_s" 'BEGIN { printf "%.0f", r / s }') rows/s (the indexes kept up to date during the load)"
+rm -rf "$B/pgcsv"
+
+# The Grafana query on a month of data, as in section 5 (whose databases
+# give SQLite's time, v1 and v2, beside it), the heap in time order as the
+# bridge appends it: left to itself the join would write it station by
+# station, and the planner would then take the station index (20 ms).
+db=$(pgdb pgmonth)
+"$PG_BIN/psql" -X -q -d "$db" -c "INSERT INTO ts_param_weather_tau225 (time, station, value)
+    SELECT x, s, 0.05 + (x % 977) / 10000.0 FROM generate_series($end - 30 * 86400, $end, 10) x,
+    unnest(ARRAY['ALMA', 'APEX', 'GLT', 'JCMT', 'KP', 'LMT', 'NOEMA', 'PICO', 'SMA', 'SMTO', 'SPT']) s
+    ORDER BY x, s" -c "ANALYZE"
+pgtime() { # CONNINFO SQL : "A ms as psql sees it, B ms in the server": medians of 21 runs
+    local psql server
+    psql=$({ echo '\o /dev/null'; echo '\timing on'; for _ in $(seq 21); do echo "$2;"; done; } |
+        "$PG_BIN/psql" -X -q -d "$1" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | sort -n | sed -n 11p)
+    server=$(for _ in $(seq 21); do "$PG_BIN/psql" -X -At -d "$1" -c "EXPLAIN (ANALYZE, TIMING OFF) $2"; done |
+        sed -n 's/^Execution Time: \([0-9.]*\) ms/\1/p' | sort -n | sed -n 11p)
+    echo "$psql ms as psql sees it, $server ms in the server"
+}
+plan() { "$PG_BIN/psql" -X -At -d "$1" -c "EXPLAIN $2" | grep -o 'Index Scan using [a-z0-9_]*\|Bitmap Index Scan on [a-z0-9_]*\|Seq Scan' | sort -u | paste -sd ' '; }
+pq="SELECT time, value FROM ts_param_weather_tau225 WHERE time >= $((end - 6 * 3600)) AND time <= $end AND station = 'ALMA' ORDER BY time"
+line "PostgreSQL Grafana query, 6 h of one station ($("$PG_BIN/psql" -X -At -d "$db" -c "SELECT count(*) FROM ts_param_weather_tau225") rows)" \
+    "$(pgtime "$db" "$pq") ($(plan "$db" "$pq")); SQLite $(timeq "$pq")"
+"$PG_BIN/psql" -X -q -d "$db" -c "CREATE INDEX idx_ts_param_weather_tau225_station_time ON ts_param_weather_tau225 (station, time)" -c ANALYZE
+line "  with an index on (station, time)" "$(pgtime "$db" "$pq") ($(plan "$db" "$pq"))"
+pg_stop bench
 
 # --- 6. history: one observation day, one series per request against many -----
 # Every parameter of all 11 stations over 18.7 simulated hours (the 2022 day of
@@ -166,7 +301,7 @@ line "  sqlite3 .import, same rows and schema ($(count "$B/import.db") stored)" 
 HB=$B/history
 if [ -w /dev/shm ]; then
     HB=$(mktemp -d /dev/shm/vlbimon-bench.XXXXXX)
-    trap 'for p in "${SIMS[@]}"; do kill "$p" 2> /dev/null; done; rm -rf "$HB"' EXIT
+    trap 'rc=$?; set +e; for p in "${SIMS[@]}"; do kill "$p" 2> /dev/null; done; _pg_cleanup; rm -rf "$HB"; exit $rc' EXIT
 fi
 day0=1712793600 # 2024-04-11T00:00Z
 day1=$((day0 + 67319))

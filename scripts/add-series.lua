@@ -1,7 +1,7 @@
 -- add-series.lua DB NAME TYPE - `vlbimon_bridge add-series`: creates series
--- table ts_param_NAME (time, station, value TYPE) with its time and station
--- indexes, as initdb would, e.g. for a parameter added to the masterlist
--- after the database was made.
+-- table ts_param_NAME (time, station, value TYPE, seq) as initdb would
+-- (docs/schema.md), e.g. for a parameter added to the masterlist after the
+-- database was made.
 local vlbimon = require "vlbimon"
 
 local path, name, sqltype = ...
@@ -26,4 +26,4 @@ db:transaction(function()
     db:exec(sql)
 end)
 db:close()
-print(string.format("created %s (%s) with its time and station indexes", tbl, sqltype))
+print(string.format("created %s (%s)", tbl, sqltype))

@@ -1,11 +1,12 @@
 -- extract.lua DB PATTERN [OUTDIR] - `vlbimon_bridge extract`: every series
--- (ts_param_* table with time, station, value) whose name contains PATTERN
--- (plain text, not a wildcard) to OUTDIR/<table>.csv, ordered by time:
+-- (ts_param_* table of either layout) whose name contains PATTERN (plain
+-- text, not a wildcard) to OUTDIR/<table>.csv, ordered by time:
 --   time,timestamp,station,value
 -- with timestamp the UTC time as %Y%m%d%H%M%S. RFC 4180: CRLF line ends,
 -- fields with a comma, quote, CR or LF in double quotes, quotes doubled.
 -- REAL values are written with the fewest digits that read back exactly.
 local vlbimon = require "vlbimon"
+local migrate = require "vlbimon.migrate"
 
 local path, pattern, outdir = ...
 if not path or not pattern or select("#", ...) > 3 then
@@ -38,25 +39,21 @@ local function field(v)
     return v
 end
 
-local function is_series(db, tbl)
-    local cols = {}
-    for r in db:rows("SELECT name FROM pragma_table_info(?) ORDER BY cid", tbl) do
-        cols[#cols + 1] = r.name
-    end
-    return table.concat(cols, ",") == "time,station,value"
-end
+-- Rows in time order; of one second, by station, then in the order they
+-- were stored: the same file from either layout (docs/schema.md).
+local ORDER = { v1 = "time, station, rowid", v2 = "time, station, seq" }
 
 local db = vlbimon.open(path, { readonly = true })
 local found = 0
 for _, tbl in ipairs(db:tables()) do
-    if tbl:sub(1, 9) == "ts_param_" and tbl:find(pattern, 1, true) and vlbimon.is_identifier(tbl)
-        and is_series(db, tbl) then
+    local order = ORDER[migrate.series_layout(db, tbl) or ""]
+    if tbl:find(pattern, 1, true) and vlbimon.is_identifier(tbl) and order then
         local dest = outdir .. "/" .. tbl .. ".csv"
         local tmp = dest .. ".tmp"
         local f = assert(io.open(tmp, "wb"))
         f:write("time,timestamp,station,value\r\n")
         local n = 0
-        for _, t, s, v in db:rows("SELECT time, station, value FROM " .. tbl .. " ORDER BY time, rowid") do
+        for _, t, s, v in db:rows("SELECT time, station, value FROM " .. tbl .. " ORDER BY " .. order) do
             f:write(field(t), ",", os.date("!%Y%m%d%H%M%S", math.floor(t)), ",", field(s), ",", field(v), "\r\n")
             n = n + 1
         end

@@ -89,7 +89,7 @@ end
 
 local function apply(db, m, with_backup)
     local dest = with_backup and backup and path .. ".pre-" .. m.name or nil
-    migrate.apply(db, m, { backup = dest })
+    migrate.apply(db, m, { backup = dest, progress = print })
     if dest then
         print(m.name .. ": backup in " .. dest)
     end

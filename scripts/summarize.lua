@@ -1,35 +1,32 @@
--- summarize.lua DB [STATION] - `vlbimon_bridge summarize`: what a database
+-- summarize.lua [--postgres] DB [STATION] - `vlbimon_bridge summarize`: what a database
 -- holds. For each parameter prefix (weather_, telescope_, ...) the stations
 -- with rows, then each parameter with its rows per station and its first and
 -- last time (unix and ISO-8601). Then, per station, a sparkline of its
 -- points per hour over the last day of data (the 24 hours up to the hour
 -- after the newest point), "." for an hour without any: gaps show at a
--- glance. With STATION, only that station's rows count.
+-- glance. With STATION, only that station's rows count. With --postgres, DB
+-- is a PostgreSQL connection string (its password never printed).
 local vlbimon = require "vlbimon"
+local migrate = require "vlbimon.migrate"
 
-local path, only = ...
-if not path or select("#", ...) > 2 then
-    error("usage: summarize.lua DB [STATION]", 0)
+local postgres = ... == "--postgres"
+local nargs = select("#", ...) - (postgres and 1 or 0)
+local path, only = select(postgres and 2 or 1, ...)
+if not path or nargs > 2 then
+    error("usage: summarize.lua [--postgres] DB [STATION]", 0)
 end
 
 local BARS = { "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█" }
 local HOUR, HOURS = 3600, 24
 
-local db = vlbimon.open(path, { readonly = true })
+local db = vlbimon.open(path, { readonly = true, postgres = postgres })
 
-local function columns(tbl)
-    local cols = {}
-    for r in db:rows("SELECT name FROM pragma_table_info(?) ORDER BY cid", tbl) do
-        cols[#cols + 1] = r.name
-    end
-    return table.concat(cols, ",")
-end
-
--- Series are the ts_param_ tables shaped (time, station, value); other
+-- Series are the ts_param_ tables of either layout (docs/schema.md); other
 -- tables (the schedule, the station status) are listed, not summarized.
 local series, others = {}, {}
 for _, tbl in ipairs(db:tables()) do
-    if tbl:sub(1, 9) == "ts_param_" and vlbimon.is_identifier(tbl) and columns(tbl) == "time,station,value" then
+    local layout = migrate.series_layout(db, tbl)
+    if vlbimon.is_identifier(tbl) and (layout == "v1" or layout == "v2") then
         series[#series + 1] = tbl
     else
         others[#others + 1] = tbl
@@ -79,7 +76,7 @@ local function when(t)
     return string.format("%d (%s)", t, vlbimon.iso8601(t))
 end
 
-print("database: " .. path .. (only and (" (station " .. only .. ")") or ""))
+print("database: " .. (postgres and db:path() or path) .. (only and (" (station " .. only .. ")") or ""))
 print(string.format("series: %d, %d with rows; %d rows", #series, #params, total))
 print("stations: " .. table.concat(sorted_keys(stations), ", "))
 print("other tables: " .. table.concat(others, ", "))

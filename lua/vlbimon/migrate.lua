@@ -59,11 +59,12 @@ end
 
 -- One table's shape as SQLite reports it: columns in order with type,
 -- NOT NULL, default and primary-key position; indexes by name with
--- uniqueness, origin, partiality and indexed columns. Comparing these
+-- uniqueness, origin, partiality and indexed columns; WITHOUT ROWID or not. Comparing these
 -- (rather than CREATE text) ignores quoting and spacing that ALTER TABLE
 -- leaves behind.
 local function describe_table(db, name)
-    local t = { columns = {}, indexes = {} }
+    local list = db:first("SELECT wr FROM pragma_table_list(?)", name)
+    local t = { columns = {}, indexes = {}, without_rowid = list and list.wr }
     for r in db:rows("SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?) ORDER BY cid", name) do
         t.columns[#t.columns + 1] = {
             name = r.name, type = r.type, notnull = r.notnull, default = r.dflt_value, pk = r.pk,
@@ -127,6 +128,9 @@ function M.diff(got, want)
             if not same(g.columns, t.columns) then
                 out[#out + 1] = "columns differ in " .. name
             end
+            if g.without_rowid ~= t.without_rowid then
+                out[#out + 1] = "WITHOUT ROWID differs in " .. name
+            end
             for iname, i in pairs(t.indexes) do
                 if not g.indexes[iname] then
                     out[#out + 1] = "missing index " .. iname
@@ -162,7 +166,8 @@ end
 
 -- Steps. state(db, aliases) returns "old", "new" or "other" and a sentence.
 
--- Renames series ts_param_<from> to ts_param_<to>, its two indexes with it.
+-- Renames series ts_param_<from> to ts_param_<to>; the two indexes of a v1
+-- table (docs/schema.md) are made again under the new name.
 function M.rename_series(from, to)
     ident(from)
     ident(to)
@@ -181,10 +186,13 @@ function M.rename_series(from, to)
             return "other", "neither " .. old .. " nor " .. new .. " exists"
         end,
         apply = function(db)
+            local v1 = not has_column(db, old, "seq")
             db:exec(string.format("ALTER TABLE %s RENAME TO %s", old, new))
             db:exec(string.format("DROP INDEX IF EXISTS idx_%s_time", old))
             db:exec(string.format("DROP INDEX IF EXISTS idx_%s_station", old))
-            series_indexes(db, to)
+            if v1 then
+                series_indexes(db, to)
+            end
         end,
     }
 end
@@ -375,6 +383,123 @@ function M.rebuild_as_fresh(tbl)
     }
 end
 
+-- The layout of table tbl as a series table (docs/schema.md): "v1", the
+-- columns time, station and value; "v2", the same and seq; "other" for a
+-- ts_param_ table with a station column but other columns; nil for any other
+-- table (the schedule has no station). The second result lists its columns.
+-- Through db:columns, so it reads a PostgreSQL database too, whose series
+-- tables have v1's columns.
+function M.series_layout(db, tbl)
+    local cols, station = db:columns(tbl), false
+    for _, c in ipairs(cols) do
+        station = station or c == "station"
+    end
+    local list = table.concat(cols, ", ")
+    if tbl:sub(1, 9) ~= "ts_param_" or not station then
+        return nil, list
+    elseif list == "time, station, value" then
+        return "v1", list
+    elseif list == "time, station, value, seq" then
+        return "v2", list
+    end
+    return "other", list
+end
+
+-- The series tables by layout, each list in name order.
+local function series_layouts(db)
+    local found = { v1 = {}, v2 = {}, other = {} }
+    for _, tbl in ipairs(db:tables()) do
+        local layout, list = M.series_layout(db, tbl)
+        if layout == "other" then
+            table.insert(found.other, tbl .. " (" .. list .. ")")
+        elseif layout then
+            table.insert(found[layout], tbl)
+        end
+    end
+    return found
+end
+
+-- Rebuilds v1 series table tbl in the v2 layout, keeping every row exactly:
+-- the rows wait in a temporary table without column types (so nothing is
+-- converted on the way) while the table is made again by initdb's own SQL,
+-- and come back with seq 0, or, when two share a time and station,
+-- numbered in the order they were stored (rowid). A temporary copy rather
+-- than ALTER TABLE ... RENAME, which parses the whole schema each time: 12
+-- ms a table, more than a small table's rows take. Returns the rows.
+local function rebuild_v2(db, tbl)
+    ident(tbl)
+    local v = db:first("SELECT type FROM pragma_table_info(?) WHERE name = 'value'", tbl)
+    if not SQL_TYPES[v.type] then
+        error(string.format("its value column is %s, none of TEXT, REAL, INTEGER and BOOLEAN "
+            .. "(docs/schema.md); make it the one its values are", v.type), 0)
+    end
+    db:exec("CREATE TEMP TABLE vb_rebuild (time, station, value)")
+    db:exec(string.format("INSERT INTO temp.vb_rebuild SELECT time, station, value FROM %s ORDER BY rowid", tbl))
+    db:exec(string.format("DROP TABLE %s", tbl))
+    db:exec(vlbimon.series_sql(tbl:sub(#"ts_param_" + 1), v.type))
+    local into = string.format("INSERT INTO %s (time, station, value, seq) ", tbl)
+    local ok, n = pcall(db.exec, db, into .. "SELECT time, station, value, 0 FROM temp.vb_rebuild")
+    if not ok and tostring(n):find("UNIQUE constraint failed", 1, true) then
+        n = db:exec(into .. "SELECT time, station, value, row_number() OVER (PARTITION BY time, station "
+            .. "ORDER BY rowid) - 1 FROM temp.vb_rebuild")
+    elseif not ok then
+        error(n, 0)
+    end
+    db:exec("DROP TABLE temp.vb_rebuild")
+    return n
+end
+
+-- A migration that rebuilds every v1 series table in the v2 layout, one
+-- table per transaction (units, which M.apply runs), so that an interrupted
+-- fix leaves a consistent database and the next one goes on where it
+-- stopped: a database with tables of both layouts is "old", not "partial".
+-- A series table of neither layout is "partial": it needs a person.
+function M.series_v2(spec)
+    assert(type(spec.description) == "string", "a migration needs a description")
+    local m = { description = spec.description }
+    function m.check(db)
+        local found = series_layouts(db)
+        if #found.other > 0 then
+            local details = {}
+            for i, t in ipairs(found.other) do
+                details[i] = "other: " .. t .. " is a series table of neither layout"
+            end
+            return "partial", details
+        elseif #found.v1 == 0 then
+            return "new", { "new: every series table has the v2 layout" }
+        end
+        return "old", { string.format("old: %d series table(s) still to be rebuilt in the v2 layout "
+            .. "(%s first), %d rebuilt", #found.v1, found.v1[1], #found.v2) }
+    end
+    -- The tables still to do: {name=, work=<its cost in rows copied, roughly>,
+    -- apply=function(db) -> rows copied}. The rows of a table the bridge
+    -- only ever appended to number max(rowid); its transaction and schema
+    -- changes cost about as much as 2,000 rows more.
+    function m.units(db)
+        local units = {}
+        for i, tbl in ipairs(series_layouts(db).v1) do
+            units[i] = {
+                name = tbl,
+                work = 2000 + db:first(string.format("SELECT coalesce(max(rowid), 0) AS n FROM %s", ident(tbl))).n,
+                apply = function(d)
+                    return rebuild_v2(d, tbl)
+                end,
+            }
+        end
+        return units
+    end
+    function m.fix(db)
+        local st, details = m.check(db)
+        if st ~= "old" then
+            error("refusing to fix: the database is " .. st .. "\n  " .. table.concat(details, "\n  "), 0)
+        end
+        for _, u in ipairs(m.units(db)) do
+            u.apply(db)
+        end
+    end
+    return m
+end
+
 -- Combines steps into a migration module. check(db [, aliases]) is "old"
 -- when every step finds its old state, "new" when every step finds its new
 -- one, else "partial"; the second result lists what each step found. With
@@ -529,15 +654,105 @@ local function exists(path)
     return f ~= nil
 end
 
+local function record(db, m)
+    record_table(db)
+    db:exec(string.format("INSERT OR REPLACE INTO %s VALUES (?, ?, ?)", M.RECORD_TABLE),
+        m.name, os.time(), m.description)
+end
+
+local function fail_unless_new(db, m)
+    local st, details = m.check(db)
+    if st ~= "new" then
+        error(m.name .. ": after fix the database is " .. st .. ", not new\n  "
+            .. table.concat(details, "\n  "), 0)
+    end
+end
+
+-- "1 h 02 min", "3 min 07 s", "12 s".
+local function duration(s)
+    s = math.floor(s + 0.5)
+    if s >= 3600 then
+        return string.format("%d h %02d min", s // 3600, s % 3600 // 60)
+    elseif s >= 60 then
+        return string.format("%d min %02d s", s // 60, s % 60)
+    end
+    return s .. " s"
+end
+
+-- A migration with units (M.series_v2): each unit in a transaction of its
+-- own, the last one with the check and the record. A progress line after
+-- the first unit and then at most one a second: tables and rows done, and
+-- the time left at the rate so far. The backup is written under another
+-- name and renamed when complete, so that one of the final name is whole:
+-- left by a fix that was interrupted, it is the database as it was before
+-- this migration began, and is kept.
+local function apply_units(db, m, opts)
+    local made
+    if opts.backup and exists(opts.backup) then
+        opts.progress(string.format("%s: continuing; %s, from before it began, is kept", m.name, opts.backup))
+    elseif opts.backup then
+        local part = opts.backup .. ".part"
+        os.remove(part)
+        db:backup(part)
+        local ok, err = os.rename(part, opts.backup)
+        if not ok then
+            error(err, 0)
+        end
+        made = opts.backup
+    end
+    local units = m.units(db)
+    local total = 0
+    for _, u in ipairs(units) do
+        total = total + u.work
+    end
+    local t0 = vlbimon.now()
+    local shown, rows, worked = t0, 0, 0
+    for i, u in ipairs(units) do
+        local ok, n = pcall(db.transaction, db, function()
+            local copied = u.apply(db)
+            if i == #units then
+                fail_unless_new(db, m)
+                record(db, m)
+            end
+            return copied
+        end)
+        if not ok then
+            if made and i == 1 then
+                os.remove(made)
+            end
+            error(string.format("%s: %s: %s\n  %d of %d table(s) done; fix again to go on", m.name, u.name,
+                n, i - 1, #units), 0)
+        end
+        rows, worked = rows + n, worked + u.work
+        local now = vlbimon.now()
+        if i == 1 or i == #units or now - shown >= 1 then
+            shown = now
+            local line = string.format("%s: %d/%d tables, %d rows in %s", m.name, i, #units, rows,
+                duration(now - t0))
+            if i < #units then
+                line = line .. string.format(", about %s left", duration((now - t0) * (total - worked) / worked))
+            elseif i == #units and now > t0 then
+                line = line .. string.format(" (%.0f rows/s)", rows / (now - t0))
+            end
+            opts.progress(line)
+        end
+    end
+end
+
 -- Applies migration m: an optional online backup to opts.backup, then one
 -- transaction with check, fix, a check that the result is "new", and the
 -- record. Any error rolls everything back and removes the backup, which then
 -- equals the database. The backup is taken before the transaction because
 -- SQLite's backup API cannot read from a connection that is writing; the
--- bridge should be stopped while migrating (docs/commands.md), so nothing is written
--- in between.
+-- bridge should be stopped while such a migration runs (docs/commands.md),
+-- so nothing is written in between. A migration with units (M.series_v2)
+-- runs as apply_units says, reporting its progress to opts.progress (a
+-- function of one line); the bridge may write meanwhile.
 function M.apply(db, m, opts)
     opts = opts or {}
+    if m.units then
+        return apply_units(db, m, { backup = opts.backup, progress = opts.progress or function() end })
+    end
     if opts.backup then
         if exists(opts.backup) then
             error(opts.backup .. " exists; move it away or use --no-backup", 0)
@@ -546,14 +761,8 @@ function M.apply(db, m, opts)
     end
     local ok, err = pcall(db.transaction, db, function()
         m.fix(db)
-        local st, details = m.check(db)
-        if st ~= "new" then
-            error(m.name .. ": after fix the database is " .. st .. ", not new\n  "
-                .. table.concat(details, "\n  "), 0)
-        end
-        record_table(db)
-        db:exec(string.format("INSERT OR REPLACE INTO %s VALUES (?, ?, ?)", M.RECORD_TABLE),
-            m.name, os.time(), m.description)
+        fail_unless_new(db, m)
+        record(db, m)
     end)
     if not ok then
         if opts.backup then

@@ -9,8 +9,10 @@
  * for the session id, but the database's cursor wins over it.
  *
  * An answer whose rows cannot be committed (disk full, a writer lock held
- * past the cycle) is kept in memory and committed before anything new is
- * fetched, so a database hiccup costs latency, never points.
+ * past the cycle, a database server restarting) is kept in memory and
+ * committed before anything new is fetched, so a database hiccup costs
+ * latency, never points. The log says so once when it is kept and once when
+ * it is in, however many cycles it takes.
  */
 #define _GNU_SOURCE
 #include "cmd/bridge.h"
@@ -61,7 +63,7 @@ typedef struct bridge {
     double dt;
     int no_backfill;
     double bf_every, bf_burst; /* the backfill's budget */
-    const char *sqlitedb;
+    vb_sink_target target;     /* none: the debug printer */
     vb_signals sig;
     vb_secrets secrets;
     vb_http *http;
@@ -80,6 +82,7 @@ typedef struct bridge {
     char *exit_path;
     const vb_result *pending; /* an answer not yet committed (the pipeline's), or NULL */
     char *pending_cursor;     /* the cursor that answer carried */
+    double pending_since;     /* when it was kept */
     double backoff_until;
     int backoff_level;
     uint64_t rng;
@@ -381,10 +384,12 @@ static int flush_pending(bridge *b, double deadline)
     vb_err err;
     double t0 = vb_now();
     if (commit_result(b, b->pending, b->pending_cursor, deadline, &st, &err)) {
-        vb_log_msg(&b->app->log, VB_ERROR,
+        vb_log_msg(&b->app->log, VB_DEBUG,
                    "database: %s; the answer is still kept, retrying next cycle", err.msg);
         return -1;
     }
+    vb_log_msg(&b->app->log, VB_NOTICE, "database: the answer kept for %.1f s is committed",
+               vb_now() - b->pending_since);
     b->pending = NULL;
     committed(b, &b->pending_cursor, &st, 0, vb_now() - t0);
     return 0;
@@ -533,6 +538,7 @@ static void cycle(bridge *b, double deadline)
      */
     b->pending = res;
     b->pending_cursor = next;
+    b->pending_since = vb_now();
     vb_log_msg(&b->app->log, VB_ERROR,
                "database: %s; the answer is kept in memory and committed before the next fetch",
                err.msg);
@@ -758,14 +764,14 @@ static int setup(bridge *b, const char *start, int wal, const char *transformers
         return vb_fail(err, "out of memory");
     b->exit_path = path.data;
     path = (vb_buf){0};
-    if (b->sqlitedb) {
-        check_group(&app->log);
+    if (b->target.sqlitedb || b->target.postgres) {
+        if (b->target.sqlitedb)
+            check_group(&app->log);
         b->wait = (vb_db_wait){
             .log = &app->log, .bound_s = VB_DB_WAIT_FOREVER, .stop = stop_waiting, .stop_ud = b};
-        vb_sink_target t = {.sqlitedb = b->sqlitedb};
         vb_sink_opts so = {
             .log = &app->log, .ml = ml, .skip_broken = 1, .wal_pages = wal, .wait = &b->wait};
-        b->sink = vb_sink_open(&t, &so, err);
+        b->sink = vb_sink_open(&b->target, &so, err);
     } else {
         b->sink = vb_sink_print_open(err);
     }
@@ -829,7 +835,7 @@ static void teardown(bridge *b)
 
 int cmd_bridge(vb_app *app, int argc, char **argv)
 {
-    const char *start = NULL, *sqlitedb = NULL, *transformers = NULL;
+    const char *start = NULL, *sqlitedb = NULL, *postgres = NULL, *transformers = NULL;
     double dt = 10, every = VB_BACKFILL_EVERY, burst = VB_BACKFILL_BURST;
     long wal = 1000;
     int no_backfill = 0;
@@ -851,6 +857,12 @@ int cmd_bridge(vb_app *app, int argc, char **argv)
          .dest = &sqlitedb,
          .metavar = "SQLITEDB",
          .help = "database to write (made by initdb); without it, print the rows to stdout"},
+        {.lname = "postgres",
+         .kind = VB_OPT_STRING,
+         .dest = &postgres,
+         .metavar = "CONNINFO",
+         .help = "a PostgreSQL database to write instead (made by initdb --postgres; a libpq "
+                 "connection string or postgresql:// URI)"},
         {.lname = "wal",
          .kind = VB_OPT_INT,
          .dest = &wal,
@@ -899,12 +911,14 @@ int cmd_bridge(vb_app *app, int argc, char **argv)
                 spec.prog, !(every >= 1) || every > 1e6 ? "every" : "burst");
         return VB_EXIT_USAGE;
     }
+    if ((rc = vb_app_databases(&spec, sqlitedb, postgres, 0)) >= 0)
+        return rc;
     bridge b = {.app = app,
                 .dt = dt,
                 .no_backfill = no_backfill,
                 .bf_every = every,
                 .bf_burst = burst,
-                .sqlitedb = sqlitedb,
+                .target = {.sqlitedb = sqlitedb, .postgres = postgres},
                 .server_date = -1};
     b.sig.fd = -1;
     b.rng = (uint64_t)(vb_now() * 1e6) ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ULL;

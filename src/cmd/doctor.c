@@ -385,10 +385,10 @@ static void check_masterlist(doctor *d)
 #define OURS                                                                                       \
     "c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p') AND "             \
     "(c.relname LIKE 'ts\\_param\\_%' OR c.relname LIKE 'bridge\\_%')"
-/* What the bridge does to table c: insert, and upsert the status and the cursor. */
+/* What the bridge does to table c: insert; upsert the status and the cursor; record loads. */
 #define CANNOT_WRITE                                                                               \
     "NOT has_table_privilege(c.oid, 'INSERT') OR (c.relname IN ('bridge_stationstatus', "          \
-    "'bridge_state') AND NOT (has_table_privilege(c.oid, 'SELECT') AND "                           \
+    "'bridge_state', 'bridge_inserted') AND NOT (has_table_privilege(c.oid, 'SELECT') AND "        \
     "has_table_privilege(c.oid, 'UPDATE')))"
 /* Any change to table c by role r (has_table_privilege: any one of the list). */
 #define CAN_CHANGE "has_table_privilege(r.oid, c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE')"
@@ -424,14 +424,18 @@ static void check_pg_schema(doctor *d)
                "version %s is newer than this bridge's %s; fix: install the bridge that "
                "migrated it",
                v.version, VB_SCHEMA_VERSION);
-    else if (strcmp(v.version, VB_SCHEMA_VERSION) < 0)
+    else if (strcmp(v.version, VB_PG_SCHEMA_SINCE) < 0)
         report(d, 0, "schema",
                "version %s is older than this bridge's %s; fix: vlbimon_bridge "
                "migrate --postgres '%s' fix",
                v.version, VB_SCHEMA_VERSION, d->pg->name);
     else {
         vb_iso8601(v.applied, when);
-        report(d, 1, "schema", "version %s, reached %s", v.version, when);
+        if (strcmp(v.version, VB_SCHEMA_VERSION) < 0)
+            report(d, 1, "schema", "version %s, reached %s: the same schema as %s", v.version, when,
+                   VB_SCHEMA_VERSION);
+        else
+            report(d, 1, "schema", "version %s, reached %s", v.version, when);
     }
 }
 
@@ -636,17 +640,10 @@ int cmd_doctor(vb_app *app, int argc, char **argv)
     int rc = vb_app_parse_options(app, &spec, argc, argv);
     if (rc >= 0)
         return rc;
-    if (sqlitedb && postgres) {
-        fprintf(stderr, "%s: error: argument --postgres: not allowed with argument --sqlitedb\n",
-                spec.prog);
-        return VB_EXIT_USAGE;
-    }
+    if ((rc = vb_app_databases(&spec, sqlitedb && *sqlitedb ? sqlitedb : NULL, postgres, 1)) >= 0)
+        return rc;
     if (postgres)
         return doctor_postgres(app, postgres, grafana_role, &spec);
-    if (!sqlitedb || !*sqlitedb) {
-        fprintf(stderr, "%s: error: the following arguments are required: --sqlitedb\n", spec.prog);
-        return VB_EXIT_USAGE;
-    }
     if (!*group) {
         fprintf(stderr, "%s: error: argument --group: expected a group name\n", spec.prog);
         return VB_EXIT_USAGE;

@@ -125,11 +125,8 @@ int cmd_initdb(vb_app *app, int argc, char **argv)
     int rc = vb_app_parse_options(app, &spec, argc, argv);
     if (rc >= 0)
         return rc;
-    if (sqlitedb && postgres) {
-        fprintf(stderr, "%s: error: argument --postgres: not allowed with argument --sqlitedb\n",
-                spec.prog);
-        return VB_EXIT_USAGE;
-    }
+    if ((rc = vb_app_databases(&spec, sqlitedb, postgres, 0)) >= 0)
+        return rc;
     if (postgres)
         return initdb_postgres(app, postgres);
     vb_err err;

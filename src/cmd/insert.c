@@ -5,11 +5,11 @@
  * live. A point goes through the transformer pipeline only when some
  * transformer wants its parameter (wants() in the transformer contract);
  * the rest, most of the rows, go straight into their tables through the
- * sink's bulk load. Everything happens in one transaction (for SQLite, in
- * rollback-journal mode when it can be): an interrupted or failed insert
- * leaves the database as it was. What was loaded from which file is
- * recorded in the same transaction (insertlog.c), so running insert again
- * on the same tree adds nothing.
+ * sink's bulk load (COPY on PostgreSQL). Everything happens in one
+ * transaction (for SQLite, in rollback-journal mode when it can be): an
+ * interrupted or failed insert leaves the database as it was. What was
+ * loaded from which file is recorded in the same transaction (insertlog.c),
+ * so running insert again on the same tree adds nothing.
  */
 #include "cmd/insert.h"
 
@@ -19,6 +19,7 @@
 #include "core/signals.h"
 #include "db/insertlog.h"
 #include "db/open.h"
+#include "db/pg.h"
 #include "db/sink.h"
 #include "hist/csvtree.h"
 #include "host/lua_host.h"
@@ -40,7 +41,8 @@ typedef struct route {
 
 typedef struct run {
     vb_app *app;
-    const char *sqlitedb;
+    vb_sink_target target;
+    const char *dbname; /* for messages: the path, or the connection with its password masked */
     vb_signals sig;
     vb_lua *lua;
     vb_pipeline *p;
@@ -204,10 +206,9 @@ static int insert(run *r, const char *transformers, const char *datadir, vb_err 
                            .bound_s = VB_DB_WAIT_ONE_SHOT_S,
                            .stop = vb_signals_should_abort,
                            .stop_ud = &r->sig};
-    vb_sink_target t = {.sqlitedb = r->sqlitedb};
     vb_sink_opts so = {
         .log = &r->app->log, .ml = ml, .wal_pages = VB_SINK_JOURNAL_AS_IS, .wait = &r->wait};
-    if (!(r->sink = vb_sink_open(&t, &so, err)))
+    if (!(r->sink = vb_sink_open(&r->target, &so, err)))
         return -1;
     if (!(r->bulk = r->sink->ops->bulk))
         return vb_fail(err, "%s: this database has no bulk load", r->sink->name);
@@ -230,13 +231,18 @@ static int insert(run *r, const char *transformers, const char *datadir, vb_err 
 
 int cmd_insert(vb_app *app, int argc, char **argv)
 {
-    const char *sqlitedb = NULL, *transformers = NULL;
+    const char *sqlitedb = NULL, *postgres = NULL, *transformers = NULL;
     const vb_opt opts[] = {
         {.lname = "sqlitedb",
          .kind = VB_OPT_STRING,
          .dest = &sqlitedb,
          .metavar = "SQLITEDB",
          .help = "the database to load into (made by initdb)"},
+        {.lname = "postgres",
+         .kind = VB_OPT_STRING,
+         .dest = &postgres,
+         .metavar = "CONNINFO",
+         .help = "a PostgreSQL database to load into instead (made by initdb --postgres)"},
         {.lname = "transformers",
          .kind = VB_OPT_STRING,
          .dest = &transformers,
@@ -260,12 +266,17 @@ int cmd_insert(vb_app *app, int argc, char **argv)
     rc = VB_EXIT_USAGE;
     if (npos > 1)
         fprintf(stderr, "%s: error: unrecognized arguments: %s\n", spec.prog, pos[1]);
-    else if (!sqlitedb)
-        fprintf(stderr, "%s: error: the following arguments are required: --sqlitedb\n", spec.prog);
-    else
+    else if (vb_app_databases(&spec, sqlitedb, postgres, 1) < 0)
         rc = VB_EXIT_OK;
-    run r = {.app = app, .sqlitedb = sqlitedb};
+    char *masked = postgres ? vb_pg_mask(postgres) : NULL;
+    run r = {.app = app,
+             .target = {.sqlitedb = sqlitedb, .postgres = postgres},
+             .dbname = masked ? masked : sqlitedb};
     r.sig.fd = -1;
+    if (rc == VB_EXIT_OK && !r.dbname) {
+        fprintf(stderr, "%s: error: out of memory\n", spec.prog);
+        rc = VB_EXIT_FAIL;
+    }
     if (rc == VB_EXIT_OK) {
         char defdir[4096];
         snprintf(defdir, sizeof defdir, "%s/transformers", app->root);
@@ -273,18 +284,19 @@ int cmd_insert(vb_app *app, int argc, char **argv)
         if (insert(&r, transformers ? transformers : defdir, datadir, &err)) {
             if (r.sig.stop)
                 vb_log_msg(&app->log, VB_NOTICE,
-                           "insert: stopped by a signal; nothing was written to %s", sqlitedb);
+                           "insert: stopped by a signal; nothing was written to %s", r.dbname);
             else
                 vb_log_msg(&app->log, VB_ERROR, "insert: %s", err.msg);
             rc = VB_EXIT_FAIL;
         } else if (r.failures) {
             vb_log_msg(&app->log, VB_ERROR,
                        "insert: %ld file(s) could not be loaded (see above); the rest is in %s",
-                       r.failures, sqlitedb);
+                       r.failures, r.dbname);
             rc = VB_EXIT_FAIL;
         }
     }
     free(pos);
+    free(masked);
     free(r.routes);
     vb_csvtree_free(&r.tree);
     vb_sink_close(r.sink);

@@ -29,7 +29,7 @@ static const vb_command commands[] = {
     {"summarize", "rows per parameter and station, and the last day's points", cmd_summarize},
     {"backup", "copy a database safely while the bridge writes to it", cmd_backup},
     {"extract", "write series whose name contains PATTERN to CSV files", cmd_extract},
-    {"add-series", "create one series table with its two indexes", cmd_add_series},
+    {"add-series", "create one series table as initdb makes it", cmd_add_series},
     {"transform", "run the transformers offline on snapshot files or history CSV", cmd_transform},
     {"doctor", "check the deployment: groups, modes, secrets, server, masterlist", cmd_doctor},
 };

@@ -15,7 +15,8 @@
 
 typedef struct migration {
     char *name;
-    const char *state; /* n/a: SQLite history; new: in the schema; old: not yet */
+    const char
+        *state; /* n/a: SQLite's history or SQLite's alone; new: in the schema; old: not yet */
 } migration;
 
 static int by_name(const void *a, const void *b)
@@ -104,9 +105,13 @@ static int run(const vb_pg_version *v, const migration *list, size_t n, const ch
     if (strcmp(verb, "status") == 0) {
         printf("schema version %s, reached %s\n", v->version, when);
         for (size_t i = 0; i < n; i++) {
-            if (strcmp(list[i].state, "n/a") == 0)
-                printf("%-*s  %-7s  a PostgreSQL schema starts at %s, which includes it\n",
-                       (int)width, list[i].name, list[i].state, VB_SCHEMA_VERSION);
+            if (strcmp(list[i].state, "n/a") == 0 && strcmp(list[i].name, VB_PG_SCHEMA_SINCE) > 0)
+                printf("%-*s  %-7s  SQLite only: the PostgreSQL schema is the same before and "
+                       "after\n",
+                       (int)width, list[i].name, list[i].state);
+            else if (strcmp(list[i].state, "n/a") == 0)
+                printf("%-*s  %-7s  SQLite history: a PostgreSQL schema starts at %s\n", (int)width,
+                       list[i].name, list[i].state, VB_SCHEMA_VERSION);
             else
                 printf("%-*s  %s\n", (int)width, list[i].name, list[i].state);
         }

@@ -74,6 +74,16 @@ static int need_db(const vb_cmdspec *spec, const char *db, const char **pos)
     return usage_error(spec, "the following arguments are required: --sqlitedb");
 }
 
+/* Exactly one of --sqlitedb and --postgres: -1 to go on, else the usage error's status. */
+static int need_one_db(const vb_cmdspec *spec, const char *db, const char *postgres,
+                       const char **pos)
+{
+    int rc = vb_app_databases(spec, db, postgres, 1);
+    if (rc >= 0)
+        free(pos);
+    return rc;
+}
+
 int cmd_migrate(vb_app *app, int argc, char **argv)
 {
     const char *db = NULL, *dir = NULL, *postgres = NULL;
@@ -115,16 +125,8 @@ int cmd_migrate(vb_app *app, int argc, char **argv)
     const char **pos;
     size_t npos;
     int rc = parse(app, &spec, argc, argv, &pos, &npos, 1, 2);
-    if (rc >= 0)
+    if (rc >= 0 || (rc = need_one_db(&spec, db, postgres, pos)) >= 0)
         return rc;
-    if (db && postgres) {
-        free(pos);
-        return usage_error(&spec, "argument --postgres: not allowed with argument --sqlitedb");
-    }
-    if (!db && !postgres) {
-        free(pos);
-        return usage_error(&spec, "one of the arguments --sqlitedb --postgres is required");
-    }
     const char *verb = pos[0];
     if (strcmp(verb, "check") && strcmp(verb, "fix") && strcmp(verb, "status")) {
         free(pos);
@@ -157,13 +159,18 @@ int cmd_migrate(vb_app *app, int argc, char **argv)
 
 int cmd_summarize(vb_app *app, int argc, char **argv)
 {
-    const char *db = NULL;
+    const char *db = NULL, *postgres = NULL;
     const vb_opt opts[] = {
         {.lname = "sqlitedb",
          .kind = VB_OPT_STRING,
          .dest = &db,
          .metavar = "SQLITEDB",
          .help = "the database to summarize"},
+        {.lname = "postgres",
+         .kind = VB_OPT_STRING,
+         .dest = &postgres,
+         .metavar = "CONNINFO",
+         .help = "a PostgreSQL database instead (a libpq connection string or postgresql:// URI)"},
     };
     const vb_cmdspec spec = {.prog = "vlbimon_bridge summarize",
                              .positionals = "[STATION]",
@@ -175,10 +182,16 @@ int cmd_summarize(vb_app *app, int argc, char **argv)
     const char **pos;
     size_t npos;
     int rc = parse(app, &spec, argc, argv, &pos, &npos, 0, 1);
-    if (rc >= 0 || (rc = need_db(&spec, db, pos)) >= 0)
+    if (rc >= 0 || (rc = need_one_db(&spec, db, postgres, pos)) >= 0)
         return rc;
-    char *args[] = {(char *)db, npos ? (char *)pos[0] : NULL};
-    rc = run_script(app, "summarize", 1 + (int)npos, args);
+    char *args[3];
+    int n = 0;
+    if (postgres)
+        args[n++] = "--postgres";
+    args[n++] = (char *)(postgres ? postgres : db);
+    if (npos)
+        args[n++] = (char *)pos[0];
+    rc = run_script(app, "summarize", n, args);
     free(pos);
     return rc;
 }
@@ -247,7 +260,7 @@ int cmd_add_series(vb_app *app, int argc, char **argv)
                              .positionals = "NAME TYPE",
                              .description =
                                  "create series table ts_param_NAME (TYPE: TEXT, REAL, INTEGER or "
-                                 "BOOLEAN) with its time and station indexes",
+                                 "BOOLEAN) as initdb makes it",
                              .opts = opts,
                              .nopts = VB_COUNT(opts)};
     const char **pos;

@@ -31,7 +31,7 @@ typedef struct run {
     vb_app *app;
     vb_lua *lua;
     vb_pipeline *p;
-    vb_sink *sink; /* with --sqlitedb; else the rows are printed */
+    vb_sink *sink; /* with --sqlitedb or --postgres; else the rows are printed */
     vb_db_wait wait;
     vb_sink_stats stats;
     final_row *final; /* the last status row of each station that changed */
@@ -223,30 +223,30 @@ static int print_status(run *r, vb_err *err)
     return 0;
 }
 
-static int transform(run *r, const char *dir, const char *sqlitedb, const char **snapshots,
+static int transform(run *r, const char *dir, const vb_sink_target *db, const char **snapshots,
                      size_t nsnap, const char *csvdir, vb_err *err)
 {
     if (!(r->lua = vb_lua_new(r->app, err)) || !(r->p = vb_pipeline_new(r->lua, dir, err)))
         return -1;
-    if (sqlitedb) {
+    int store = db->sqlitedb || db->postgres;
+    if (store) {
         r->wait = (vb_db_wait){.log = &r->app->log, .bound_s = VB_DB_WAIT_ONE_SHOT_S};
-        vb_sink_target t = {.sqlitedb = sqlitedb};
         vb_sink_opts so = {.log = &r->app->log,
                            .ml = vb_app_masterlist(r->app, err),
                            .wal_pages = 1000,
                            .wait = &r->wait};
-        if (!(r->sink = vb_sink_open(&t, &so, err)) ||
+        if (!(r->sink = vb_sink_open(db, &so, err)) ||
             vb_pipeline_restore_status(r->p, r->sink, err) || vb_sink_begin(r->sink, err))
             return -1;
     }
     int rc = 0;
-    if (!sqlitedb && vb_buf_puts(&r->out, "station,param,time,value\n"))
+    if (!store && vb_buf_puts(&r->out, "station,param,time,value\n"))
         return vb_fail(err, "out of memory");
     for (size_t i = 0; rc == 0 && i < nsnap; i++)
         rc = run_snapshot(r, snapshots[i], err);
     if (rc == 0 && csvdir)
         rc = run_csv_dir(r, csvdir, err);
-    if (rc == 0 && sqlitedb) {
+    if (rc == 0 && store) {
         /* Status rows went in with each batch; only the commit is left. */
         if ((rc = vb_sink_commit(r->sink, err)) == 0)
             printf("%s: %ld rows and %ld station status rows written, %ld skipped\n", r->sink->name,
@@ -261,7 +261,7 @@ static int transform(run *r, const char *dir, const char *sqlitedb, const char *
 
 int cmd_transform(vb_app *app, int argc, char **argv)
 {
-    const char *dir = NULL, *sqlitedb = NULL, *csvdir = NULL, *now = NULL;
+    const char *dir = NULL, *sqlitedb = NULL, *postgres = NULL, *csvdir = NULL, *now = NULL;
     vb_strlist snaps = {0};
     const vb_opt opts[] = {
         {.lname = "transformers",
@@ -284,6 +284,12 @@ int cmd_transform(vb_app *app, int argc, char **argv)
          .dest = &sqlitedb,
          .metavar = "SQLITEDB",
          .help = "insert the rows into this database instead of printing them"},
+        {.lname = "postgres",
+         .kind = VB_OPT_STRING,
+         .dest = &postgres,
+         .metavar = "CONNINFO",
+         .help = "insert the rows into this PostgreSQL database instead (made by initdb "
+                 "--postgres)"},
         {.lname = "now",
          .kind = VB_OPT_STRING,
          .dest = &now,
@@ -300,6 +306,8 @@ int cmd_transform(vb_app *app, int argc, char **argv)
     const char **pos;
     size_t npos;
     int rc = vb_app_parse(app, &spec, argc, argv, &pos, &npos);
+    if (rc < 0 && (rc = vb_app_databases(&spec, sqlitedb, postgres, 0)) >= 0)
+        free(pos);
     if (rc >= 0) {
         vb_strlist_free(&snaps);
         return rc;
@@ -329,7 +337,8 @@ int cmd_transform(vb_app *app, int argc, char **argv)
         if (!now)
             r.now = vb_now();
         rc = VB_EXIT_OK;
-        if (transform(&r, dir ? dir : defdir, sqlitedb, files, nfiles, csvdir, &err)) {
+        const vb_sink_target db = {.sqlitedb = sqlitedb, .postgres = postgres};
+        if (transform(&r, dir ? dir : defdir, &db, files, nfiles, csvdir, &err)) {
             vb_log_msg(&app->log, VB_ERROR, "transform: %s", err.msg);
             rc = VB_EXIT_FAIL;
         }

@@ -149,3 +149,17 @@ int vb_app_parse_options(vb_app *app, const vb_cmdspec *spec, int argc, char **a
     free(pos);
     return rc;
 }
+
+int vb_app_databases(const vb_cmdspec *spec, const char *sqlitedb, const char *postgres,
+                     int required)
+{
+    const char *msg = sqlitedb && postgres
+                          ? "argument --postgres: not allowed with argument --sqlitedb"
+                      : required && !sqlitedb && !postgres
+                          ? "one of the arguments --sqlitedb --postgres is required"
+                          : NULL;
+    if (!msg)
+        return -1;
+    fprintf(stderr, "%s: error: %s\n", spec->prog, msg);
+    return VB_EXIT_USAGE;
+}

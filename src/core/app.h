@@ -73,4 +73,12 @@ int vb_app_parse(vb_app *app, const vb_cmdspec *spec, int argc, char **argv, con
 /* The same for a command without positional arguments: a stray word is a usage error. */
 int vb_app_parse_options(vb_app *app, const vb_cmdspec *spec, int argc, char **argv);
 
+/*
+ * The rule of the database options: --sqlitedb and --postgres exclude each
+ * other, and when required is set one of them must be given. Returns -1 to
+ * continue, else prints the usage error and returns its exit status.
+ */
+int vb_app_databases(const vb_cmdspec *spec, const char *sqlitedb, const char *postgres,
+                     int required);
+
 #endif

@@ -67,6 +67,12 @@ int vb_hexval(char c);
 /* ^[A-Za-z_][A-Za-z0-9_]*$ - the only names ever spliced into SQL text. */
 int vb_is_identifier(const char *s);
 
+/*
+ * Whether s[0..n) is well-formed UTF-8: no stray continuation bytes, overlong
+ * forms, surrogates or code points past U+10FFFF (NUL bytes pass).
+ */
+int vb_utf8_valid(const char *s, size_t n);
+
 int vb_file_exists(const char *path);
 
 char *vb_strdup(const char *s);

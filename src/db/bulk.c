@@ -39,7 +39,8 @@ typedef struct table {
     char *name;
     vb_coltype type;
     sqlite3_stmt *insert;
-    char *index_sql; /* the indexes taken off for the load, to run again at the end */
+    sqlite3_stmt *exact; /* v2: the insert again for rows that share a key, see flush */
+    char *index_sql;     /* the indexes taken off for the load, to run again at the end */
     int head, tail;
     long skipped;
 } table;
@@ -242,6 +243,7 @@ void vb_bulk_free(vb_bulk *b)
         free(b->tables[i].name);
         free(b->tables[i].index_sql);
         sqlite3_finalize(b->tables[i].insert);
+        sqlite3_finalize(b->tables[i].exact);
     }
     free(b->tables);
     free(b->touched);
@@ -342,24 +344,57 @@ static int drop_indexes(vb_bulk *b, table *t, vb_err *err)
     return 0;
 }
 
+/* The table's probe (vb_series_probe_sql): *ncols 0 when it does not exist. */
+static int probe(vb_bulk *b, table *t, int *ncols, char **decl, vb_layout *layout, vb_err *err)
+{
+    vb_buf sql = {0};
+    sqlite3_stmt *q;
+    *decl = NULL;
+    *ncols = 0;
+    *layout = VB_LAYOUT_V2;
+    if (vb_series_probe_sql(&sql, t->name, err))
+        return -1;
+    int rc = sqlite3_prepare_v2(b->db, sql.data, -1, &q, NULL);
+    vb_buf_free(&sql);
+    if (rc != SQLITE_OK)
+        return vb_fail(err, "ts_param_%s: %s", t->name, sqlite3_errmsg(b->db));
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        *ncols = sqlite3_column_int(q, 0);
+        *layout = sqlite3_column_int(q, 2) ? VB_LAYOUT_V2 : VB_LAYOUT_V1;
+        const unsigned char *d = sqlite3_column_text(q, 1);
+        if (d && !(*decl = vb_strdup((const char *)d)))
+            rc = SQLITE_NOMEM;
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_ROW)
+        return vb_fail(err, "ts_param_%s: %s", t->name, sqlite3_errstr(rc));
+    return 0;
+}
+
+static int prepare(vb_bulk *b, table *t, vb_insert kind, vb_layout layout, sqlite3_stmt **st,
+                   vb_err *err)
+{
+    vb_buf sql = {0};
+    if (vb_series_insert_sql(&sql, t->name, layout, kind, "vb_bulk_rows(?)", err))
+        return -1;
+    int rc = sqlite3_prepare_v3(b->db, sql.data, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
+    vb_buf_free(&sql);
+    if (rc != SQLITE_OK)
+        return vb_fail(err, "ts_param_%s: %s", t->name, sqlite3_errmsg(b->db));
+    return 0;
+}
+
 static int setup_table(vb_bulk *b, table *t, const char *sample, vb_err *err)
 {
-    char sql[512], *decl;
-    int found;
-    snprintf(sql, sizeof sql,
-             "SELECT type FROM pragma_table_info('ts_param_%s') WHERE name = 'value'", t->name);
-    if (query_text(b, sql, NULL, &decl, &found, err))
+    char *decl;
+    int ncols;
+    vb_layout layout;
+    if (probe(b, t, &ncols, &decl, &layout, err))
         return -1;
-    if (!found) {
+    if (!decl) {
         /* No value column may also mean a table that lost it: that one is broken, not missing. */
-        char *any;
-        int exists;
-        snprintf(sql, sizeof sql, "SELECT name FROM pragma_table_info('ts_param_%s') LIMIT 1",
-                 t->name);
-        if (query_text(b, sql, NULL, &any, &exists, err))
-            return -1;
-        free(any);
-        if (exists)
+        if (ncols)
             return vb_fail(
                 err, "ts_param_%s has no value column (docs/schema.md); repair the table", t->name);
         const char *sqltype = type_for(b, t->name, sample);
@@ -375,23 +410,20 @@ static int setup_table(vb_bulk *b, table *t, const char *sample, vb_err *err)
             return -1;
         }
         vb_log_msg(b->log, VB_NOTICE,
-                   "created table ts_param_%s (%s) with its indexes for a parameter the database "
-                   "lacked",
-                   t->name, sqltype);
+                   "created table ts_param_%s (%s) for a parameter the database lacked", t->name,
+                   sqltype);
         decl = vb_strdup(sqltype);
+        layout = VB_LAYOUT_V2;
     }
     t->type = vb_coltype_of(decl);
     free(decl);
     if (drop_indexes(b, t, err))
         return -1;
-    snprintf(sql, sizeof sql,
-             "INSERT INTO ts_param_%s (time, station, value) SELECT time, station, value FROM "
-             "vb_bulk_rows(?)",
-             t->name);
-    if (sqlite3_prepare_v3(b->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &t->insert, NULL) !=
-        SQLITE_OK)
-        return vb_fail(err, "ts_param_%s: %s", t->name, sqlite3_errmsg(b->db));
-    return 0;
+    return prepare(b, t, VB_INSERT_BULK_FAST, layout, &t->insert, err) ||
+                   (layout == VB_LAYOUT_V2 &&
+                    prepare(b, t, VB_INSERT_BULK_EXACT, layout, &t->exact, err))
+               ? -1
+               : 0;
 }
 
 int vb_bulk_table(vb_bulk *b, const char *name, const char *sample, vb_err *err)
@@ -493,13 +525,27 @@ int vb_bulk_flush(vb_bulk *b, vb_err *err)
         t->head = t->tail = -1;
         if (rc)
             continue;
-        sqlite3_bind_pointer(t->insert, 1, &s, SLICE_TYPE, NULL);
-        if (sqlite3_step(t->insert) != SQLITE_DONE)
+        sqlite3_stmt *st = t->insert;
+        sqlite3_bind_pointer(st, 1, &s, SLICE_TYPE, NULL);
+        int step = sqlite3_step(st);
+        /*
+         * Two rows with one key: the statement is undone, and the rows go in
+         * again the slower way that numbers them (vb_insert in db/schema.h).
+         */
+        if ((step & 0xff) == SQLITE_CONSTRAINT &&
+            sqlite3_extended_errcode(b->db) == SQLITE_CONSTRAINT_PRIMARYKEY && t->exact) {
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            st = t->exact;
+            sqlite3_bind_pointer(st, 1, &s, SLICE_TYPE, NULL);
+            step = sqlite3_step(st);
+        }
+        if (step != SQLITE_DONE)
             rc = vb_fail(err, "insert into ts_param_%s: %s", t->name, sqlite3_errmsg(b->db));
         else
             b->inserted += sqlite3_changes(b->db);
-        sqlite3_reset(t->insert);
-        sqlite3_clear_bindings(t->insert);
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
     }
     b->ntouched = 0;
     b->nrows = 0;

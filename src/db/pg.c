@@ -11,6 +11,7 @@
 #include "db/pg.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -232,13 +233,24 @@ vb_pg *vb_pg_open(const char *conninfo, vb_err *err)
     }
     /*
      * Later keywords override earlier ones, and dbname expands into the
-     * whole connection string: what it says wins over these defaults.
+     * whole connection string: what it says wins over these defaults. Over
+     * TCP, a server or a network gone silent is found out within about 30
+     * s (keepalives, and a limit on data the server has not acknowledged),
+     * not the kernel's two hours: the sink then reconnects.
      */
-    const char *keys[5], *vals[5];
+    static const char *const tcp[][2] = {{"keepalives_idle", "10"},
+                                         {"keepalives_interval", "5"},
+                                         {"keepalives_count", "3"},
+                                         {"tcp_user_timeout", "30000"}};
+    const char *keys[VB_COUNT(tcp) + 5], *vals[VB_COUNT(tcp) + 5];
     int n = 0;
     if (!getenv("PGCONNECT_TIMEOUT")) {
         keys[n] = "connect_timeout";
         vals[n++] = "10";
+    }
+    for (size_t i = 0; i < VB_COUNT(tcp); i++) {
+        keys[n] = tcp[i][0];
+        vals[n++] = tcp[i][1];
     }
     keys[n] = "fallback_application_name";
     vals[n++] = "vlbimon_bridge";
@@ -270,6 +282,14 @@ void vb_pg_close(vb_pg *pg)
     PQfinish(pg->conn);
     free(pg->name);
     free(pg);
+}
+
+const char *vb_pg_error_line(const vb_pg *pg, char *buf, size_t n)
+{
+    one_line(pg && pg->conn ? PQerrorMessage(pg->conn) : NULL, buf, n);
+    if (!buf[0])
+        snprintf(buf, n, "no answer");
+    return buf;
 }
 
 /* The server's own one-line message for a failed result, else the connection's. */

@@ -37,11 +37,16 @@ char *vb_pg_mask(const char *conninfo);
 /*
  * Connects; conninfo may be empty (libpq's defaults: PGHOST, PGDATABASE,
  * ...). Without connect_timeout in conninfo or PGCONNECT_TIMEOUT, a server
- * that does not answer is given up after 10 seconds. A failure is one line
+ * that does not answer is given up after 10 seconds; over TCP, one that goes
+ * silent later is found out within about 30 seconds (TCP keepalives and
+ * tcp_user_timeout, which conninfo may set otherwise). A failure is one line
  * naming the masked connection string and libpq's reason.
  */
 vb_pg *vb_pg_open(const char *conninfo, vb_err *err);
 void vb_pg_close(vb_pg *pg);
+
+/* libpq's last error message on the connection as one line, in buf ("no answer" when empty). */
+const char *vb_pg_error_line(const vb_pg *pg, char *buf, size_t n);
 
 /* Runs SQL that returns no rows (one or more statements). */
 int vb_pg_exec(vb_pg *pg, const char *sql, vb_err *err);

@@ -64,8 +64,9 @@ static const vb_column schedule_columns[] = {
     {.name = "scan", .type = VB_COL_TEXT, .notnull = 1},
 };
 /*
- * PostgreSQL only: on SQLite the bridge creates bridge_state when it first
- * needs it, and migrate records migrations in bridge_migrations instead.
+ * PostgreSQL only: on SQLite the bridge creates bridge_state and insert
+ * bridge_inserted when they first need them, and migrate records migrations
+ * in bridge_migrations instead.
  */
 static const vb_column state_columns[] = {
     {.name = "key", .type = VB_COL_TEXT, .notnull = 1, .key = 1},
@@ -74,6 +75,19 @@ static const vb_column state_columns[] = {
 static const vb_column schema_columns[] = {
     {.name = "version", .type = VB_COL_TEXT, .notnull = 1},
     {.name = "applied", .type = VB_COL_INTEGER, .notnull = 1},
+};
+/* What `insert` loaded: SQLite's (db/insertlog.c) is keyed by its rowid, this one by id. */
+static const vb_column inserted_columns[] = {
+    {.name = "id", .type = VB_COL_INTEGER, .notnull = 1, .key = 1, .identity = 1},
+    {.name = "station", .type = VB_COL_TEXT, .notnull = 1},
+    {.name = "param", .type = VB_COL_TEXT, .notnull = 1},
+    {.name = "head_len", .type = VB_COL_INTEGER, .notnull = 1},
+    {.name = "head", .type = VB_COL_TEXT, .notnull = 1},
+    {.name = "bytes", .type = VB_COL_INTEGER, .notnull = 1},
+    {.name = "tail", .type = VB_COL_TEXT, .notnull = 1},
+    {.name = "lines", .type = VB_COL_INTEGER, .notnull = 1},
+    {.name = "records", .type = VB_COL_INTEGER, .notnull = 1},
+    {.name = "inserted", .type = VB_COL_INTEGER, .notnull = 1},
 };
 
 static const struct {
@@ -86,6 +100,7 @@ static const struct {
     {"bridge_stationStatus", vb_status_columns, VB_STATUS_NCOLUMNS, 0},
     {"bridge_state", state_columns, VB_COUNT(state_columns), 1},
     {"bridge_schema", schema_columns, VB_COUNT(schema_columns), 1},
+    {"bridge_inserted", inserted_columns, VB_COUNT(inserted_columns), 1},
 };
 
 int vb_status_insert_sql(vb_buf *out, vb_err *err)
@@ -99,16 +114,21 @@ int vb_status_insert_sql(vb_buf *out, vb_err *err)
     return rc || vb_buf_puts(out, ")") ? vb_fail(err, "out of memory") : 0;
 }
 
+/* key: a primary key of several columns, which makes the table WITHOUT ROWID; NULL: none. */
 static int create_table(vb_buf *out, vb_dialect d, const char *table, const vb_column *cols,
-                        size_t n)
+                        size_t n, const char *key)
 {
     if (vb_buf_printf(out, "CREATE TABLE %s (", table))
         return -1;
     for (size_t i = 0; i < n; i++)
-        if (vb_buf_printf(out, "%s%s %s%s%s", i ? ", " : "", cols[i].name,
+        if (vb_buf_printf(out, "%s%s %s%s%s%s", i ? ", " : "", cols[i].name,
                           vb_dialect_type(d, vb_coltype_sql(cols[i].type)),
-                          cols[i].notnull ? " NOT NULL" : "", cols[i].key ? " PRIMARY KEY" : ""))
+                          cols[i].notnull ? " NOT NULL" : "",
+                          cols[i].identity ? " GENERATED ALWAYS AS IDENTITY" : "",
+                          cols[i].key ? " PRIMARY KEY" : ""))
             return -1;
+    if (key)
+        return vb_buf_printf(out, ", PRIMARY KEY (%s)) WITHOUT ROWID;\n", key);
     return vb_buf_puts(out, ");\n");
 }
 
@@ -127,18 +147,80 @@ int vb_series_sql_in(vb_buf *out, vb_dialect d, const char *name, const char *sq
                        name, name, PG_NAME_MAX);
     char table[600];
     snprintf(table, sizeof table, "ts_param_%s", name);
+    /*
+     * SQLite: the v2 layout, the rows clustered on their key. PostgreSQL
+     * has no clustered tables: a heap (in time order as the bridge appends)
+     * with b-trees, measured against BRIN in docs/schema.md.
+     */
     const vb_column cols[] = {
         {.name = "time", .type = VB_COL_INTEGER, .notnull = 1},
         {.name = "station", .type = VB_COL_TEXT, .notnull = 1},
         {.name = "value", .type = vb_coltype_of(sqltype)},
+        {.name = "seq", .type = VB_COL_INTEGER, .notnull = 1},
     };
-    if (create_table(out, d, table, cols, VB_COUNT(cols)) ||
-        vb_buf_printf(out,
-                      "CREATE INDEX idx_ts_param_%s_time ON ts_param_%s(time);\n"
-                      "CREATE INDEX idx_ts_param_%s_station ON ts_param_%s(station);\n",
-                      name, name, name, name))
+    int rc;
+    if (d == VB_SQLITE)
+        rc = create_table(out, d, table, cols, VB_COUNT(cols), "time, station, seq");
+    else
+        rc = create_table(out, d, table, cols, VB_COUNT(cols) - 1 /* no seq */, NULL) ||
+             vb_buf_printf(out,
+                           "CREATE INDEX idx_ts_param_%s_time ON ts_param_%s(time);\n"
+                           "CREATE INDEX idx_ts_param_%s_station ON ts_param_%s(station);\n",
+                           name, name, name, name);
+    return rc ? vb_fail(err, "out of memory") : 0;
+}
+
+int vb_series_probe_sql(vb_buf *out, const char *name, vb_err *err)
+{
+    if (!vb_is_identifier(name))
+        return vb_fail(err, "series name '%s' is not an SQL identifier", name);
+    if (vb_buf_printf(out,
+                      "SELECT count(*), max(CASE WHEN name = 'value' THEN type END), "
+                      "max(name = 'seq') FROM pragma_table_info('ts_param_%s')",
+                      name))
         return vb_fail(err, "out of memory");
     return 0;
+}
+
+int vb_series_insert_sql(vb_buf *out, const char *name, vb_layout layout, vb_insert kind,
+                         const char *from, vb_err *err)
+{
+    if (!vb_is_identifier(name))
+        return vb_fail(err, "series name '%s' is not an SQL identifier", name);
+    int rc;
+    if (layout == VB_LAYOUT_V1 && kind == VB_INSERT_ROW)
+        rc = vb_buf_printf(
+            out, "INSERT INTO ts_param_%s (time, station, value) VALUES (?1, ?2, ?3)", name);
+    else if (layout == VB_LAYOUT_V1)
+        rc = vb_buf_printf(out,
+                           "INSERT INTO ts_param_%s (time, station, value) "
+                           "SELECT time, station, value FROM %s",
+                           name, from);
+    else if (kind == VB_INSERT_ROW)
+        rc = vb_buf_printf(out,
+                           "INSERT INTO ts_param_%s (time, station, value, seq) VALUES (?1, ?2, "
+                           "?3, (SELECT coalesce(max(seq) + 1, 0) FROM ts_param_%s "
+                           "WHERE time = ?1 AND station = ?2))",
+                           name, name);
+    else if (kind == VB_INSERT_BULK_FAST)
+        rc = vb_buf_printf(out,
+                           "INSERT INTO ts_param_%s (time, station, value, seq) "
+                           "SELECT time, station, value, 0 FROM %s",
+                           name, from);
+    else
+        /*
+         * Reading the table it writes, SQLite first copies the rows aside:
+         * each seq comes from the table as it was, plus the row's rank among
+         * the rows of its time and station here.
+         */
+        rc = vb_buf_printf(
+            out,
+            "INSERT INTO ts_param_%s (time, station, value, seq) "
+            "SELECT r.time, r.station, r.value, row_number() OVER (PARTITION BY r.time, r.station "
+            "ORDER BY r.rowid) - 1 + coalesce((SELECT max(seq) + 1 FROM ts_param_%s o "
+            "WHERE o.time = r.time AND o.station = r.station), 0) FROM %s r",
+            name, name, from);
+    return rc ? vb_fail(err, "out of memory") : 0;
 }
 
 int vb_series_sql(vb_buf *out, const char *name, const char *sqltype, vb_err *err)
@@ -180,6 +262,37 @@ int vb_schema_each_series(const vb_masterlist *ml, vb_series_cb cb, void *ud, vb
     return 0;
 }
 
+typedef struct type_hunt {
+    const char *name;
+    const char *sqltype;
+} type_hunt;
+
+static int hunt(void *ud, const char *name, const char *sqltype, vb_err *err)
+{
+    type_hunt *h = ud;
+    if (!h->sqltype && strcmp(name, h->name) == 0)
+        h->sqltype = sqltype;
+    return 0;
+}
+
+const char *vb_series_type(const vb_masterlist *ml, const char *name, const vb_value *sample,
+                           int *none)
+{
+    *none = 0;
+    if (ml) {
+        const vb_param *p = vb_masterlist_find(ml, name);
+        if (p && !vb_sqltype(p->type)) {
+            *none = 1;
+            return NULL;
+        }
+        type_hunt h = {name, NULL};
+        vb_schema_each_series(ml, hunt, &h, NULL);
+        if (h.sqltype)
+            return h.sqltype;
+    }
+    return vb_coltype_sql(vb_coltype_for(sample));
+}
+
 typedef struct emit {
     vb_buf *out;
     vb_dialect d;
@@ -201,7 +314,7 @@ int vb_schema_sql_in(vb_buf *out, vb_dialect d, const vb_masterlist *ml, int wra
     for (size_t i = 0; i < VB_COUNT(other_tables); i++)
         if ((d == VB_POSTGRES || !other_tables[i].postgres_only) &&
             create_table(out, d, other_tables[i].name, other_tables[i].columns,
-                         other_tables[i].ncolumns))
+                         other_tables[i].ncolumns, NULL))
             return vb_fail(err, "out of memory");
     if (d == VB_POSTGRES &&
         vb_buf_puts(out, "INSERT INTO bridge_schema (version, applied) VALUES ('" VB_SCHEMA_VERSION
@@ -210,6 +323,18 @@ int vb_schema_sql_in(vb_buf *out, vb_dialect d, const vb_masterlist *ml, int wra
     if (wrap && vb_buf_puts(out, "COMMIT;\n"))
         return vb_fail(err, "out of memory");
     return 0;
+}
+
+int vb_table_sql_in(vb_buf *out, vb_dialect d, const char *table, vb_err *err)
+{
+    for (size_t i = 0; i < VB_COUNT(other_tables); i++)
+        if (strcmp(other_tables[i].name, table) == 0 &&
+            (d == VB_POSTGRES || !other_tables[i].postgres_only))
+            return create_table(out, d, table, other_tables[i].columns, other_tables[i].ncolumns,
+                                NULL)
+                       ? vb_fail(err, "out of memory")
+                       : 0;
+    return vb_fail(err, "no table %s in the schema", table);
 }
 
 int vb_schema_sql(vb_buf *out, const vb_masterlist *ml, vb_err *err)

@@ -5,11 +5,12 @@
 
 vb_sink *vb_sink_open(const vb_sink_target *t, const vb_sink_opts *o, vb_err *err)
 {
-    if (!t->sqlitedb) {
-        vb_fail(err, "no database given");
+    if (!t->sqlitedb == !t->postgres) {
+        vb_fail(err, t->sqlitedb ? "two databases given" : "no database given");
         return NULL;
     }
-    return vb_sink_sqlite_open(t->sqlitedb, o, err);
+    return t->postgres ? vb_sink_pg_open(t->postgres, o, err)
+                       : vb_sink_sqlite_open(t->sqlitedb, o, err);
 }
 
 void vb_sink_close(vb_sink *s)

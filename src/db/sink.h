@@ -3,8 +3,8 @@
  * small table of operations, as Fluent Bit's output plugins are. The bridge,
  * `insert` and `transform` talk to a vb_sink and nothing else; SQLite
  * (sink_sqlite.c) is the embedded default, the debug printer
- * (sink_print.c) writes rows to stdout, and a database server is one more
- * file that fills in the same table.
+ * (sink_print.c) writes rows to stdout, and PostgreSQL (sink_pg.c) is a
+ * database server that fills in the same table.
  *
  * The contract every implementation keeps, on which exactly-once rests
  * (docs/reliability.md):
@@ -147,9 +147,10 @@ struct vb_sink {
     const char *name; /* for messages: a path, or a connection with its password masked */
 };
 
-/* Which database. */
+/* Which database: exactly one of the two. */
 typedef struct vb_sink_target {
     const char *sqlitedb; /* a SQLite file made by initdb */
+    const char *postgres; /* a libpq connection string or URI (initdb --postgres) */
 } vb_sink_target;
 
 typedef struct vb_sink_opts {
@@ -178,6 +179,7 @@ void vb_sink_close(vb_sink *s);
 
 /* The implementations, each in a file of its own: sink_<kind>.c. */
 vb_sink *vb_sink_sqlite_open(const char *path, const vb_sink_opts *o, vb_err *err);
+vb_sink *vb_sink_pg_open(const char *conninfo, const vb_sink_opts *o, vb_err *err);
 /*
  * The bridge's debug printer: each stored result's rows as CSV lines
  * `ts_param_<param>,station,time,value` on stdout at commit, then a

@@ -43,8 +43,10 @@ typedef struct sqlite_sink {
     int skip_broken; /* a table whose insert cannot be compiled is skipped, not an error */
     sqlite3_stmt *status;
     sqlite3_stmt *get_state, *set_state; /* NULL until bridge_state is needed */
-    vb_bulk *bulk;                       /* during a bulk load */
-    int left_wal;                        /* switched out of WAL for a bulk load, and back after */
+    sqlite3_stmt *schema;                /* PRAGMA schema_version */
+    int schema_version; /* the one the cached statements were made under; -1: none yet */
+    vb_bulk *bulk;      /* during a bulk load */
+    int left_wal;       /* switched out of WAL for a bulk load, and back after */
 } sqlite_sink;
 
 static uint64_t hash(const char *s)
@@ -130,6 +132,13 @@ vb_sink *vb_sink_sqlite_open(const char *path, const vb_sink_opts *o, vb_err *er
         sk_close(&s->base);
         return NULL;
     }
+    s->schema_version = -1;
+    if (sqlite3_prepare_v3(s->db, "PRAGMA schema_version", -1, SQLITE_PREPARE_PERSISTENT,
+                           &s->schema, NULL) != SQLITE_OK) {
+        vb_fail(err, "%s: PRAGMA schema_version: %s", path, sqlite3_errmsg(s->db));
+        sk_close(&s->base);
+        return NULL;
+    }
     return &s->base;
 }
 
@@ -145,6 +154,7 @@ static void sk_close(vb_sink *base)
     sqlite3_finalize(s->status);
     sqlite3_finalize(s->get_state);
     sqlite3_finalize(s->set_state);
+    sqlite3_finalize(s->schema);
     sqlite3_close(s->db);
     free(s->path);
     free(s);
@@ -203,9 +213,45 @@ static int sk_state_set(vb_sink *base, const char *key, const char *value, vb_er
     return 0;
 }
 
+/* SQLite's count of schema changes; -1 when it cannot be read. */
+static int schema_version(sqlite_sink *s)
+{
+    int v = sqlite3_step(s->schema) == SQLITE_ROW ? sqlite3_column_int(s->schema, 0) : -1;
+    sqlite3_reset(s->schema);
+    return v;
+}
+
+/*
+ * Another process may have changed the schema since the tables were probed:
+ * `migrate fix` rebuilds series tables into the v2 layout one at a time
+ * while the bridge runs (docs/commands.md). Then every table that has a
+ * statement is probed again, inside the transaction that writes it, where
+ * no one else can change it. A statement made for a table's old layout
+ * would otherwise be made again by SQLite for the new one, and fail.
+ */
+static void recheck_layouts(sqlite_sink *s)
+{
+    int v = schema_version(s);
+    if (v == s->schema_version && v != -1)
+        return;
+    s->schema_version = v;
+    for (size_t i = 0; i < s->nslots; i++) {
+        entry *e = &s->slots[i];
+        if (e->stmt) {
+            sqlite3_finalize(e->stmt);
+            e->stmt = NULL;
+            e->probed = 0;
+        }
+    }
+}
+
 static int sk_begin(vb_sink *base, vb_err *err)
 {
-    return exec((sqlite_sink *)base, "BEGIN IMMEDIATE", err);
+    sqlite_sink *s = (sqlite_sink *)base;
+    if (exec(s, "BEGIN IMMEDIATE", err))
+        return -1;
+    recheck_layouts(s);
+    return 0;
 }
 
 /* Walks the cache only when this transaction created tables, which is rare. */
@@ -228,6 +274,9 @@ static void settle_created(sqlite_sink *s, int undone)
 static int sk_commit(vb_sink *base, vb_err *err)
 {
     sqlite_sink *s = (sqlite_sink *)base;
+    /* The tables this transaction created are no reason to probe every table again. */
+    if (s->ncreated)
+        s->schema_version = schema_version(s);
     if (exec(s, "COMMIT", err))
         return -1;
     settle_created(s, 0);
@@ -246,46 +295,10 @@ static void sk_rollback(vb_sink *base)
     s->get_state = s->set_state = NULL;
 }
 
-typedef struct type_hunt {
-    const char *name;
-    const char *sqltype;
-} type_hunt;
-
-static int hunt(void *ud, const char *name, const char *sqltype, vb_err *err)
-{
-    type_hunt *h = ud;
-    if (!h->sqltype && strcmp(name, h->name) == 0)
-        h->sqltype = sqltype;
-    return 0;
-}
-
-/*
- * The type initdb would have given the series (masterlist, split and bridge
- * series), else one that fits the value: a parameter vlbimon added after the
- * masterlist was saved still gets a sensible column. NULL: store nothing
- * (the masterlist says "none").
- */
-static const char *type_for(sqlite_sink *s, const char *name, const vb_value *sample, int *none)
-{
-    *none = 0;
-    if (s->ml) {
-        const vb_param *p = vb_masterlist_find(s->ml, name);
-        if (p && !vb_sqltype(p->type)) {
-            *none = 1;
-            return NULL;
-        }
-        type_hunt h = {name, NULL};
-        vb_schema_each_series(s->ml, hunt, &h, NULL);
-        if (h.sqltype)
-            return h.sqltype;
-    }
-    return vb_coltype_sql(vb_coltype_for(sample));
-}
-
 static int create_table(sqlite_sink *s, entry *e, const vb_value *sample, vb_err *err)
 {
     int none;
-    const char *sqltype = type_for(s, e->name, sample, &none);
+    const char *sqltype = vb_series_type(s->ml, e->name, sample, &none);
     if (none) {
         vb_log_msg(s->log, VB_WARN,
                    "parameter %s has datatype none in the masterlist; its points are not stored",
@@ -302,9 +315,8 @@ static int create_table(sqlite_sink *s, entry *e, const vb_value *sample, vb_err
     e->created = 1;
     s->ncreated++;
     vb_log_msg(s->log, VB_NOTICE,
-               "created table ts_param_%s (%s) with its indexes for a parameter the database "
-               "lacked",
-               e->name, sqltype);
+               "created table ts_param_%s (%s) for a parameter the database lacked", e->name,
+               sqltype);
     return 1;
 }
 
@@ -316,23 +328,26 @@ static int create_table(sqlite_sink *s, entry *e, const vb_value *sample, vb_err
  */
 static int prepare_entry(sqlite_sink *s, entry *e, const vb_value *sample, vb_err *err)
 {
-    char sql[512];
+    vb_layout layout = VB_LAYOUT_V2;
     for (int attempt = 0; attempt < 2; attempt++) {
         /*
          * One row whether or not the table exists: a table without a value
          * column exists all the same, and must fail below as broken rather
          * than be created again.
          */
-        snprintf(sql, sizeof sql,
-                 "SELECT count(*), max(CASE WHEN name = 'value' THEN type END) "
-                 "FROM pragma_table_info('ts_param_%s')",
-                 e->name);
+        vb_buf probe = {0};
+        if (vb_series_probe_sql(&probe, e->name, err))
+            return -1;
         sqlite3_stmt *q;
-        if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+        int prc = sqlite3_prepare_v2(s->db, probe.data, -1, &q, NULL);
+        vb_buf_free(&probe);
+        if (prc != SQLITE_OK)
             return vb_fail(err, "ts_param_%s: %s", e->name, sqlite3_errmsg(s->db));
         int rc = sqlite3_step(q), exists = rc == SQLITE_ROW && sqlite3_column_int(q, 0) > 0;
-        if (exists)
+        if (exists) {
             e->type = vb_coltype_of((const char *)sqlite3_column_text(q, 1));
+            layout = sqlite3_column_int(q, 2) ? VB_LAYOUT_V2 : VB_LAYOUT_V1;
+        }
         sqlite3_finalize(q);
         if (rc != SQLITE_ROW)
             return vb_fail(err, "ts_param_%s: %s", e->name, sqlite3_errmsg(s->db));
@@ -344,10 +359,12 @@ static int prepare_entry(sqlite_sink *s, entry *e, const vb_value *sample, vb_er
             return made;
         }
     }
-    snprintf(sql, sizeof sql, "INSERT INTO ts_param_%s (time, station, value) VALUES (?,?,?)",
-             e->name);
-    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &e->stmt, NULL) !=
-        SQLITE_OK) {
+    vb_buf sql = {0};
+    if (vb_series_insert_sql(&sql, e->name, layout, VB_INSERT_ROW, NULL, err))
+        return -1;
+    int prc = sqlite3_prepare_v3(s->db, sql.data, -1, SQLITE_PREPARE_PERSISTENT, &e->stmt, NULL);
+    vb_buf_free(&sql);
+    if (prc != SQLITE_OK) {
         /* SQLITE_ERROR is the table's own schema (a column missing, say): retrying cannot help. */
         if (s->skip_broken && sqlite3_errcode(s->db) == SQLITE_ERROR) {
             e->probed = 1;

@@ -9,18 +9,30 @@
  * Every file a handle would write passes lua_host.c's sandbox check first
  * (see there): the database unless opened read-only, a backup's DEST, and
  * whatever ATTACH or VACUUM INTO names in SQL.
+ *
+ * A PostgreSQL handle (vlbimon.open(CONNINFO, {postgres = true})) has the
+ * same methods but backup and checkpoint, so a script's SQL in the common
+ * dialect runs on both: ? placeholders become $1, $2, ... and values are
+ * sent as text for the server to type, as SQLite would take them. Only
+ * scripts may connect; transformers may not (vb_lua_may_connect).
  */
 #include "host/lua_db.h"
 
+#include <ctype.h>
 #include <lauxlib.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "db/open.h"
+#include "db/pg.h"
 #include "host/lua_host.h"
 
 #define DB_MT "vlbimon.db"
 #define STMT_MT "vlbimon.stmt"
+#define PGDB_MT "vlbimon.pgdb"
+#define PGRES_MT "vlbimon.pgresult"
 
 typedef struct ldb {
     sqlite3 *db;
@@ -243,17 +255,20 @@ static int db_first(lua_State *L)
     return 1;
 }
 
-static int db_tables(lua_State *L)
+/*
+ * Pushes the first column of sql's rows (bound to arg, when given) as a
+ * list. The statement lives in a statement object, so that a memory error
+ * on the way cannot leave it open; a busy or broken schema is an error, not
+ * a shorter list.
+ */
+static int name_list(lua_State *L, ldb *d, const char *sql, const char *arg, const char *what)
 {
-    ldb *d = check_db(L);
-    /* In a statement object, so that a memory error on the way cannot leave it open. */
     lstmt *ls = lua_newuserdatauv(L, sizeof *ls, 0);
     ls->stmt = NULL;
     luaL_setmetatable(L, STMT_MT);
-    sqlite3_stmt *s = ls->stmt = prepare(L, d->db,
-                                         "SELECT name FROM sqlite_schema WHERE type = 'table' AND "
-                                         "name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
-                                         NULL);
+    sqlite3_stmt *s = ls->stmt = prepare(L, d->db, sql, NULL);
+    if (arg)
+        sqlite3_bind_text(s, 1, arg, -1, SQLITE_TRANSIENT);
     lua_newtable(L);
     lua_Integer i = 0;
     int rc;
@@ -263,10 +278,26 @@ static int db_tables(lua_State *L)
     }
     sqlite3_finalize(s);
     ls->stmt = NULL;
-    /* A busy or broken schema must not pass for a shorter list of tables. */
     if (rc != SQLITE_DONE)
-        return db_error(L, d->db, "db:tables()");
+        return db_error(L, d->db, what);
     return 1;
+}
+
+/* db:columns(table) - the names of a table's columns in order; {} for no such table. */
+static int db_columns(lua_State *L)
+{
+    ldb *d = check_db(L);
+    return name_list(L, d, "SELECT name FROM pragma_table_info(?) ORDER BY cid",
+                     luaL_checkstring(L, 2), "db:columns()");
+}
+
+static int db_tables(lua_State *L)
+{
+    ldb *d = check_db(L);
+    return name_list(L, d,
+                     "SELECT name FROM sqlite_schema WHERE type = 'table' AND "
+                     "name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+                     NULL, "db:tables()");
 }
 
 /* db:transaction(fn) - BEGIN IMMEDIATE, fn(db), COMMIT; any error rolls back and is re-raised. */
@@ -394,43 +425,52 @@ static int db_gc(lua_State *L)
     return 0;
 }
 
-static void push_metatables(lua_State *L)
+/*
+ * Registers metatable name once: methods (NULL: none) as its __index, and
+ * fin as both __gc and __close, so that what the object holds is let go of
+ * when it is collected or its to-be-closed variable goes out of scope.
+ */
+static void metatable(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction fin)
 {
-    if (luaL_newmetatable(L, STMT_MT)) {
-        lua_pushcfunction(L, stmt_close);
+    if (luaL_newmetatable(L, name)) {
+        if (methods) {
+            lua_newtable(L);
+            luaL_setfuncs(L, methods, 0);
+            lua_setfield(L, -2, "__index");
+        }
+        lua_pushcfunction(L, fin);
         lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, stmt_close);
+        lua_pushcfunction(L, fin);
         lua_setfield(L, -2, "__close");
     }
     lua_pop(L, 1);
-    if (luaL_newmetatable(L, DB_MT)) {
-        static const luaL_Reg methods[] = {
-            {"exec", db_exec},
-            {"rows", db_rows},
-            {"first", db_first},
-            {"tables", db_tables},
-            {"transaction", db_transaction},
-            {"backup", db_backup},
-            {"checkpoint", db_checkpoint},
-            {"path", db_path},
-            {"close", db_close},
-            {NULL, NULL},
-        };
-        luaL_newlib(L, methods);
-        lua_setfield(L, -2, "__index");
-        lua_pushcfunction(L, db_gc);
-        lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, db_gc);
-        lua_setfield(L, -2, "__close");
-    }
+}
+
+static void db_metatables(lua_State *L)
+{
+    static const luaL_Reg methods[] = {
+        {"exec", db_exec},
+        {"rows", db_rows},
+        {"first", db_first},
+        {"tables", db_tables},
+        {"columns", db_columns},
+        {"transaction", db_transaction},
+        {"backup", db_backup},
+        {"checkpoint", db_checkpoint},
+        {"path", db_path},
+        {"close", db_close},
+        {NULL, NULL},
+    };
+    metatable(L, STMT_MT, NULL, stmt_close);
+    metatable(L, DB_MT, methods, db_gc);
 }
 
 static ldb *new_db(lua_State *L)
 {
     ldb *d = lua_newuserdatauv(L, sizeof *d, 0);
     *d = (ldb){.wait = {.bound_s = VB_DB_WAIT_ONE_SHOT_S}};
-    push_metatables(L);
-    lua_setmetatable(L, -2);
+    db_metatables(L);
+    luaL_setmetatable(L, DB_MT);
     return d;
 }
 
@@ -438,6 +478,380 @@ void vb_lua_db_push(lua_State *L, sqlite3 *db)
 {
     ldb *d = new_db(L);
     d->db = db;
+}
+
+/* --- PostgreSQL handles ---------------------------------------------------- */
+
+typedef struct lpg {
+    vb_pg *pg;
+} lpg;
+
+typedef struct lres {
+    PGresult *res;
+} lres;
+
+static lpg *check_pg(lua_State *L)
+{
+    lpg *d = luaL_checkudata(L, 1, PGDB_MT);
+    if (!d->pg)
+        luaL_error(L, "database is closed");
+    return d;
+}
+
+static int pg_error(lua_State *L, lpg *d, const PGresult *r, const char *what)
+{
+    char buf[512];
+    const char *m = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    return luaL_error(L, "%s: %s", what, m ? m : vb_pg_error_line(d->pg, buf, sizeof buf));
+}
+
+static int is_word(char c)
+{
+    return isalnum((unsigned char)c) || c == '_';
+}
+
+/* Past the '...' string or "..." name at p: a doubled quote stays inside, \ escapes in E'...'. */
+static const char *skip_quoted(const char *sql, const char *p)
+{
+    char q = *p;
+    int esc =
+        q == '\'' && p > sql && (p[-1] == 'E' || p[-1] == 'e') && (p - 1 == sql || !is_word(p[-2]));
+    for (p++; *p; p++) {
+        if (esc && *p == '\\' && p[1]) {
+            p++;
+        } else if (*p == q) {
+            if (p[1] != q)
+                return p + 1;
+            p++;
+        }
+    }
+    return p;
+}
+
+/* Past the comment at p, which nests in PostgreSQL. */
+static const char *skip_comment(const char *p)
+{
+    int depth = 0;
+    while (*p) {
+        if (p[0] == '/' && p[1] == '*') {
+            depth++;
+            p += 2;
+        } else if (p[0] == '*' && p[1] == '/') {
+            p += 2;
+            if (--depth == 0)
+                break;
+        } else {
+            p++;
+        }
+    }
+    return p;
+}
+
+/* Past the $tag$...$tag$ string at p; a $ that opens none (a $1, a name's $) is one character. */
+static const char *skip_dollar(const char *sql, const char *p)
+{
+    if (p > sql && (is_word(p[-1]) || p[-1] == '$'))
+        return p + 1;
+    const char *t = p + 1;
+    if (isalpha((unsigned char)*t) || *t == '_')
+        while (is_word(*t))
+            t++;
+    if (*t != '$')
+        return p + 1;
+    size_t tag = (size_t)(t - p) + 1;
+    for (const char *e = t + 1; *e; e++)
+        if (strncmp(e, p, tag) == 0)
+            return e + tag;
+    return p + strlen(p);
+}
+
+/*
+ * sql with each ? outside strings, quoted names, comments and dollar quotes
+ * as $1, $2, ... into b; returns how many. PostgreSQL's own ? operators
+ * (jsonb) cannot be written, as in SQLite.
+ */
+static int placeholders(lua_State *L, const char *sql, luaL_Buffer *b)
+{
+    int n = 0;
+    for (const char *p = sql; *p;) {
+        const char *start = p;
+        if (*p == '?') {
+            lua_pushfstring(L, "$%d", ++n);
+            luaL_addvalue(b);
+            p++;
+            continue;
+        }
+        if (*p == '\'' || *p == '"')
+            p = skip_quoted(sql, p);
+        else if (p[0] == '-' && p[1] == '-')
+            p += strcspn(p, "\n");
+        else if (p[0] == '/' && p[1] == '*')
+            p = skip_comment(p);
+        else if (*p == '$')
+            p = skip_dollar(sql, p);
+        else
+            p++;
+        luaL_addlstring(b, start, (size_t)(p - start));
+    }
+    return n;
+}
+
+/*
+ * Runs sql with the nb Lua values from idx as its ? parameters, sent as
+ * text (nil as NULL, booleans as 1 and 0, as SQLite binds them). Pushes the
+ * result's holder and returns the result; raises on failure.
+ */
+static PGresult *pg_run(lua_State *L, lpg *d, const char *sql, int idx, int nb)
+{
+    luaL_checkstack(L, nb + 8, "too many parameters");
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    int want = placeholders(L, sql, &b);
+    luaL_pushresult(&b);
+    const char *text = lua_tostring(L, -1);
+    if (nb != want)
+        luaL_error(L, "statement takes %d parameters, got %d", want, nb);
+    const char **vals = nb ? lua_newuserdatauv(L, (size_t)nb * sizeof *vals, 0) : NULL;
+    for (int i = 0; i < nb; i++) {
+        int a = idx + i;
+        size_t len;
+        char num[32];
+        switch (lua_type(L, a)) {
+        case LUA_TNIL:
+            vals[i] = NULL;
+            break;
+        case LUA_TBOOLEAN:
+            vals[i] = lua_toboolean(L, a) ? "1" : "0";
+            break;
+        case LUA_TNUMBER:
+            if (lua_isinteger(L, a))
+                snprintf(num, sizeof num, "%lld", (long long)lua_tointeger(L, a));
+            else
+                snprintf(num, sizeof num, "%.17g", (double)lua_tonumber(L, a));
+            vals[i] = lua_pushstring(L, num);
+            break;
+        case LUA_TSTRING:
+            vals[i] = lua_tolstring(L, a, &len);
+            if (strlen(vals[i]) != len)
+                luaL_error(L, "cannot bind a string holding a NUL byte (parameter %d)", i + 1);
+            break;
+        default:
+            luaL_error(L, "cannot bind a %s value (parameter %d)", luaL_typename(L, a), i + 1);
+        }
+    }
+    lres *lr = lua_newuserdatauv(L, sizeof *lr, 0);
+    lr->res = NULL;
+    luaL_setmetatable(L, PGRES_MT);
+    lr->res = nb ? PQexecParams(d->pg->conn, text, nb, NULL, vals, NULL, NULL, 0)
+                 : PQexec(d->pg->conn, text);
+    ExecStatusType st = PQresultStatus(lr->res);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        pg_error(L, d, lr->res, sql);
+    return lr->res;
+}
+
+static int res_close(lua_State *L)
+{
+    lres *lr = luaL_checkudata(L, 1, PGRES_MT);
+    PQclear(lr->res);
+    lr->res = NULL;
+    return 0;
+}
+
+/* A value as Lua has it: integers and numbers for PostgreSQL's, booleans, text, nil for NULL. */
+static void push_pg_value(lua_State *L, const PGresult *r, int row, int col)
+{
+    if (PQgetisnull(r, row, col)) {
+        lua_pushnil(L);
+        return;
+    }
+    const char *v = PQgetvalue(r, row, col);
+    switch (PQftype(r, col)) {
+    case 16: /* bool */
+        lua_pushboolean(L, v[0] == 't');
+        return;
+    case 20:   /* int8 */
+    case 21:   /* int2 */
+    case 23:   /* int4 */
+    case 26:   /* oid */
+    case 700:  /* float4 */
+    case 701:  /* float8 */
+    case 1700: /* numeric */
+        if (lua_stringtonumber(L, v))
+            return;
+        break;
+    default:
+        break;
+    }
+    lua_pushlstring(L, v, (size_t)PQgetlength(r, row, col));
+}
+
+/* The row table keyed by column name, then every column again, as the SQLite handle's rows. */
+static int pg_row(lua_State *L, const PGresult *r, int row)
+{
+    int nc = PQnfields(r);
+    luaL_checkstack(L, nc + 2, "too many columns");
+    lua_createtable(L, 0, nc);
+    for (int i = 0; i < nc; i++) {
+        push_pg_value(L, r, row, i);
+        lua_setfield(L, -2, PQfname(r, i));
+    }
+    for (int i = 0; i < nc; i++)
+        push_pg_value(L, r, row, i);
+    return nc + 1;
+}
+
+static int pg_exec(lua_State *L)
+{
+    lpg *d = check_pg(L);
+    PGresult *r = pg_run(L, d, luaL_checkstring(L, 2), 3, lua_gettop(L) - 2);
+    lua_pushinteger(L, atoll(PQcmdTuples(r)));
+    return 1;
+}
+
+static int pg_rows_iter(lua_State *L)
+{
+    lres *lr = luaL_checkudata(L, lua_upvalueindex(1), PGRES_MT);
+    lua_Integer i = lua_tointeger(L, lua_upvalueindex(2));
+    if (!lr->res || i >= PQntuples(lr->res))
+        return 0;
+    lua_pushinteger(L, i + 1);
+    lua_replace(L, lua_upvalueindex(2));
+    return pg_row(L, lr->res, (int)i);
+}
+
+/* for row, c1, c2 ... in db:rows(sql, ...), as on SQLite; the rows come in one answer. */
+static int pg_rows(lua_State *L)
+{
+    lpg *d = check_pg(L);
+    pg_run(L, d, luaL_checkstring(L, 2), 3, lua_gettop(L) - 2);
+    lua_pushvalue(L, -1);
+    lua_pushinteger(L, 0);
+    lua_pushcclosure(L, pg_rows_iter, 2);
+    lua_pushnil(L);
+    lua_pushnil(L);
+    lua_pushvalue(L, -4);
+    return 4;
+}
+
+static int pg_first(lua_State *L)
+{
+    lpg *d = check_pg(L);
+    PGresult *r = pg_run(L, d, luaL_checkstring(L, 2), 3, lua_gettop(L) - 2);
+    if (PQntuples(r) == 0) {
+        lua_pushnil(L);
+        return 1;
+    }
+    return pg_row(L, r, 0);
+}
+
+/* A list of the first column of sql's rows. */
+static int pg_list(lua_State *L, lpg *d, const char *sql, int nb)
+{
+    PGresult *r = pg_run(L, d, sql, 2, nb);
+    lua_createtable(L, PQntuples(r), 0);
+    for (int i = 0; i < PQntuples(r); i++) {
+        lua_pushstring(L, PQgetvalue(r, i, 0));
+        lua_rawseti(L, -2, i + 1);
+    }
+    return 1;
+}
+
+/* The tables of the first schema of the search path, as PostgreSQL names them (lower case). */
+static int pg_tables(lua_State *L)
+{
+    return pg_list(L, check_pg(L),
+                   "SELECT relname::text FROM pg_catalog.pg_class WHERE relnamespace = "
+                   "current_schema()::regnamespace AND relkind IN ('r', 'p') ORDER BY 1",
+                   0);
+}
+
+/* As on SQLite, a name in any case finds its table, and a name no table has finds nothing. */
+static int pg_columns(lua_State *L)
+{
+    lpg *d = check_pg(L);
+    luaL_checkstring(L, 2);
+    lua_settop(L, 2);
+    return pg_list(L, d,
+                   "SELECT attname::text FROM pg_catalog.pg_attribute WHERE attrelid = "
+                   "to_regclass(quote_ident(lower(?))) AND attnum > 0 AND NOT attisdropped "
+                   "ORDER BY attnum",
+                   1);
+}
+
+/* db:transaction(fn) - BEGIN, fn(db), COMMIT; any error rolls back and is re-raised. */
+static int pg_transaction(lua_State *L)
+{
+    lpg *d = check_pg(L);
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    PGresult *r = PQexec(d->pg->conn, "BEGIN");
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    if (!ok)
+        return pg_error(L, d, NULL, "BEGIN");
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, 1);
+    int top = lua_gettop(L) - 2;
+    if (lua_pcall(L, 1, LUA_MULTRET, 0) != LUA_OK) {
+        PQclear(PQexec(d->pg->conn, "ROLLBACK"));
+        return lua_error(L);
+    }
+    r = PQexec(d->pg->conn, "COMMIT");
+    ok = PQresultStatus(r) == PGRES_COMMAND_OK && strcmp(PQcmdStatus(r), "COMMIT") == 0;
+    PQclear(r);
+    if (!ok)
+        return pg_error(L, d, NULL, "COMMIT");
+    return lua_gettop(L) - top;
+}
+
+static int pg_path(lua_State *L)
+{
+    lua_pushstring(L, check_pg(L)->pg->name);
+    return 1;
+}
+
+static int pg_close(lua_State *L)
+{
+    lpg *d = luaL_checkudata(L, 1, PGDB_MT);
+    vb_pg_close(d->pg);
+    d->pg = NULL;
+    return 0;
+}
+
+static void pg_metatables(lua_State *L)
+{
+    static const luaL_Reg methods[] = {
+        {"exec", pg_exec},     {"rows", pg_rows},       {"first", pg_first},
+        {"tables", pg_tables}, {"columns", pg_columns}, {"transaction", pg_transaction},
+        {"path", pg_path},     {"close", pg_close},     {NULL, NULL},
+    };
+    metatable(L, PGRES_MT, NULL, res_close);
+    metatable(L, PGDB_MT, methods, pg_close);
+}
+
+/* vlbimon.open(CONNINFO, {postgres = true [, readonly = true]}) */
+static int open_pg(lua_State *L, const char *conninfo, int readonly)
+{
+    if (!vb_lua_may_connect(vb_lua_host(L)))
+        return luaL_error(L, "a PostgreSQL database: not allowed: this Lua code may not connect "
+                             "to a database server");
+    lpg *d = lua_newuserdatauv(L, sizeof *d, 0);
+    d->pg = NULL;
+    pg_metatables(L);
+    luaL_setmetatable(L, PGDB_MT);
+    vb_err err;
+    if (!(d->pg = vb_pg_open(conninfo, &err))) {
+        lua_pushstring(L, err.msg);
+        return lua_error(L);
+    }
+    if (readonly) {
+        PGresult *r = PQexec(d->pg->conn, "SET default_transaction_read_only = on");
+        int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+        if (!ok)
+            return pg_error(L, d, NULL, "SET default_transaction_read_only");
+    }
+    return 1;
 }
 
 /*
@@ -462,14 +876,20 @@ static int guard_attach(void *host, int action, const char *file, const char *a2
 int vb_lua_db_open(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
-    int readonly = 0, create = 0;
+    int readonly = 0, create = 0, postgres = 0;
     if (lua_istable(L, 2)) {
         lua_getfield(L, 2, "readonly");
         readonly = lua_toboolean(L, -1);
         lua_getfield(L, 2, "create");
         create = lua_toboolean(L, -1);
-        lua_pop(L, 2);
+        lua_getfield(L, 2, "postgres");
+        postgres = lua_toboolean(L, -1);
+        lua_pop(L, 3);
     }
+    if (postgres && create)
+        return luaL_error(L, "create: not for PostgreSQL (initdb --postgres makes the schema)");
+    if (postgres)
+        return open_pg(L, path, readonly);
     if (!readonly)
         vb_lua_check_write(L, path);
     if (!create && access(path, F_OK) != 0)

@@ -1,7 +1,9 @@
 /*
- * lua_db.h - SQLite database handles for Lua: vlbimon.open(path, opts) and
- * the methods exec, rows, first, tables, transaction, backup, checkpoint,
- * close. Values are always bound, never formatted into SQL.
+ * lua_db.h - database handles for Lua: vlbimon.open(path, opts) and the
+ * methods exec, rows, first, tables, columns, transaction, backup,
+ * checkpoint, path, close; with {postgres = true} a PostgreSQL database,
+ * with the same methods but backup and checkpoint. Values are always bound,
+ * never formatted into SQL.
  *
  * Layer host (docs/architecture.md): includes core/, db/ and host/.
  */

@@ -346,6 +346,11 @@ int vb_lua_may_write(const vb_lua *h, const char *path)
     return ok;
 }
 
+int vb_lua_may_connect(const vb_lua *h)
+{
+    return h && h->nwrite_dirs > 0;
+}
+
 void vb_lua_check_write(lua_State *L, const char *path)
 {
     vb_lua *h = vb_lua_host(L);

@@ -81,6 +81,12 @@ vb_lua *vb_lua_host(lua_State *L);
 /* Whether Lua code of this host may write path (resolved as the write would resolve it). */
 int vb_lua_may_write(const vb_lua *lua, const char *path);
 
+/*
+ * Whether Lua code of this host may connect to a database server: what may
+ * write files (a script) may; a transformer, which may write nowhere, may not.
+ */
+int vb_lua_may_connect(const vb_lua *lua);
+
 /* Raises a Lua error naming path and the rule unless Lua code may write it. */
 void vb_lua_check_write(lua_State *L, const char *path);
 

@@ -411,33 +411,6 @@ static void bad(sink *k, int kind, const char *station, const char *param, size_
                  param ? " " : "", (int)(plen > 60 ? 60 : plen), param ? param : "");
 }
 
-/* Whether s is well-formed UTF-8: no stray continuation bytes, overlong forms, surrogates. */
-static int utf8_ok(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        size_t len = c < 0x80             ? 1
-                     : (c & 0xE0) == 0xC0 ? 2
-                     : (c & 0xF0) == 0xE0 ? 3
-                     : (c & 0xF8) == 0xF0 ? 4
-                                          : 0;
-        if (!len || i + len > n)
-            return 0;
-        unsigned cp = len == 1 ? c : c & (0x7F >> len);
-        for (size_t j = 1; j < len; j++) {
-            if ((s[i + j] & 0xC0) != 0x80)
-                return 0;
-            cp = cp << 6 | (s[i + j] & 0x3F);
-        }
-        static const unsigned min[] = {0, 0, 0x80, 0x800, 0x10000};
-        if (cp < min[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp < 0xE000))
-            return 0;
-        i += len;
-    }
-    return 1;
-}
-
 static int is_name(const char *s, size_t len)
 {
     if (len == 0 || len > 200 || memchr(s, '\0', len))
@@ -512,7 +485,7 @@ static int entry(parser *ps, sink *k, int st, const char *param, size_t plen, lu
         bad(k, KEPT_FUTURE, station, param, plen);
     size_t vlen;
     const char *vs = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &vlen) : NULL;
-    if (vs && !utf8_ok((const unsigned char *)vs, vlen))
+    if (vs && !vb_utf8_valid(vs, vlen))
         bad(k, KEPT_NOT_UTF8, station, param, plen);
     *t = (lua_Integer)floor(d);
     k->n++;

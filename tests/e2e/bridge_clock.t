@@ -16,21 +16,14 @@ SPAN='[0-9]+ s( \([0-9.]+ (min|h|days)\))?' # how the bridge writes a span of se
 # crash_run NAME SIM-OPTIONS... : a fresh database bridged from a simulator
 # with those options, killed 12 times, then stopped by PLEASE-EXIT.
 crash_run() {
-    local name=$1 i kills=0
+    local name=$1
     shift
     start_sim "$name" --served "$TMP/$name.csv" --seed 23 "$@"
     local url_var=URL_$name
     local url=${!url_var}
     "$BRIDGE" initdb --sqlitedb "$name.db"
-    for i in $(seq 12); do
-        start_bridge "$name" "$url" "$name.db" --dt 0.2
-        # 0.2 to 1.7 s: inside start-up for the short ones, mid-run for the rest.
-        sleep "$(printf '0.%03d' $((RANDOM % 1000)))"
-        sleep "0.$((2 + RANDOM % 5))"
-        if kill -KILL "$BPID" 2> /dev/null; then kills=$((kills + 1)); else diag "run $i ended by itself: $(grep -E "error|bridge stopping" "$name.log" | tail -n 2)"; fi
-        wait "$BPID" 2> /dev/null
-    done
-    is "$kills" 12 "$name: the bridge was killed 12 times"
+    kill_randomly 12 start_bridge "$name" "$url" "$name.db" --dt 0.2
+    is "$KILLS" 12 "$name: the bridge was killed 12 times"
     local before
     before=$(grep -c 'info: snapshot:' "$name.log")
     start_bridge "$name" "$url" "$name.db" --dt 0.2

@@ -11,16 +11,8 @@ cd "$TMP" || exit 1
 start_sim k --served "$TMP/k.csv" --speed 120 --seed 11
 "$BRIDGE" initdb --sqlitedb crash.db
 RANDOM=20241111
-kills=0
-for i in $(seq 20); do
-    start_bridge k "$URL_k" crash.db --dt 0.2
-    # 0.2 to 1.7 s: inside start-up for the short ones, mid-run for the rest.
-    sleep "$(printf '0.%03d' $((RANDOM % 1000)))"
-    sleep "0.$((2 + RANDOM % 5))"
-    if kill -KILL "$BPID" 2> /dev/null; then kills=$((kills + 1)); else diag "run $i ended by itself: $(grep -E "error|bridge stopping" k.log | tail -n 2)"; fi
-    wait "$BPID" 2> /dev/null
-done
-is "$kills" 20 "the bridge was killed 20 times"
+kill_randomly 20 start_bridge k "$URL_k" crash.db --dt 0.2
+is "$KILLS" 20 "the bridge was killed 20 times"
 before=$(grep -c 'info: snapshot:' k.log)
 start_bridge k "$URL_k" crash.db --dt 0.2
 wait_answers k $((before + 3))

@@ -56,7 +56,7 @@ for bad in "" "--sqlitedb x.db extra" "--bogus" "--sqlitedb x.db --group="; do
     is "$?" 2 "doctor $bad: a usage error"
     is "$(printf '%s\n' "$err" | wc -l)" 1 "doctor $bad: one line ($err)"
 done
-like "$("$BRIDGE" doctor 2>&1)" "required: --sqlitedb" "--sqlitedb is required"
+like "$("$BRIDGE" doctor 2>&1)" "one of the arguments --sqlitedb --postgres is required" "a database is required"
 
 # --- a good set-up
 doctor

@@ -7,11 +7,11 @@ cd "$TMP" || exit 1
 "$BRIDGE" --masterlist "$MASTERLIST" initdb --sqlitedb x.db
 ok "initdb --sqlitedb succeeds" test $? -eq 0
 is "$(sqlite3 x.db "SELECT count(*) FROM sqlite_schema WHERE type='table'")" 565 "565 tables for the fixture catalogue"
-is "$(sqlite3 x.db "SELECT count(*) FROM sqlite_schema WHERE type='index' AND sql IS NOT NULL")" 1126 "1,126 indexes (two per series)"
+is "$(sqlite3 x.db "SELECT count(*) FROM sqlite_schema WHERE type='index' AND sql IS NOT NULL")" 0 "no index: each series is clustered on its key"
 is "$(sqlite3 x.db "SELECT sql FROM sqlite_schema WHERE name='ts_param_weather_tau225'")" \
-   "CREATE TABLE ts_param_weather_tau225 (time INTEGER NOT NULL, station TEXT NOT NULL, value REAL)" \
-   "a float series"
-like "$(sqlite3 x.db .schema)" "CREATE INDEX idx_ts_param_telescope_onSource_station ON ts_param_telescope_onSource\(station\);" ".schema shows the station index"
+   "CREATE TABLE ts_param_weather_tau225 (time INTEGER NOT NULL, station TEXT NOT NULL, value REAL, seq INTEGER NOT NULL, PRIMARY KEY (time, station, seq)) WITHOUT ROWID" \
+   "a float series, in the v2 layout"
+like "$(sqlite3 x.db .schema)" "CREATE TABLE ts_param_telescope_onSource \(time INTEGER NOT NULL, station TEXT NOT NULL, value BOOLEAN, seq INTEGER NOT NULL, PRIMARY KEY \(time, station, seq\)\) WITHOUT ROWID;" ".schema shows the key"
 is "$(sqlite3 x.db 'PRAGMA journal_mode')" "wal" "in WAL mode, so that a reader never holds up the bridge's start"
 ok "with no -wal or -shm file left behind" test ! -e x.db-wal -a ! -e x.db-shm
 

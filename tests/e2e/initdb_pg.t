@@ -25,8 +25,8 @@ like "$(init -h)" "--postgres CONNINFO" "initdb -h shows --postgres"
 # --- a fresh schema
 out=$(init --postgres "$(conn vb)" 2>&1)
 is "$?" 0 "initdb --postgres succeeds"
-like "$out" "created 567 tables in postgres host=$PG_main_SOCK .*dbname=vb from $MASTERLIST" \
-    "and says where: 565 tables of the contract and two for bookkeeping"
+like "$out" "created 568 tables in postgres host=$PG_main_SOCK .*dbname=vb from $MASTERLIST" \
+    "and says where: 565 tables of the contract and three for bookkeeping"
 is "$(sql vb -c "SELECT version FROM bridge_schema")" 05-backfill-series "the schema version is recorded"
 applied=$(sql vb -c "SELECT applied FROM bridge_schema")
 now=$(date +%s)
@@ -34,25 +34,28 @@ ok "with the time it was reached ($applied)" test "$applied" -le "$now" -a "$app
 is "$(sql vb -c "SELECT count(*) FROM pg_indexes WHERE schemaname = 'public' AND indexname LIKE 'idx\_%'")" \
     1126 "1,126 indexes, two per series"
 
-# The same tables, columns and indexes as SQLite's, names lower-cased, types mapped.
+# The same tables and columns as SQLite's, names lower-cased, types mapped,
+# but SQLite's seq; a time and a station index on every series where SQLite
+# clusters it on its key (docs/schema.md, "PostgreSQL").
 init --sqlitedb lite.db 2> /dev/null
 sqlite3 lite.db "SELECT lower(m.name), p.cid + 1, p.name, p.type, p.\"notnull\" OR p.pk
-    FROM sqlite_schema m JOIN pragma_table_info(m.name) p WHERE m.type = 'table'" |
+    FROM sqlite_schema m JOIN pragma_table_info(m.name) p WHERE m.type = 'table' AND p.name <> 'seq'" |
     sed 's/|REAL|/|double precision|/; s/|INTEGER|/|bigint|/; s/|BOOLEAN|/|smallint|/; s/|TEXT|/|text|/' |
     LC_ALL=C sort > lite.columns
 sql vb -c "SELECT table_name, ordinal_position, column_name, data_type, CASE is_nullable WHEN 'NO' THEN 1 ELSE 0 END
     FROM information_schema.columns WHERE table_schema = 'public'
-    AND table_name NOT IN ('bridge_state', 'bridge_schema')" | LC_ALL=C sort > pg.columns
+    AND table_name NOT IN ('bridge_state', 'bridge_schema', 'bridge_inserted')" | LC_ALL=C sort > pg.columns
 is "$(wc -l < pg.columns)" "$(wc -l < lite.columns)" "as many columns as on SQLite ($(wc -l < lite.columns))"
 is "$(diff lite.columns pg.columns)" "" "the same tables and columns, with the PostgreSQL types"
-sqlite3 lite.db "SELECT lower(m.name), lower(m.tbl_name), i.name FROM sqlite_schema m
-    JOIN pragma_index_info(m.name) i WHERE m.type = 'index' AND m.sql IS NOT NULL" |
+sqlite3 lite.db "SELECT 'idx_' || lower(m.name) || '_' || c.name, lower(m.name), c.name
+    FROM sqlite_schema m, (SELECT 'time' AS name UNION ALL SELECT 'station') c
+    WHERE m.type = 'table' AND EXISTS (SELECT 1 FROM pragma_table_info(m.name) WHERE name = 'seq')" |
     LC_ALL=C sort > lite.indexes
 sql vb -c "SELECT i.relname, t.relname, a.attname FROM pg_index x
     JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
     JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = x.indkey[0]
     WHERE t.relnamespace = 'public'::regnamespace AND NOT x.indisprimary" | LC_ALL=C sort > pg.indexes
-is "$(diff lite.indexes pg.indexes)" "" "the same indexes on the same columns"
+is "$(diff lite.indexes pg.indexes)" "" "an index on time and one on station for every series"
 is "$(sql vb -c "SELECT a.attname FROM pg_index x JOIN pg_attribute a ON a.attrelid = x.indrelid
     AND a.attnum = x.indkey[0] WHERE x.indisprimary AND x.indrelid = 'bridge_stationStatus'::regclass")" \
     station "bridge_stationStatus keeps its primary key on station"
@@ -79,7 +82,7 @@ dump() { "$PG_BIN/pg_dump" "$@" | grep -Ev '^(--|\\(un)?restrict )'; }
 before=$(dump -d "$(conn vb)" | sha256sum)
 err=$(init --postgres "$(conn vb)" 2>&1)
 is "$?" 1 "a second initdb fails"
-like "$err" "error: initdb: postgres host=.*dbname=vb: schema public already holds 567 vlbimon tables \(bridge_schema, ...\); refusing to change it" \
+like "$err" "error: initdb: postgres host=.*dbname=vb: schema public already holds 568 vlbimon tables \(bridge_inserted, ...\); refusing to change it" \
     "saying what it found"
 is "$(printf '%s\n' "$err" | wc -l)" 1 "in one line"
 is "$(dump -d "$(conn vb)" | sha256sum)" "$before" "the database is untouched"
@@ -148,11 +151,20 @@ mig() { "$BRIDGE" migrate "$@" 2>&1; }
 out=$(mig --postgres "$(conn vb)" status)
 is "$?" 0 "migrate --postgres status succeeds"
 like "$out" "^schema version 05-backfill-series, reached [0-9-]+T[0-9:]+Z" "showing the recorded version"
-like "$out" "00-fix-bug-azelalt +n/a +a PostgreSQL schema starts at 05-backfill-series, which includes it" \
+like "$out" "00-fix-bug-azelalt +n/a +SQLite history: a PostgreSQL schema starts at 05-backfill-series" \
     "the SQLite history does not apply"
-is "$(printf '%s\n' "$out" | grep -c ' n/a ')" 5 "none of 00 to 05"
+is "$(printf '%s\n' "$out" | grep -c ' n/a ')" 6 "none of 00 to 05"
+like "$out" "04-series-v2 +n/a +SQLite only: the PostgreSQL schema is the same before and after" \
+    "04 is SQLite's alone"
 like "$(mig --postgres "$(conn vb)" check)" "nothing to do: the database has the current schema" \
     "check: nothing to do"
+sql vb -c "UPDATE bridge_schema SET version = '03-match-initdb'"
+out=$(mig --postgres "$(conn vb)" status)
+like "$out" "^schema version 03-match-initdb, reached" "a schema made before 04"
+like "$out" "04-series-v2 +n/a +SQLite only" "is one where 04 is n/a too"
+like "$(mig --postgres "$(conn vb)" check)" "nothing to do: the database has the current schema" \
+    "and nothing is to do"
+sql vb -c "UPDATE bridge_schema SET version = '04-series-v2'"
 err=$(mig --postgres "$(conn vb)" fix)
 is "$?" 1 "fix has nothing to do"
 like "$err" "refusing to fix: nothing to do, every migration is already applied" "as on SQLite"

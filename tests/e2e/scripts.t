@@ -8,10 +8,10 @@ vb() { "$BRIDGE" --masterlist "$MASTERLIST" "$@"; }
 
 T0=1681171200 # 2023-04-11T00:00:00Z
 vb initdb --sqlitedb k.db
-sqlite3 k.db "INSERT INTO ts_param_weather_tau225 VALUES ($T0+10, 'ALMA', 0.5), ($T0+3610, 'ALMA', 1.0), ($T0+20, 'SMA', 0.1);
-  INSERT INTO ts_param_telescope_sourceName VALUES ($T0+30, 'ALMA', 'M87, core'), ($T0+40, 'SMA', 'say \"hi\"'),
-    ($T0+50, 'ALMA', 'two' || char(10) || 'lines');
-  INSERT INTO ts_param_bridge_points VALUES ($T0+7200, 'bridge', 3);"
+sqlite3 k.db "INSERT INTO ts_param_weather_tau225 VALUES ($T0+10, 'ALMA', 0.5, 0), ($T0+3610, 'ALMA', 1.0, 0), ($T0+20, 'SMA', 0.1, 0);
+  INSERT INTO ts_param_telescope_sourceName VALUES ($T0+30, 'ALMA', 'M87, core', 0), ($T0+40, 'SMA', 'say \"hi\"', 0),
+    ($T0+50, 'ALMA', 'two' || char(10) || 'lines', 0);
+  INSERT INTO ts_param_bridge_points VALUES ($T0+7200, 'bridge', 3, 0);"
 
 # summarize
 out=$(vb summarize --sqlitedb k.db)
@@ -70,16 +70,24 @@ err=$(vb extract --sqlitedb k.db --outdir out "no such thing" 2>&1)
 is "$?" 1 "a pattern matching nothing fails"
 like "$err" "no series in k.db has \"no such thing\" in its name" "saying so"
 ok "a LIKE wildcard is not a wildcard" test "$(vb extract --sqlitedb k.db --outdir out 'tau%' 2>/dev/null | wc -l)" -eq 0
+# Points of one second, from a database before and after 04 (docs/schema.md).
+sqlite3 v1.db < "$FIXTURES/migrations/after-03.sql"
+mkdir v1 v2
+vb extract --sqlitedb v1.db --outdir v1 weather_tau225 > /dev/null
+vb migrate --sqlitedb v1.db --no-backup fix > /dev/null
+vb extract --sqlitedb v1.db --outdir v2 weather_tau225 > /dev/null
+is "$(sed -n 2,4p v2/ts_param_weather_tau225.csv | tr -d '\r')" "1681171800,20230411001000,ALMA,1.25
+1681171800,20230411001000,ALMA,5.25
+1681171800,20230411001000,ALMA,1.25" "points of one second and station in the order they were stored"
+ok "the same file from the database before and after 04" cmp -s v1/ts_param_weather_tau225.csv v2/ts_param_weather_tau225.csv
 
 # add-series
 sum=$(sha256sum k.db)
 out=$(vb add-series --sqlitedb k.db my_param real)
 like "$out" "created ts_param_my_param \(REAL\)" "add-series succeeds"
 is "$(sqlite3 k.db "SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE tbl_name = 'ts_param_my_param' ORDER BY type DESC, name DESC")" \
-   "table|ts_param_my_param|ts_param_my_param|CREATE TABLE ts_param_my_param (time INTEGER NOT NULL, station TEXT NOT NULL, value REAL)
-index|idx_ts_param_my_param_time|ts_param_my_param|CREATE INDEX idx_ts_param_my_param_time ON ts_param_my_param(time)
-index|idx_ts_param_my_param_station|ts_param_my_param|CREATE INDEX idx_ts_param_my_param_station ON ts_param_my_param(station)" \
-   "the table and its two indexes, as initdb makes them"
+   "table|ts_param_my_param|ts_param_my_param|CREATE TABLE ts_param_my_param (time INTEGER NOT NULL, station TEXT NOT NULL, value REAL, seq INTEGER NOT NULL, PRIMARY KEY (time, station, seq)) WITHOUT ROWID" \
+   "the table, as initdb makes it"
 sum=$(sha256sum k.db)
 err=$(vb add-series --sqlitedb k.db my_param TEXT 2>&1)
 like "$err" "ts_param_my_param already exists" "an existing series is refused"
@@ -100,14 +108,14 @@ db:exec("PRAGMA journal_mode=WAL")
 local n = 0
 while not io.open(stop) do
     n = n + 1
-    db:exec("INSERT INTO ts_param_bridge_points VALUES (?, 'bridge', ?)", 1681171200 + n, n)
+    db:exec("INSERT INTO ts_param_bridge_points VALUES (?, 'bridge', ?, 0)", 1681171200 + n, n)
     local t = vlbimon.now()
     while vlbimon.now() - t < 0.005 do end
 end
 db:close()
 LUA
 vb initdb --sqlitedb live.db
-sqlite3 live.db "INSERT INTO ts_param_weather_tau225 VALUES (1, 'SMA', 0.25)"
+sqlite3 live.db "INSERT INTO ts_param_weather_tau225 VALUES (1, 'SMA', 0.25, 0)"
 vb run writer.lua live.db stop > writer.log 2>&1 &
 wpid=$!
 track_pid $wpid
@@ -135,7 +143,7 @@ is "$?" 2 "backup without DEST is a usage error"
 
 # the -h texts
 like "$(vb migrate -h)" "usage: vlbimon_bridge migrate \[-h\] \[--sqlitedb SQLITEDB\] \[--postgres CONNINFO\] \[--no-backup\]" "migrate -h"
-like "$(vb summarize -h)" "usage: vlbimon_bridge summarize \[-h\] \[--sqlitedb SQLITEDB\] \[STATION\]" "summarize -h"
+like "$(vb summarize -h)" "usage: vlbimon_bridge summarize \[-h\] \[--sqlitedb SQLITEDB\] \[--postgres CONNINFO\] \[STATION\]" "summarize -h"
 like "$(vb backup -h)" "usage: vlbimon_bridge backup \[-h\] SRC DEST" "backup -h"
 like "$(vb extract -h)" "usage: vlbimon_bridge extract \[-h\] \[--sqlitedb SQLITEDB\] \[--outdir DIR\] PATTERN" "extract -h"
 like "$(vb add-series -h)" "usage: vlbimon_bridge add-series \[-h\] \[--sqlitedb SQLITEDB\] NAME TYPE" "add-series -h"

@@ -70,15 +70,9 @@ for unit in "$MAIN" "$TEMPLATE" "$PGUNIT"; do
     fails "$n: the secrets file is in no folder the bridge may write" under "$secrets" "${writable[@]}"
     # The unit's own command line, with -h: any option the binary does not know fails.
     args=$(printf '%s\n' "$words" | tail -n +2)
-    # The bridge learns --postgres with the PostgreSQL sink; until then the rest must parse.
-    what="the binary accepts the command line"
-    if [ "$unit" = "$PGUNIT" ]; then
-        args=$(printf '%s\n' "$args" | sed '/^--postgres$/{N;d}')
-        what="$what but --postgres CONNINFO"
-    fi
     mapfile -t argv <<< "$args"
     out=$("$BRIDGE" "${argv[@]}" -h 2>&1)
-    is "$?" 0 "$n: $what"
+    is "$?" 0 "$n: the binary accepts the command line"
     like "$out" "usage: vlbimon_bridge bridge" "$n: and it runs the bridge command"
 done
 
@@ -87,6 +81,8 @@ main_words=$(execstart "$MAIN")
 ok "the main unit names its server: -1, vlbimon1" grep -qx -- -1 <<< "$main_words"
 is "$(option "$main_words" server)" "" "and no --server that would override it"
 like "$(key "$MAIN" Description)" "\(vlbimon1\)" "its description says which"
+ok "the PostgreSQL unit names the same server" grep -qx -- -1 <<< "$(execstart "$PGUNIT")"
+like "$(key "$PGUNIT" Description)" "\(vlbimon1\)" "and says so too"
 is "$(option "$(execstart "$MAIN")" sqlitedb)" \
     "$(sed -n 's/^ *path: *//p' "$ROOT/deploy/grafana/provisioning/datasources/vlbimon.yaml")" \
     "the main unit writes the database Grafana's provisioned datasource reads"

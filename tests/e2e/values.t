@@ -3,8 +3,12 @@
 # alike by the live path (the pipeline and the store, as `transform
 # --sqlitedb` and the bridge run them) and by `insert` of the history files
 # the same values make, both straight (bulk load) and through a transformer.
-# docs/schema.md has the conversion table this checks.
+# docs/schema.md has the conversion table this checks. On PostgreSQL the
+# three paths store the same rows as on SQLite, less exactly what
+# PostgreSQL cannot hold: text that is not UTF-8, and a fraction in an
+# INTEGER (BIGINT) series.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/pglib.sh"
 cd "$TMP" || exit 1
 
 # Each pair: a value as it comes in a snapshot (JSON), then the CSV field
@@ -123,5 +127,57 @@ is "$(at v_integer 9007199254740993)|$(at v_integer '"9007199254740993"')|$(at v
     "INTEGER: an integral number exactly, a fraction kept as REAL"
 is "$(at v_real '"1.2.3"')$(at v_real true)$(at v_real '"1e400"')$(at v_integer NaN)" "" \
     "REAL: \"1.2.3\", a boolean and 1e400 do not fit; NaN is dropped"
+
+# --- PostgreSQL: the same three paths
+pg_start main
+conn() { echo "host=$PG_main_SOCK port=$PG_main_PORT user=postgres dbname=$1"; }
+for db in live bulk piped; do
+    pg_psql main -c "CREATE DATABASE $db"
+    B initdb --postgres "$(conn $db)" 2> /dev/null
+done
+B transform --transformers none --now 1712840000 --postgres "$(conn live)" --snapshot "${snaps[@]}" > pg-live.out 2> pg-live.err
+is "$?" 0 "PostgreSQL: the live path stores the snapshots"
+B insert --transformers none --postgres "$(conn bulk)" d > pg-bulk.out 2> pg-bulk.err
+is "$?" 0 "PostgreSQL: insert loads the history files straight"
+B insert --transformers all --postgres "$(conn piped)" d > pg-piped.out 2> pg-piped.err
+is "$?" 0 "PostgreSQL: insert loads them through a transformer"
+
+# time|value, the value's bits kept: text as hex, a real read back to 17 digits, integers as they are.
+canon() { perl -pe 's/\|r(.*)$/sprintf("|r%.17e", $1)/e'; }
+lite_rows() {
+    sqlite3 live.db "SELECT time, CASE typeof(value) WHEN 'text' THEN 'x' || hex(value)
+        WHEN 'real' THEN 'r' || quote(value) ELSE 'i' || value END FROM ts_param_$1 ORDER BY time" | canon
+}
+pg_rows() {
+    "$PG_BIN/psql" -X -At -d "$(conn "$1")" -c "SELECT time || '|' || CASE pg_typeof(value)
+        WHEN 'text'::regtype THEN 'x' || upper(encode(convert_to(value::text, 'UTF8'), 'hex'))
+        WHEN 'double precision'::regtype THEN 'r' || value::text ELSE 'i' || value::text END
+        FROM ts_param_$2 ORDER BY time" | canon
+}
+# What PostgreSQL cannot hold: a REAL in an INTEGER series, text that is not UTF-8.
+holdable() {
+    perl -MEncode -sne 'my ($t, $v) = /^(\d+)\|(.*)$/; next if $v =~ /^r/ && $p eq "v_integer";
+        if ($v =~ /^x(.*)/) { my $b = pack "H*", $1; next unless eval { Encode::decode("UTF-8", $b, Encode::FB_CROAK); 1 } }
+        print' -- -p="$1"
+}
+for p in "${COLS[@]}"; do
+    want=$(lite_rows "$p" | holdable "$p")
+    for db in live bulk piped; do
+        got=$(pg_rows $db "$p")
+        is "$got" "$want" "PostgreSQL, $p: the $db path stores SQLite's rows, less what it cannot hold"
+    done
+done
+gone() { # PARAM : the snapshots' values of the rows SQLite has and PostgreSQL has not
+    local t v
+    comm -23 <(lite_rows "$1") <(pg_rows live "$1") | while IFS='|' read -r t v; do
+        printf '%s ' "${V[2 * (t - T0)]}"
+    done
+}
+is "$(gone v_integer)" '1.5 0.1 0.30000000000000004 1e300 1.7976931348623157e308 1e19 "1.50" "99999999999999999999" ' \
+    "PostgreSQL, INTEGER: exactly the numbers that are no 64-bit integer are not stored"
+is "$(gone v_text)" "$(printf '"\xff\xfe bytes" ')" "PostgreSQL, TEXT: exactly the text that is not UTF-8 is not stored"
+is "$(gone v_real)$(gone v_boolean)" "" "PostgreSQL, REAL and BOOLEAN: every value SQLite stores"
+like "$(cat pg-bulk.err)" "ts_param_v_text: 1 value\(s\) of the wrong type, text that is not UTF-8" \
+    "insert says what it skipped"
 
 done_testing

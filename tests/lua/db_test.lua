@@ -14,10 +14,10 @@ end, "no such database file", "opening a missing database without create fails")
 db:exec(vlbimon.series_sql("weather_tau225", "REAL"))
 T.eq(db:tables(), { "ts_param_weather_tau225" }, "tables() lists the new series")
 
-T.eq(db:exec("INSERT INTO ts_param_weather_tau225 VALUES (?, ?, ?)", 100, "SMA", 0.25), 1,
+T.eq(db:exec("INSERT INTO ts_param_weather_tau225 VALUES (?, ?, ?, 0)", 100, "SMA", 0.25), 1,
     "exec with bound values returns the changes")
-db:exec("INSERT INTO ts_param_weather_tau225 VALUES (?, ?, ?)", 101, "x'); DROP TABLE y; --", 0.5)
-db:exec("INSERT INTO ts_param_weather_tau225 VALUES (?, ?, ?)", 102, "ALMA", nil)
+db:exec("INSERT INTO ts_param_weather_tau225 VALUES (?, ?, ?, 0)", 101, "x'); DROP TABLE y; --", 0.5)
+db:exec("INSERT INTO ts_param_weather_tau225 VALUES (?, ?, ?, 0)", 102, "ALMA", nil)
 
 local seen = {}
 for row, t, s, v in db:rows("SELECT time, station, value FROM ts_param_weather_tau225 WHERE time >= ? ORDER BY time", 100) do
@@ -47,14 +47,14 @@ end
 
 T.raises(function()
     db:transaction(function(tx)
-        tx:exec("INSERT INTO ts_param_weather_tau225 VALUES (1, 'KP', 1)")
+        tx:exec("INSERT INTO ts_param_weather_tau225 VALUES (1, 'KP', 1, 0)")
         error("abort the transaction")
     end)
 end, "abort the transaction", "transaction re-raises")
 T.eq(db:first("SELECT count(*) AS n FROM ts_param_weather_tau225").n, 3, "and rolled back")
 
 db:transaction(function(tx)
-    tx:exec("INSERT INTO ts_param_weather_tau225 VALUES (1, 'KP', 1)")
+    tx:exec("INSERT INTO ts_param_weather_tau225 VALUES (1, 'KP', 1, 0)")
 end)
 T.eq(db:first("SELECT count(*) AS n FROM ts_param_weather_tau225").n, 4, "a transaction commits")
 

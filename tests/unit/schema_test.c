@@ -1,7 +1,9 @@
 /*
  * schema_test.c - the fresh schema equals docs/schema.md table for table, column
  * for column, index for index, and refuses names that are not identifiers;
- * its PostgreSQL dialect has the types of docs/schema.md's PostgreSQL section.
+ * its PostgreSQL dialect has the types of docs/schema.md's PostgreSQL section;
+ * the SQL that recognises a series table's layout and inserts into it keeps
+ * every point of either layout.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -55,27 +57,19 @@ static void columns(sqlite3 *db, const char *table, char *out, size_t n)
     sqlite3_finalize(st);
 }
 
+/* A v2 series table: the contract's columns, keyed on (time, station, seq), WITHOUT ROWID, no
+ * index. */
 static void assert_series(sqlite3 *db, const char *name, const char *type)
 {
     char table[256], want[256], got[512];
     snprintf(table, sizeof table, "ts_param_%s", name);
-    snprintf(want, sizeof want, "time INTEGER 1 0;station TEXT 1 0;value %s 0 0;", type);
+    snprintf(want, sizeof want, "time INTEGER 1 1;station TEXT 1 2;value %s 0 0;seq INTEGER 1 3;",
+             type);
     columns(db, table, got, sizeof got);
     if (strcmp(got, want) != 0)
         fail_msg("%s: columns '%s', want '%s'", table, got, want);
-    char idx[300];
-    snprintf(idx, sizeof idx, "idx_%s_time", table);
-    assert_int_equal(count(db,
-                           "SELECT count(*) FROM sqlite_schema WHERE type='index' AND name=?1 "
-                           "AND sql LIKE '%(time)'",
-                           idx),
-                     1);
-    snprintf(idx, sizeof idx, "idx_%s_station", table);
-    assert_int_equal(count(db,
-                           "SELECT count(*) FROM sqlite_schema WHERE type='index' AND name=?1 "
-                           "AND sql LIKE '%(station)'",
-                           idx),
-                     1);
+    assert_int_equal(count(db, "SELECT wr FROM pragma_table_list(?1)", table), 1);
+    assert_int_equal(count(db, "SELECT count(*) FROM sqlite_schema WHERE tbl_name = ?1", table), 1);
 }
 
 static void test_every_parameter_has_its_series(void **state)
@@ -115,9 +109,9 @@ static void test_every_parameter_has_its_series(void **state)
     assert_series(db, "bridge_backfillRequests", "INTEGER");
     long tables = count(db, "SELECT count(*) FROM sqlite_schema WHERE type='table'", NULL);
     assert_int_equal(tables, nseries + nsplit + 9 + 2);
-    /* two per series, plus the primary key's automatic index on the status table */
+    /* none for a series: the primary key's automatic index on the status table */
     long indexes = count(db, "SELECT count(*) FROM sqlite_schema WHERE type='index'", NULL);
-    assert_int_equal(indexes, 2 * (nseries + nsplit + 9) + 1);
+    assert_int_equal(indexes, 1);
     sqlite3_close(db);
     vb_masterlist_free(&ml);
 }
@@ -195,6 +189,97 @@ static void test_postgres_dialect(void **state)
     vb_buf_free(&sql);
 }
 
+/* The probe's row for table ts_param_<name>: "columns|value type|v2". */
+static void probe(sqlite3 *db, const char *name, char *out, size_t n)
+{
+    vb_buf sql = {0};
+    vb_err err;
+    assert_int_equal(vb_series_probe_sql(&sql, name, &err), 0);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, sql.data, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    const unsigned char *type = sqlite3_column_text(st, 1);
+    snprintf(out, n, "%d|%s|%d", sqlite3_column_int(st, 0), type ? (const char *)type : "NULL",
+             sqlite3_column_int(st, 2));
+    sqlite3_finalize(st);
+    vb_buf_free(&sql);
+}
+
+/* Inserts (time, station, value) into ts_param_<name> with the single-row statement of layout. */
+static void insert_row(sqlite3 *db, const char *name, vb_layout layout, long long t,
+                       const char *station, double v)
+{
+    vb_buf sql = {0};
+    vb_err err;
+    assert_int_equal(vb_series_insert_sql(&sql, name, layout, VB_INSERT_ROW, NULL, &err), 0);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, sql.data, -1, &st, NULL), SQLITE_OK);
+    sqlite3_bind_int64(st, 1, t);
+    sqlite3_bind_text(st, 2, station, -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 3, v);
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    vb_buf_free(&sql);
+}
+
+static void rows(sqlite3 *db, const char *sql, char *out, size_t n)
+{
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    out[0] = '\0';
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        size_t l = strlen(out);
+        snprintf(out + l, n - l, "%s;", sqlite3_column_text(st, 0));
+    }
+    sqlite3_finalize(st);
+}
+
+static void test_layouts_and_inserts(void **state)
+{
+    (void)state;
+    sqlite3 *db;
+    vb_err err;
+    vb_buf sql = {0};
+    assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+    assert_int_equal(vb_series_sql(&sql, "b", "REAL", &err), 0);
+    assert_int_equal(sqlite3_exec(db,
+                                  "CREATE TABLE ts_param_a (time INTEGER NOT NULL, station TEXT "
+                                  "NOT NULL, value TEXT)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql.data, NULL, NULL, NULL), SQLITE_OK);
+    char got[512];
+    probe(db, "a", got, sizeof got);
+    assert_string_equal(got, "3|TEXT|0");
+    probe(db, "b", got, sizeof got);
+    assert_string_equal(got, "4|REAL|1");
+    probe(db, "c", got, sizeof got);
+    assert_string_equal(got, "0|NULL|0");
+
+    /* Two points of one time and station, even of one value, are both kept, in their order. */
+    insert_row(db, "b", VB_LAYOUT_V2, 100, "SMA", 1.5);
+    insert_row(db, "b", VB_LAYOUT_V2, 100, "SMA", 1.5);
+    insert_row(db, "b", VB_LAYOUT_V2, 100, "ALMA", 2);
+    insert_row(db, "b", VB_LAYOUT_V2, 100, "SMA", 0.5);
+    rows(db,
+         "SELECT time || ' ' || station || ' ' || value || ' ' || seq FROM ts_param_b "
+         "ORDER BY time, station, seq",
+         got, sizeof got);
+    assert_string_equal(got, "100 ALMA 2.0 0;100 SMA 1.5 0;100 SMA 1.5 1;100 SMA 0.5 2;");
+    insert_row(db, "a", VB_LAYOUT_V1, 100, "SMA", 1.5);
+    insert_row(db, "a", VB_LAYOUT_V1, 100, "SMA", 1.5);
+    rows(db, "SELECT count(*) FROM ts_param_a", got, sizeof got);
+    assert_string_equal(got, "2;");
+
+    sql.len = 0;
+    assert_int_equal(vb_series_insert_sql(&sql, "x y", VB_LAYOUT_V2, VB_INSERT_ROW, NULL, &err),
+                     -1);
+    assert_string_equal(err.msg, "series name 'x y' is not an SQL identifier");
+    assert_int_equal(vb_series_probe_sql(&sql, "x')--", &err), -1);
+    vb_buf_free(&sql);
+    sqlite3_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -202,6 +287,7 @@ int main(void)
         cmocka_unit_test(test_schedule_and_status),
         cmocka_unit_test(test_rejects_non_identifiers),
         cmocka_unit_test(test_postgres_dialect),
+        cmocka_unit_test(test_layouts_and_inserts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
