@@ -1029,6 +1029,25 @@ static int store_status(pg_sink *s, const vb_status_row *row, vb_sink_stats *st,
                   Q_PLAIN, -1, err);
 }
 
+/*
+ * The table of each series of r in ids (-1: none, for a series without
+ * rows or with a NUL inside its name, which would make C see another
+ * table's name) and a value of it in samples, for probe().
+ */
+static int result_tables(pg_sink *s, const vb_result *r, int *ids, vb_value *samples, vb_err *err)
+{
+    for (size_t i = 0; i < r->nseries; i++) {
+        const vb_result_series *se = &r->series[i];
+        ids[i] = -1;
+        if (se->n == 0 || strlen(se->name) != se->name_len)
+            continue;
+        if ((ids[i] = table_of(s, se->name)) < 0)
+            return vb_fail(err, "out of memory");
+        samples[i] = r->rows[se->first].value;
+    }
+    return 0;
+}
+
 static int pg_store(vb_sink *base, const vb_result *r, vb_sink_stats *st, vb_err *err)
 {
     pg_sink *s = sink_of(base);
@@ -1036,16 +1055,8 @@ static int pg_store(vb_sink *base, const vb_result *r, vb_sink_stats *st, vb_err
     vb_value *samples = calloc(r->nseries ? r->nseries : 1, sizeof *samples);
     vb_buf arr[3] = {{0}};
     int rc = !ids || !samples ? vb_fail(err, "out of memory") : open_pipe(s, err);
-    for (size_t i = 0; rc == 0 && i < r->nseries; i++) {
-        const vb_result_series *se = &r->series[i];
-        ids[i] = -1;
-        /* A NUL inside the name would make C see another table's name. */
-        if (se->n == 0 || strlen(se->name) != se->name_len)
-            continue;
-        if ((ids[i] = table_of(s, se->name)) < 0)
-            rc = vb_fail(err, "out of memory");
-        samples[i] = r->rows[se->first].value;
-    }
+    if (rc == 0)
+        rc = result_tables(s, r, ids, samples, err);
     if (rc == 0)
         rc = probe(s, ids, samples, (int)r->nseries, err);
     for (size_t i = 0; rc == 0 && i < r->nseries; i++) {
@@ -1169,15 +1180,8 @@ static int pg_fill(vb_sink *base, const vb_result *r, const vb_fill_window *w, v
     vb_buf arr[3] = {{0}}, stations = {0};
     int rc = !ids || !samples || station_array(&stations, w) ? vb_fail(err, "out of memory")
                                                              : open_pipe(s, err);
-    for (size_t i = 0; rc == 0 && i < r->nseries; i++) {
-        const vb_result_series *se = &r->series[i];
-        ids[i] = -1;
-        if (se->n == 0 || strlen(se->name) != se->name_len)
-            continue;
-        if ((ids[i] = table_of(s, se->name)) < 0)
-            rc = vb_fail(err, "out of memory");
-        samples[i] = r->rows[se->first].value;
-    }
+    if (rc == 0)
+        rc = result_tables(s, r, ids, samples, err);
     /* A replaced series the result lacks loses its rows there; its table is never made for it. */
     size_t m = r->nseries;
     for (size_t k = 0; rc == 0 && k < w->nreplace; k++) {
