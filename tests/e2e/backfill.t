@@ -50,7 +50,8 @@ wait_from() {
     return 1
 }
 
-cursor_of() { sqlite3 "$1" "SELECT value FROM bridge_state WHERE key = 'snap_recvTime'"; }
+# A reader waits out the bridge's recovery of the WAL after a kill -9 (SQLITE_BUSY otherwise).
+cursor_of() { sqlite3 -cmd ".timeout 10000" "$1" "SELECT value FROM bridge_state WHERE key = 'snap_recvTime'"; }
 
 # status_watch DB OUT : every 0.1 s, each station's status time, until killed.
 status_watch() {
