@@ -176,10 +176,11 @@ test-bins: $(BUILD)/bin/vlbimon_bridge $(BUILD)/bin/vlbimon_sim $(UNIT_BIN) $(FU
 
 # The sanitizer pass of `make test`: the unit tests, the fuzz corpus and the
 # e2e tests of bad input, a broken table, secrets, the sandbox, initdb on
-# PostgreSQL and the PostgreSQL sink's loads and Lua handles again under
-# ASan+UBSan. Under SANITIZE=1 everything already ran that way.
+# PostgreSQL, the PostgreSQL sink's loads and Lua handles, and the backfill
+# on SQLite and PostgreSQL again under ASan+UBSan. Under SANITIZE=1
+# everything already ran that way.
 SAN_E2E = tests/e2e/badinput.t tests/e2e/broken_table.t tests/e2e/secrets.t tests/e2e/sandbox.t \
-          tests/e2e/initdb_pg.t tests/e2e/insert_pg.t
+          tests/e2e/initdb_pg.t tests/e2e/insert_pg.t tests/e2e/backfill.t tests/e2e/backfill_pg.t
 test-san:
 ifneq ($(SANITIZE),1)
 	$(MAKE) SANITIZE=1 test-bins

@@ -3,7 +3,7 @@
 # section, each beside a reference measured in the same invocation, on this
 # machine: the storage figures for the v2 layout of the series tables beside
 # v1, the layout before migration 04 (docs/schema.md), and the PostgreSQL
-# sink's. About six minutes on two cores; nothing here is part of make test.
+# sink's. About nine minutes on two cores; nothing here is part of make test.
 #
 #   BENCH_DIR   scratch directory (default /tmp/vlbimon-bench, removed first)
 #   BENCH_ROWS  rows of the insert benchmark's CSV tree (default 20000000)
@@ -75,20 +75,21 @@ rss() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2> /dev/null; }
 
 # --- 3 and 4 together: memory over a simulated day (the simulator at 2880x,
 # so every poll is a full snapshot), and load per simulated hour: --dt 10
-# scaled, the simulator at 30x and --dt 1/3.
+# scaled, the simulator at 30x and --dt 1/3. Both without backfill: section
+# 7 measures the backfill on its own.
 t0=$(($(date +%s) - 3 * 86400))
 start_sim mem 2880 "$t0"
 mem_url=$URL
 ./vlbimon_bridge initdb --sqlitedb "$B/mem.db"
 ./vlbimon_bridge --server "$mem_url" --secrets "$B/secrets.yaml" --datadir "$B/mem.data" \
-    bridge --sqlitedb "$B/mem.db" --dt 0.5 --start "$t0" 2> "$B/mem.log" &
+    bridge --sqlitedb "$B/mem.db" --dt 0.5 --start "$t0" --no-backfill 2> "$B/mem.log" &
 mem_pid=$!
 start_sim load 30 "$t0"
 load_url=$URL
 ./vlbimon_bridge initdb --sqlitedb "$B/load.db"
 s0=$(stat "$load_url" now)
 ./vlbimon_bridge --server "$load_url" --secrets "$B/secrets.yaml" --datadir "$B/load.data" \
-    bridge --sqlitedb "$B/load.db" --dt 0.33333 --start "$t0" 2> "$B/load.log" &
+    bridge --sqlitedb "$B/load.db" --dt 0.33333 --start "$t0" --no-backfill 2> "$B/load.log" &
 load_pid=$!
 sleep 1.25
 rss_h1=$(rss $mem_pid VmRSS)
@@ -357,3 +358,92 @@ day1=$((day0 + 6 * 3600 - 1))
 hist "$dense_url" "$HB/dense" --stations ALMA --stations APEX --
 line "  answers 10x what the cadences promise" \
     "peak RSS $h_mb_rss MB, $h_req requests of which $(grep -c 'answer larger than' "$HB/dense.log") refused as too big and asked for smaller (ALMA and APEX, 6 h)"
+
+# --- 7. backfill: its requests beside the snapshots', completeness, an outage --
+# Two bridges from one start on two simulators of the same data, --dt 10
+# scaled (30x, --dt 1/3), for 40 s (20 simulated minutes): one without
+# backfill, as the original, one with it at its default pace, its burst
+# already spent as in a long steady run (--backfill-burst 2: the two
+# requests a stretch of this catalogue takes, no more). Completeness is
+# counted on ALMA and APEX against history of the period the backfill has
+# completed. Then the backfilling one again, on a simulator whose clock is a
+# simulated hour past its cursor: an outage of an hour. That one runs at 5x
+# and --dt 2, so that a cycle leaves the backfill the share of real time it
+# has at --dt 10 (at 30x its stretches would shrink to fit a third of a
+# second, and take more requests than at --dt 10).
+cursor_of() { sqlite3 "$1" "SELECT value FROM bridge_state WHERE key = 'snap_recvTime'"; }
+bf_from() { sqlite3 "$1" "SELECT value FROM bridge_state WHERE key = 'backfill'" | cut -d' ' -f1; }
+first_cursor() { sed -n 's/.*notice: cursor \([0-9]*\).*/\1/p' "$1" | head -n 1; }
+t0b=$(($(date +%s) - 5 * 86400))
+start_sim bfa 30 "$t0b"
+url_nb=$URL
+start_sim bfb 30 "$t0b"
+url_bf=$URL
+bfrun() { # URL DB LOG [options] : a bridge at --dt 10 scaled, in the background (bpid)
+    local url=$1 db=$2 log=$3
+    shift 3
+    ./vlbimon_bridge -v --server "$url" --secrets "$B/secrets.yaml" --datadir "$B/$(basename "$db" .db).data" \
+        bridge --sqlitedb "$db" --dt 0.33333 "$@" 2>> "$log" &
+    bpid=$!
+}
+./vlbimon_bridge initdb --sqlitedb "$B/nb.db"
+./vlbimon_bridge initdb --sqlitedb "$B/bf.db"
+s0=$(stat "$url_bf" now)
+bfrun "$url_nb" "$B/nb.db" "$B/nb.log" --no-backfill
+nb_pid=$bpid
+bfrun "$url_bf" "$B/bf.db" "$B/bf.log" --backfill-burst 2
+bf_pid=$bpid
+sleep 40
+bf_rss=$(rss $bf_pid VmHWM)
+nb_rss=$(rss $nb_pid VmHWM)
+touch "$B/nb.data/PLEASE-EXIT" "$B/bf.data/PLEASE-EXIT"
+wait $nb_pid $bf_pid
+s1=$(stat "$url_bf" now)
+steady_h=$(awk -v a="$s0" -v b="$s1" 'BEGIN { print (b - a) / 3600 }')
+steady_req=$(stat "$url_bf" history)
+steady_snaps=$(stat "$url_bf" snapshots)
+steady_stretches=$(grep -c 'info: backfill: .* row(s) stored' "$B/bf.log")
+p0=$(($(first_cursor "$B/bf.log") + 1))
+p1=$(($(bf_from "$B/bf.db") - 1))
+lag=$(awk -v c="$(cursor_of "$B/bf.db")" -v f="$p1" 'BEGIN { printf "%.0f", c - f }')
+./vlbimon_bridge --server "$url_nb" --secrets "$B/secrets.yaml" --datadir "$B/bfhist" --stations ALMA \
+    --stations APEX history --start "$p0" --end "$p1" --all --sleep 0 2> "$B/bfhist.log"
+# records FILE : the CSV records of a history file (a quoted value may hold line breaks).
+records() { perl -0777 -ne 's/"(?:[^"]|"")*"//g; print tr/\n//' "$1"; }
+# complete DB [PREFIX] : rows stored / points history returned, in %, ALMA and APEX, [p0, p1]
+complete() {
+    local f p s have=0 want=0
+    for f in "$B"/bfhist/*/${2:-}*.csv; do
+        s=$(basename "$(dirname "$f")")
+        p=$(basename "$f" .csv)
+        want=$((want + $(records "$f")))
+        have=$((have + $(sqlite3 "$1" "SELECT count(*) FROM ts_param_$p WHERE station = '$s' AND time BETWEEN $p0 AND $p1")))
+    done
+    awk -v h="$have" -v w="$want" 'BEGIN { printf "%.2f %% (%d of %d)", 100 * h / w, h, w }'
+}
+line "backfill, steady state, --dt 10 equivalent" \
+    "$(awk -v n="$steady_req" -v h="$steady_h" 'BEGIN { printf "%.0f", n / h }') history requests per simulated hour beside $(awk -v n="$steady_snaps" -v h="$steady_h" 'BEGIN { printf "%.0f", n / h }') snapshot requests ($steady_stretches stretches; the budget: 12)"
+line "  completeness, ALMA and APEX" \
+    "without backfill $(complete "$B/nb.db"), telescope_* $(complete "$B/nb.db" telescope_)"
+line "  " \
+    "with backfill $(complete "$B/bf.db"), telescope_* $(complete "$B/bf.db" telescope_), up to its cursor, $lag s behind the live one"
+line "  peak RSS" "$((bf_rss / 1024)) MB with backfill, $((nb_rss / 1024)) MB without"
+# The outage: the same database, a simulator an hour past its cursor.
+down=$(cursor_of "$B/bf.db")
+start_sim bfc 5 "$(awk -v c="$down" 'BEGIN { printf "%.0f", c + 3600 }')"
+url_gap=$URL
+g0=$(stat "$url_gap" now | cut -d. -f1)
+bfrun "$url_gap" "$B/bf.db" "$B/bf.log" --dt 2
+bf_pid=$bpid
+for _ in $(seq 1800); do
+    [ "$(bf_from "$B/bf.db")" -gt "$((g0 - 1))" ] 2> /dev/null && break
+    sleep 0.1
+done
+g1=$(stat "$url_gap" now)
+gap_req=$(stat "$url_gap" history)
+gap_snaps=$(stat "$url_gap" snapshots)
+gap_rss=$(rss $bf_pid VmHWM)
+touch "$B/bf.data/PLEASE-EXIT"
+wait $bf_pid
+line "backfill after an outage of an hour" \
+    "$gap_req history requests over $gap_snaps snapshots, the hour complete $(awk -v a="$g0" -v b="$g1" 'BEGIN { printf "%.1f", (b - a) / 60 }') simulated minutes after the restart (budget: a burst of 30, then 1 per 30 snapshots); peak RSS $((gap_rss / 1024)) MB"

@@ -77,8 +77,9 @@ trap 'kill $sim $bridge $reader $walwatch 2> /dev/null; wait 2> /dev/null' EXIT
 for _ in $(seq 100); do [ -e "$D/reader.flag" ] && break; sleep 0.05; done
 [ -e "$D/reader.flag" ] || fail "the reader did not start: $(cat "$D/reader.log")"
 # --- end of reader ---------------------------------------------------------
+# Without backfill: the database is held to the served log, the snapshots' points only.
 ./vlbimon_bridge -v --server "$url" --secrets "$D/secrets.yaml" --datadir "$D/data" \
-    bridge --sqlitedb "$D/soak.db" --dt 0.2 > "$D/bridge.out" 2> "$D/bridge.log" &
+    bridge --sqlitedb "$D/soak.db" --dt 0.2 --no-backfill > "$D/bridge.out" 2> "$D/bridge.log" &
 bridge=$!
 echo "soak: $DAYS simulated days at ${SPEED}x (about ${real} s), every fault on; figures in $D/"
 
@@ -165,7 +166,7 @@ clock_ahead() {
     ./vlbimon_bridge initdb --sqlitedb "$C/clock.db" || fail "clock ahead: initdb"
     run_bridge() {
         ./vlbimon_bridge -v --server "$url_c" --secrets "$D/secrets.yaml" --datadir "$C/data" \
-            bridge --sqlitedb "$C/clock.db" --dt 0.2 > /dev/null 2>> "$C/bridge.log" &
+            bridge --sqlitedb "$C/clock.db" --dt 0.2 --no-backfill > /dev/null 2>> "$C/bridge.log" &
         bridge=$!
     }
     echo "soak: clock ahead: the simulator a day ahead at 60x, kill -9 every 1-6 s for $secs s"

@@ -55,6 +55,13 @@ function M.wants(param)
     return event_params[param] == true
 end
 
+-- Whether a point makes an event depends on the one before it, so the
+-- bridge's backfill makes the events of a stretch again from its complete
+-- points and replaces what the live points made (docs/transformers.md).
+function M.produces()
+    return { "bridge_events" }
+end
+
 function M.transform(points, ctx)
     local params, last = event_params, ctx.state.last
     local station, param, time, value = points.station, points.param, points.time, points.value

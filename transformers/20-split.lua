@@ -26,6 +26,15 @@ function M.wants(param)
     return split_to[param] ~= nil
 end
 
+function M.produces()
+    local list = {}
+    for _, to in pairs(split_to) do
+        list[#list + 1] = to[1]
+        list[#list + 1] = to[2]
+    end
+    return list
+end
+
 function M.transform(points, ctx)
     local split = split_to
     local station, param, time, value = points.station, points.param, points.time, points.value

@@ -20,6 +20,7 @@
 -- limits too.
 local vlbimon = require "vlbimon"
 local points = require "vlbimon.points"
+local state = require "vlbimon.state"
 local status = require "vlbimon.status"
 
 local M = {}
@@ -84,8 +85,26 @@ end
 local function open_transformer(chunk)
     local mod = chunk()
     if type(mod) == "table" then
-        return mod.name, mod.transform, mod.init, mod.wants
+        return mod.name, mod.transform, mod.init, mod.wants, mod.produces
     end
+end
+
+-- Run inside isolate: the series a transformer declares it adds to, checked
+-- and copied.
+local function list_produces(produces, ctx)
+    local list = produces(ctx)
+    if type(list) ~= "table" then
+        error("produces must return a list of series names, not a " .. type(list), 0)
+    end
+    local out = {}
+    for i = 1, #list do
+        local name = list[i]
+        if type(name) ~= "string" or not vlbimon.is_identifier(name) then
+            error("produces: entry " .. i .. " is not a series name (an SQL identifier)", 0)
+        end
+        out[i] = name
+    end
+    return out
 end
 
 -- Run inside isolate: one transform call, with ctx.now set and the return
@@ -108,14 +127,15 @@ local function load_one(self, file, old_state, seen)
     if not chunk then
         error("cannot load transformer " .. err, 0)
     end
-    local ok, name, transform, init, wants = self.isolate(open_transformer, chunk)
+    local ok, name, transform, init, wants, produces = self.isolate(open_transformer, chunk)
     if not ok then
         error("cannot load transformer " .. file .. ": " .. tostring(name), 0)
     end
     if type(name) ~= "string" or name == "" or type(transform) ~= "function"
-        or (init ~= nil and type(init) ~= "function") or (wants ~= nil and type(wants) ~= "function") then
+        or (init ~= nil and type(init) ~= "function") or (wants ~= nil and type(wants) ~= "function")
+        or (produces ~= nil and type(produces) ~= "function") then
         error("cannot load transformer " .. file .. ": it must return a table with a name (a string), "
-            .. "transform(points, ctx) and optionally init(ctx) and wants(param, ctx)", 0)
+            .. "transform(points, ctx) and optionally init(ctx), wants(param, ctx) and produces(ctx)", 0)
     end
     if seen[name] then
         error(string.format("cannot load transformer %s: name %q is taken by %s", file, name, seen[name]), 0)
@@ -128,19 +148,29 @@ local function load_one(self, file, old_state, seen)
             error("cannot load transformer " .. file .. ": init: " .. tostring(ierr), 0)
         end
     end
-    return { name = name, file = file, transform = transform, wants = wants, ctx = ctx,
-        view = points.view(self.points) }
+    local series = {}
+    if produces then
+        local pok, list = self.isolate(list_produces, produces, ctx)
+        if not pok then
+            error("cannot load transformer " .. file .. ": " .. tostring(list), 0)
+        end
+        series = list
+    end
+    return { name = name, file = file, transform = transform, wants = wants, produces = series,
+        ctx = ctx, view = points.view(self.points) }
 end
 
 -- Loads the transformer files, in the order given, as the new set. Raises,
 -- keeping the old set, when any of them fails. A transformer keeps its
--- state table across loads as long as its name stays the same.
+-- state table across loads as long as its name stays the same; after
+-- restore_state, it gets the restored one instead.
 function Pipeline:load(files)
-    local old_state = {}
-    for _, t in ipairs(self.transformers) do
-        local ok, state = self.isolate(get_state, t.ctx)
-        old_state[t.name] = ok and state or nil
+    local old_state = self.restored or {}
+    for _, t in ipairs(self.restored and {} or self.transformers) do
+        local ok, st = self.isolate(get_state, t.ctx)
+        old_state[t.name] = ok and st or nil
     end
+    self.restored = nil
     local set, seen = {}, {}
     for i, file in ipairs(files) do
         set[i] = load_one(self, file, old_state, seen)
@@ -174,6 +204,56 @@ function Pipeline:wants(param)
         end
     end
     return false
+end
+
+-- The series the transformers declare they add to (produces), sorted.
+function Pipeline:produces()
+    local seen, list = {}, {}
+    for _, t in ipairs(self.transformers) do
+        for _, name in ipairs(t.produces) do
+            if not seen[name] then
+                seen[name] = true
+                list[#list + 1] = name
+            end
+        end
+    end
+    table.sort(list)
+    return list
+end
+
+-- Run inside isolate: a transformer's state as text.
+local function encode_state(ctx)
+    return state.encode(ctx.state)
+end
+
+-- Every transformer's ctx.state as one text, for restore_state after a
+-- restart. A state that cannot be saved is left out (that transformer starts
+-- afresh after a restart), with a warning each time.
+function Pipeline:save_state()
+    local parts = {}
+    for _, t in ipairs(self.transformers) do
+        local ok, text, left = self.isolate(encode_state, t.ctx)
+        if ok then
+            parts[#parts + 1] = string.format("[%q]=%s,", t.name, text)
+            if left > 0 then
+                vlbimon.log("warn", string.format("transformer %s (%s): %d value(s) of its ctx.state "
+                    .. "are not plain data and are not saved", t.name, t.file, left))
+            end
+        else
+            vlbimon.log("warn", string.format("transformer %s (%s): its ctx.state is not saved, so "
+                .. "after a restart it starts afresh: %s", t.name, t.file, tostring(text)))
+        end
+    end
+    return "{" .. table.concat(parts) .. "}"
+end
+
+-- The states save_state wrote become the transformers' at the next load.
+function Pipeline:restore_state(text)
+    local ok, t = self.isolate(state.decode, text)
+    if not ok then
+        error(tostring(t), 0)
+    end
+    self.restored = t
 end
 
 function Pipeline:restore_status(rows)

@@ -35,6 +35,7 @@
 #include "net/secrets.h"
 #include "net/session.h"
 #include "core/signals.h"
+#include "cmd/backfill.h"
 #include "cmd/state_file.h"
 #include "db/sink.h"
 
@@ -60,13 +61,16 @@
 typedef struct bridge {
     vb_app *app;
     double dt;
-    vb_sink_target target; /* none: the debug printer */
+    int no_backfill;
+    double bf_every, bf_burst; /* the backfill's budget */
+    vb_sink_target target;     /* none: the debug printer */
     vb_signals sig;
     vb_secrets secrets;
     vb_http *http;
     vb_lua *lua;
     vb_pipeline *p;
     vb_sink *sink;   /* the database, or the debug printer without one */
+    vb_backfill *bf; /* NULL: --no-backfill, or it could not start */
     vb_db_wait wait; /* the sink's lock waits: without a bound until the first cycle */
     int exit_asked;  /* PLEASE-EXIT appeared while waiting for a lock at start-up */
     char *session;
@@ -335,9 +339,13 @@ static int commit_result(bridge *b, const vb_result *res, const char *cursor, do
 {
     for (;;) {
         *st = (vb_sink_stats){0};
-        if (vb_sink_begin(b->sink, err) == 0 && vb_sink_store(b->sink, res, st, err) == 0 &&
-            vb_sink_state_set(b->sink, CURSOR_KEY, cursor, err) == 0 &&
-            vb_sink_commit(b->sink, err) == 0)
+        int ok = vb_sink_begin(b->sink, err) == 0 && vb_sink_store(b->sink, res, st, err) == 0 &&
+                 (!b->bf || vb_backfill_stage(b->bf, cursor, err) == 0) &&
+                 vb_sink_state_set(b->sink, CURSOR_KEY, cursor, err) == 0 &&
+                 vb_sink_commit(b->sink, err) == 0;
+        if (b->bf)
+            vb_backfill_settle(b->bf, ok);
+        if (ok)
             return 0;
         vb_sink_rollback(b->sink);
         if (vb_signals_poll(&b->sig) || vb_now() + COMMIT_RETRY_S >= deadline)
@@ -484,6 +492,20 @@ static void record_idle(bridge *b, double fetch_s, double deadline)
     vb_log_msg(&b->app->log, VB_WARN, "the bridge's own series of this cycle: %s", err.msg);
 }
 
+/*
+ * On the way out: the backfill's requests and rows since the last snapshot's
+ * transaction, which would otherwise go uncounted in bridge_backfill*.
+ */
+static void record_backfill(bridge *b)
+{
+    static const vb_result none = {0};
+    vb_sink_stats st;
+    vb_err err;
+    if (b->bf && !b->pending &&
+        commit_result(b, &none, b->cursor, vb_now() + COMMIT_RETRY_S * 20, &st, &err))
+        vb_log_msg(&b->app->log, VB_WARN, "the backfill's last counts: %s", err.msg);
+}
+
 static void cycle(bridge *b, double deadline)
 {
     b->cycles++;
@@ -498,6 +520,8 @@ static void cycle(bridge *b, double deadline)
     char *next = NULL;
     double fetch_s = 0;
     const vb_result *res;
+    if (b->bf)
+        vb_backfill_snapshot_sent(b->bf);
     if (!fetch(b, &res, &next, &fetch_s)) {
         if (!b->sig.stop)
             record_idle(b, fetch_s, deadline);
@@ -527,6 +551,8 @@ static void reload(bridge *b, const char *why)
         vb_log_msg(&b->app->log, VB_ERROR, "transformers not reloaded (%s): %s", why, err.msg);
     else
         vb_log_msg(&b->app->log, VB_NOTICE, "transformers reloaded (%s)", why);
+    if (b->bf)
+        vb_backfill_reload(b->bf, why);
 }
 
 static int please_exit(bridge *b, const char *when)
@@ -567,6 +593,10 @@ static void run(bridge *b)
             next = start;
         next += b->dt;
         cycle(b, next);
+        /* Between snapshots only: never while an answer waits, vlbimon is backing us off, or we
+         * stop. */
+        if (b->bf && !b->pending && vb_now() >= b->backoff_until && !b->sig.stop)
+            vb_backfill_work(b->bf, next);
         /*
          * A full snapshot churns megabytes through malloc (body, Lua tables,
          * dirty pages); hand the free pages back so a months-long run stays
@@ -701,6 +731,22 @@ static int settle_cursor(bridge *b, vb_err *err)
     return 0;
 }
 
+/* The snapshots go on without backfill when it cannot start: they are the bridge's first job. */
+static void start_backfill(bridge *b, const vb_masterlist *ml, const char *transformers, int afresh)
+{
+    vb_backfill_opts o = {.app = b->app,
+                          .ml = ml,
+                          .sink = b->sink,
+                          .http = b->http,
+                          .transformers = transformers,
+                          .dt = b->dt,
+                          .every = b->bf_every,
+                          .burst = b->bf_burst};
+    vb_err err;
+    if (!(b->bf = vb_backfill_new(&o, b->cursor, afresh, &err)))
+        vb_log_msg(&b->app->log, VB_ERROR, "backfill: %s; going on without backfill", err.msg);
+}
+
 static int setup(bridge *b, const char *start, int wal, const char *transformers, vb_err *err)
 {
     vb_app *app = b->app;
@@ -749,8 +795,9 @@ static int setup(bridge *b, const char *start, int wal, const char *transformers
         return -1;
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/transformers", app->root);
-    if (!(b->lua = vb_lua_new(app, err)) ||
-        !(b->p = vb_pipeline_new(b->lua, transformers ? transformers : dir, err)))
+    if (!transformers)
+        transformers = dir;
+    if (!(b->lua = vb_lua_new(app, err)) || !(b->p = vb_pipeline_new(b->lua, transformers, err)))
         return -1;
     if (vb_pipeline_restore_status(b->p, b->sink, err))
         return -1;
@@ -763,11 +810,16 @@ static int setup(bridge *b, const char *start, int wal, const char *transformers
         return -1;
     if (start_session(b))
         return vb_fail(err, "stopped before a session could be opened");
-    return settle_cursor(b, err);
+    if (settle_cursor(b, err))
+        return -1;
+    if (!b->no_backfill)
+        start_backfill(b, ml, transformers, start != NULL);
+    return 0;
 }
 
 static void teardown(bridge *b)
 {
+    vb_backfill_free(b->bf);
     vb_pipeline_free(b->p);
     vb_lua_free(b->lua);
     vb_sink_close(b->sink);
@@ -784,8 +836,9 @@ static void teardown(bridge *b)
 int cmd_bridge(vb_app *app, int argc, char **argv)
 {
     const char *start = NULL, *sqlitedb = NULL, *postgres = NULL, *transformers = NULL;
-    double dt = 10;
+    double dt = 10, every = VB_BACKFILL_EVERY, burst = VB_BACKFILL_BURST;
     long wal = 1000;
+    int no_backfill = 0;
     const vb_opt opts[] = {
         {.lname = "start",
          .kind = VB_OPT_STRING,
@@ -820,6 +873,21 @@ int cmd_bridge(vb_app *app, int argc, char **argv)
          .dest = &transformers,
          .metavar = "DIR",
          .help = "transformer files to run (default: the installed transformers/)"},
+        {.lname = "no-backfill",
+         .kind = VB_OPT_FLAG,
+         .dest = &no_backfill,
+         .help = "store what the snapshots carry and nothing else, as the original did"},
+        {.lname = "backfill-every",
+         .kind = VB_OPT_DOUBLE,
+         .dest = &every,
+         .metavar = "N",
+         .help = "backfill with at most one history request per N snapshots on average "
+                 "(default 30)"},
+        {.lname = "backfill-burst",
+         .kind = VB_OPT_DOUBLE,
+         .dest = &burst,
+         .metavar = "N",
+         .help = "and at most N in a row, one between two snapshots (default 30)"},
     };
     const vb_cmdspec spec = {.prog = "vlbimon_bridge bridge",
                              .description =
@@ -838,10 +906,18 @@ int cmd_bridge(vb_app *app, int argc, char **argv)
         fprintf(stderr, "%s: error: argument --wal: must be 0 or a number of pages\n", spec.prog);
         return VB_EXIT_USAGE;
     }
+    if (!(every >= 1) || every > 1e6 || !(burst >= 1) || burst > 1e6) {
+        fprintf(stderr, "%s: error: argument --backfill-%s: must be between 1 and 1000000\n",
+                spec.prog, !(every >= 1) || every > 1e6 ? "every" : "burst");
+        return VB_EXIT_USAGE;
+    }
     if ((rc = vb_app_databases(&spec, sqlitedb, postgres, 0)) >= 0)
         return rc;
     bridge b = {.app = app,
                 .dt = dt,
+                .no_backfill = no_backfill,
+                .bf_every = every,
+                .bf_burst = burst,
                 .target = {.sqlitedb = sqlitedb, .postgres = postgres},
                 .server_date = -1};
     b.sig.fd = -1;
@@ -860,11 +936,17 @@ int cmd_bridge(vb_app *app, int argc, char **argv)
     } else {
         b.wait = (vb_db_wait){.log = &app->log, .bound_s = CYCLE_BUSY_S};
         run(&b);
+        record_backfill(&b);
         vb_log_msg(&app->log, VB_NOTICE,
                    "bridge stopping%s: %ld cycles, %ld answers stored (%ld rows), cursor %s, "
                    "%ld connection(s) used",
                    b.sig.stop ? (b.sig.last == SIGINT ? " on SIGINT" : " on SIGTERM") : "",
                    b.cycles, b.answers, b.rows, b.cursor, vb_http_connections(b.http));
+        if (b.bf) {
+            char line[256];
+            vb_backfill_summary(b.bf, line, sizeof line);
+            vb_log_msg(&app->log, VB_NOTICE, "%s", line);
+        }
         if (b.pending)
             vb_log_msg(&app->log, VB_WARN,
                        "the last answer could not be committed; its cursor was not saved, so "

@@ -40,12 +40,6 @@
 #define BACKOFF_MIN_S 0.1
 /* Estimated points per request (docs/performance.md says how it was chosen). */
 #define DEFAULT_BATCH_POINTS 100000
-/* A query this long stays well inside the 8 KiB request line common web servers accept. */
-#define MAX_QUERY_BYTES 4000
-/* An answer may hold this many bytes per point of --batch-points, and at least BODY_MIN_BYTES (one
- * second of one series must fit), before it is refused as too big. */
-#define BODY_BYTES_PER_POINT 64
-#define BODY_MIN_BYTES 65536
 /* Once PROBE_AFTER requests for many series failed since one last succeeded, each failure is
  * followed by one of its series asked alone; at FALLBACK_AFTER, with a series asked alone answered
  * meanwhile, the run goes on one series per request. */
@@ -109,19 +103,6 @@ static int pick_cadence(const vb_param *par, cadence_kind kind)
     default:
         return par->cadence_public >= 0 ? par->cadence_public : par->cadence_private;
     }
-}
-
-/*
- * Points per second a series of par may send: by its shortest cadence, so an
- * answer stays inside the estimate whichever cadence the server keeps; 100
- * per window for those without one (irregular or static).
- */
-static double point_rate(const vb_param *par, const vb_window *w)
-{
-    int c = par->cadence_public;
-    if (par->cadence_private > 0 && (c <= 0 || par->cadence_private < c))
-        c = par->cadence_private;
-    return c > 0 ? 1.0 / c : 100.0 / w->base;
 }
 
 static int wanted(const vb_strlist *l, const char *s)
@@ -207,13 +188,7 @@ static int ask(run *r, const vb_hist_batch *b, double *retry_after, vb_err *err)
 {
     /* Station and parameter names are identifiers (plan): nothing in them needs escaping. */
     vb_buf path = {0};
-    int bad = vb_buf_puts(&path, "/data/history?");
-    for (size_t st = 0; st < r->nstations; st++)
-        if (b->stations >> st & 1)
-            bad = bad || vb_buf_printf(&path, "observatory=%s&", r->stations[st]);
-    for (size_t k = 0; k < b->nparams; k++)
-        bad = bad || vb_buf_printf(&path, "field=%s&", r->ml->params[b->params[k]].name);
-    if (bad || vb_buf_printf(&path, "startTime=%lld&endTime=%lld", b->a, b->b)) {
+    if (vb_hist_query(&path, b, r->stations, r->ml)) {
         vb_buf_free(&path);
         return vb_fail(err, "out of memory");
     }
@@ -417,10 +392,7 @@ static int too_big(run *r, const vb_hist_batch *b, const vb_err *why, vb_err *er
         return vb_fail(err,
                        "%s [%lld, %lld]: %s, even for one second; give a larger --batch-points",
                        what, b->a, b->b, why->msg);
-    if (b->n == 1)
-        vb_window_done(&r->ser[b->series[0]].w, VB_WINDOW_TOO_BIG);
-    for (size_t k = 0; b->n > 1 && k < b->n; k++)
-        r->ser[b->series[k]].rate *= 2;
+    vb_hist_plan_too_big(&r->plan, b);
     clear_line(r);
     vb_log_msg(&r->app->log, VB_NOTICE, "history: %s [%lld, %lld]: %s; asking for %s", what, b->a,
                b->b, why->msg, b->n == 1 ? "a shorter window" : "fewer series at a time");
@@ -512,7 +484,7 @@ static int add_series(run *r, size_t si, size_t p, int cadence, double start, in
     vb_hist_series *s = &r->ser[r->n];
     *s = (vb_hist_series){.station = (unsigned)si, .param = p};
     vb_window_init(&s->w, cadence, from, r->end);
-    s->rate = point_rate(par, &s->w);
+    s->rate = vb_hist_point_rate(par, s->w.base);
     r->jobs[r->n++] = (job){par, NULL, 0};
     if (from <= r->end)
         r->total_s += (double)(r->end - from + 1);
@@ -583,7 +555,7 @@ static int plan_requests(run *r, double batch_points, vb_err *err)
                              .station_len = slen,
                              .param_len = plen,
                              .max_points = batch_points,
-                             .max_query = MAX_QUERY_BYTES};
+                             .max_query = VB_HIST_QUERY_BYTES};
     return vb_hist_plan_init(&r->plan, err);
 }
 
@@ -643,14 +615,14 @@ static int setup(run *r, double batch_points, vb_err *err)
     if (!cred || vb_signals_open(&r->sig, err))
         return -1;
     size_t max_body =
-        (size_t)(batch_points > 0 ? batch_points : DEFAULT_BATCH_POINTS) * BODY_BYTES_PER_POINT;
+        (size_t)(batch_points > 0 ? batch_points : DEFAULT_BATCH_POINTS) * VB_HIST_BYTES_PER_POINT;
     vb_http_opts o = {
         .connect_timeout_ms = 30000,
         .timeout_ms = 300000,
         .cafile = r->app->cacert,
         .should_abort = vb_signals_should_abort,
         .abort_ud = &r->sig,
-        .max_body = max_body > BODY_MIN_BYTES ? max_body : BODY_MIN_BYTES,
+        .max_body = max_body > VB_HIST_BODY_MIN ? max_body : VB_HIST_BODY_MIN,
     };
     return (r->http = vb_http_new(r->app->server_url, cred, &o, err)) ? 0 : -1;
 }

@@ -208,6 +208,39 @@ const char *vb_value_text(const vb_value *v, char num[VB_NUMBER_TEXT], size_t *l
     return "";
 }
 
+/* 0 no value, 1 a number (a boolean counts as one), 2 text. */
+static int cmp_class(const vb_value *v)
+{
+    return v->type == VB_V_NULL ? 0 : v->type == VB_V_TEXT ? 2 : 1;
+}
+
+static long long int_of(const vb_value *v)
+{
+    return v->type == VB_V_BOOLEAN ? v->b : v->i;
+}
+
+int vb_value_cmp(const vb_value *a, const vb_value *b)
+{
+    int ca = cmp_class(a), cb = cmp_class(b);
+    if (ca != cb)
+        return ca < cb ? -1 : 1;
+    if (ca == 2) {
+        size_t n = a->text.len < b->text.len ? a->text.len : b->text.len;
+        int c = n ? memcmp(a->text.s, b->text.s, n) : 0;
+        return c ? (c < 0 ? -1 : 1) : (a->text.len > b->text.len) - (a->text.len < b->text.len);
+    }
+    if (ca == 0)
+        return 0;
+    if (a->type != VB_V_REAL && b->type != VB_V_REAL) {
+        long long xa = int_of(a), xb = int_of(b);
+        return (xa > xb) - (xa < xb);
+    }
+    /* long double holds every 64-bit integer exactly, so 2^53 + 1 is not 2^53. */
+    long double da = a->type == VB_V_REAL ? a->d : (long double)int_of(a);
+    long double db = b->type == VB_V_REAL ? b->d : (long double)int_of(b);
+    return (da > db) - (da < db);
+}
+
 int vb_value_put_csv(vb_buf *b, const vb_value *v)
 {
     char num[VB_NUMBER_TEXT];

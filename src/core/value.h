@@ -72,6 +72,15 @@ int vb_value_to_column(const vb_value *v, vb_coltype t, vb_value *out, char num[
  */
 const char *vb_value_text(const vb_value *v, char num[VB_NUMBER_TEXT], size_t *len);
 
+/*
+ * Orders values as SQLite orders what its columns hold: no value first,
+ * then numbers by value (a boolean as 0 or 1, an integer and a real alike:
+ * 2 and 2.0 are equal), then text by its bytes. 0 when a column holds a and
+ * b as the same value: what vb_value_to_column made of a row and what the
+ * database gives back for it compare equal.
+ */
+int vb_value_cmp(const vb_value *a, const vb_value *b);
+
 /* The text form as one CSV field (quoted when it must be). */
 int vb_value_put_csv(vb_buf *b, const vb_value *v);
 

@@ -14,10 +14,15 @@ static const struct {
     const char *name;
     const char *type;
 } bridge_series[] = {
-    {"bridge_events", "TEXT"},         {"bridge_points", "INTEGER"},
-    {"bridge_totalLag", "REAL"},       {"bridge_bridgeLag", "REAL"},
-    {"bridge_forecastTau225", "REAL"}, {"bridge_avgWindSpeed", "REAL"},
+    {"bridge_events", "TEXT"},
+    {"bridge_points", "INTEGER"},
+    {"bridge_totalLag", "REAL"},
+    {"bridge_bridgeLag", "REAL"},
+    {"bridge_forecastTau225", "REAL"},
+    {"bridge_avgWindSpeed", "REAL"},
     {"bridge_windGust", "REAL"},
+    {"bridge_backfillPoints", "INTEGER"},
+    {"bridge_backfillRequests", "INTEGER"},
 };
 
 /* A contract type and its PostgreSQL type: see docs/schema.md, "PostgreSQL". */

@@ -24,12 +24,13 @@ typedef enum { VB_SQLITE, VB_POSTGRES } vb_dialect;
 
 /*
  * The newest migration a fresh schema already includes; PostgreSQL records
- * it in bridge_schema. 04 changes SQLite's layout only (docs/schema.md), so
- * a PostgreSQL schema recording VB_PG_SCHEMA_SINCE, made before 04, or any
- * version up to VB_SCHEMA_VERSION is a fresh schema, and 04 is not to run
+ * it in bridge_schema. 04 changes SQLite's layout only (docs/schema.md), and
+ * 05's two series the bridge creates when it first writes them, so a
+ * PostgreSQL schema recording VB_PG_SCHEMA_SINCE, made before 04, or any
+ * version up to VB_SCHEMA_VERSION is a fresh schema, and neither is to run
  * there.
  */
-#define VB_SCHEMA_VERSION "04-series-v2"
+#define VB_SCHEMA_VERSION "05-backfill-series"
 #define VB_PG_SCHEMA_SINCE "03-match-initdb"
 
 /* A contract type in the dialect's words, or NULL when sqltype is not one. */

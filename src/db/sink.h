@@ -27,6 +27,21 @@
  *   - store() keeps no pointer into the result after it returns.
  *   - Values are converted with core/value.h's vb_value_to_column, so that
  *     every sink stores a value as every other does.
+ *   - fill() (the bridge's backfill, docs/commands.md "Backfill") stores, in
+ *     the open transaction, only what the database does not hold yet within
+ *     a window of whole seconds [a, b]: per series, each row of the result
+ *     (station, time, and value as its column stores it, compared with
+ *     vb_value_cmp) that the table holds fewer times than the result does
+ *     is stored as many times more, so two equal rows in the result and one
+ *     in the table store one; a row never becomes a duplicate of itself.
+ *     For a series named in the window's `replace`, the rows of the
+ *     window's stations in [a, b] that the table holds more often than the
+ *     result does are deleted down to the result's count, whether or not
+ *     the result holds the series at all: the table's rows there become
+ *     exactly the result's. Rows outside [a, b] are skipped and counted;
+ *     status rows are not stored (backfilled points are older than the
+ *     live ones that set the status). Creating tables, skipping names and
+ *     values, and counting are as store()'s.
  *
  * Layer db (docs/architecture.md): includes core/ and db/.
  */
@@ -45,7 +60,17 @@ typedef struct vb_sink_stats {
     long rows;        /* series rows stored */
     long status_rows; /* station status rows replaced */
     long skipped;     /* rows not stored: a value its column does not take, a series not stored */
+    long removed;     /* rows fill() deleted from a series it replaces */
 } vb_sink_stats;
+
+/* What fill() covers: whole seconds [a, b], and the series it replaces there. */
+typedef struct vb_fill_window {
+    long long a, b;
+    const char *const *replace; /* series names without ts_param_ */
+    size_t nreplace;
+    const char *const *stations; /* the stations whose rows a replaced series loses */
+    size_t nstations;
+} vb_fill_window;
 
 /* Called with each station status row the database holds (for the start-up restore). */
 typedef int (*vb_status_fn)(void *ud, const vb_status_row *row, vb_err *err);
@@ -107,6 +132,9 @@ typedef struct vb_sink_ops {
     int (*state_set)(vb_sink *s, const char *key, const char *value, vb_err *err);
     int (*commit)(vb_sink *s, vb_err *err);
     void (*rollback)(vb_sink *s);
+    /* The rows of r the database lacks within w (the contract above); NULL: no backfill. */
+    int (*fill)(vb_sink *s, const vb_result *r, const vb_fill_window *w, vb_sink_stats *st,
+                vb_err *err);
     /* Every row of bridge_stationStatus, outside a transaction. */
     int (*read_status)(vb_sink *s, vb_status_fn fn, void *ud, vb_err *err);
     void (*close)(vb_sink *s);
@@ -183,6 +211,11 @@ static inline int vb_sink_commit(vb_sink *s, vb_err *err)
 static inline void vb_sink_rollback(vb_sink *s)
 {
     s->ops->rollback(s);
+}
+static inline int vb_sink_fill(vb_sink *s, const vb_result *r, const vb_fill_window *w,
+                               vb_sink_stats *st, vb_err *err)
+{
+    return s->ops->fill(s, r, w, st, err);
 }
 static inline int vb_sink_read_status(vb_sink *s, vb_status_fn fn, void *ud, vb_err *err)
 {

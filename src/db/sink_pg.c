@@ -27,6 +27,13 @@
  * retry: text that is not UTF-8 or holds a NUL byte, and a fraction for an
  * INTEGER (BIGINT) column, do not fit (docs/schema.md).
  *
+ * fill(), the bridge's backfill, is two statements per series in the same
+ * pipeline, which the server answers by itself: what the table lacks is
+ * inserted and, for a replaced series, what it holds too often deleted,
+ * each point counted with its multiplicity (row_number() beside count(*)),
+ * and compared in the column's own type. A COMMIT of fill cut off is
+ * settled as any other: its retry reads the table again.
+ *
  * insert's bulk load goes through COPY, one per table and batch, into
  * tables whose indexes were dropped when the load found them empty and are
  * made again at the end.
@@ -35,6 +42,7 @@
 #include "db/sink.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -78,7 +86,17 @@ typedef struct table {
 } table;
 
 /* What a queued statement is, so its answer can be read and blamed. */
-typedef enum { Q_PLAIN, Q_XID, Q_PREPARE, Q_INSERT, Q_PROBE, Q_GET, Q_COMMIT } qkind;
+typedef enum {
+    Q_PLAIN,
+    Q_XID,
+    Q_PREPARE,
+    Q_INSERT,
+    Q_PROBE,
+    Q_GET,
+    Q_COMMIT,
+    Q_FILL_ADD, /* fill's INSERT of the rows the table lacks: its count is read */
+    Q_FILL_DEL, /* fill's DELETE of the rows a replaced series has too often */
+} qkind;
 
 typedef struct qitem {
     qkind kind;
@@ -387,7 +405,7 @@ static void blame(pg_sink *s, const qitem *it, const PGresult *r, vb_err *err)
     char buf[512];
     if (!m)
         m = vb_pg_error_line(s->pg, buf, sizeof buf);
-    if (it->table >= 0 && it->kind == Q_INSERT)
+    if (it->table >= 0 && (it->kind == Q_INSERT || it->kind == Q_FILL_ADD))
         vb_fail(err, "postgres %s: insert into ts_param_%s: %s", s->base.name,
                 s->tables[it->table].name, m);
     else if (it->table >= 0)
@@ -406,8 +424,9 @@ static void clear_queue(pg_sink *s)
 /*
  * Sends what is queued and reads every answer. The first failure is the
  * error; a COMMIT whose answer the connection took with it leaves the
- * transaction in doubt, for ensure() to settle. The rows of Q_PROBE and
- * Q_GET stay in the queue for the caller, who clears it.
+ * transaction in doubt, for ensure() to settle. The answers of Q_PROBE,
+ * Q_GET and fill's statements stay in the queue for the caller, who clears
+ * it.
  */
 static int run_pipe(pg_sink *s, vb_err *err)
 {
@@ -433,7 +452,9 @@ static int run_pipe(pg_sink *s, vb_err *err)
                     vb_fail(err, "postgres %s: the transaction was rolled back", s->base.name);
                 }
                 committed |= it->kind == Q_COMMIT && !failed;
-                if ((it->kind == Q_PROBE || it->kind == Q_GET) && !it->res) {
+                if ((it->kind == Q_PROBE || it->kind == Q_GET || it->kind == Q_FILL_ADD ||
+                     it->kind == Q_FILL_DEL) &&
+                    !it->res) {
                     it->res = r;
                     continue;
                 }
@@ -682,15 +703,16 @@ static int create(pg_sink *s, table *t, const vb_value *sample, vb_err *err)
 
 /*
  * Settles the tables of ids[0..n) that are T_UNKNOWN: one catalog query for
- * all of them, then the missing ones created (samples[i]: a value of ids[i]).
- * Runs inside the open transaction and leaves the pipeline open.
+ * all of them, then the missing ones created (samples[i]: a value of ids[i];
+ * without samples they stay T_UNKNOWN). Runs inside the open transaction and
+ * leaves the pipeline open.
  */
 static int probe(pg_sink *s, const int *ids, const vb_value *samples, int n, vb_err *err)
 {
     vb_buf names = {0};
     int asked = 0, rc = vb_buf_puts(&names, "{");
     for (int i = 0; rc == 0 && i < n; i++)
-        if (s->tables[ids[i]].state == T_UNKNOWN)
+        if (ids[i] >= 0 && s->tables[ids[i]].state == T_UNKNOWN)
             rc = vb_buf_printf(&names, "%s\"%s\"", asked++ ? "," : "", s->tables[ids[i]].name);
     if (rc || vb_buf_puts(&names, "}")) {
         vb_buf_free(&names);
@@ -710,13 +732,13 @@ static int probe(pg_sink *s, const int *ids, const vb_value *samples, int n, vb_
         return -1;
     int row = 0;
     for (int i = 0; rc == 0 && i < n; i++) {
-        table *t = &s->tables[ids[i]];
-        if (t->state != T_UNKNOWN)
+        if (ids[i] < 0 || s->tables[ids[i]].state != T_UNKNOWN)
             continue;
+        table *t = &s->tables[ids[i]];
         int missing;
         if (row >= PQntuples(r))
             rc = vb_fail(err, "postgres %s: the catalog answered too few rows", s->base.name);
-        else if ((rc = judge(s, t, r, row++, &missing, err)) == 0 && missing)
+        else if ((rc = judge(s, t, r, row++, &missing, err)) == 0 && missing && samples)
             rc = create(s, t, &samples[i], err);
     }
     PQclear(r);
@@ -865,20 +887,28 @@ static void pg_rollback(vb_sink *base)
     settle_created(s, 1);
 }
 
-/* The rows of one series (a result's), queued as one INSERT of three arrays. */
-static int store_series(pg_sink *s, int id, const vb_row *rows, size_t n, vb_buf arr[3],
-                        vb_sink_stats *st, vb_err *err)
+/*
+ * The rows of one series (a result's) whose time is in [a, b], as three
+ * binary arrays (time, station, value); *good of them. Those outside are
+ * counted as skipped, and so are those PostgreSQL would refuse, with one
+ * warning per table.
+ */
+static int series_arrays(pg_sink *s, table *t, const vb_row *rows, size_t n, long long a,
+                         long long b, vb_buf arr[3], uint32_t *good, vb_sink_stats *st, vb_err *err)
 {
-    table *t = &s->tables[id];
     if (array_start(&arr[0], OID_INT8) || array_start(&arr[1], OID_TEXT) ||
         array_start(&arr[2], elem_oid(t->type)))
         return vb_fail(err, "out of memory");
-    uint32_t good = 0;
+    *good = 0;
     long bad = 0;
     for (size_t k = 0; k < n; k++) {
         const vb_row *r = &rows[k];
         vb_value out;
         char num[VB_NUMBER_TEXT];
+        if (r->time < a || r->time > b) {
+            st->skipped++;
+            continue;
+        }
         if (r->station_len == 0 || !pg_text_ok(r->station, r->station_len) ||
             to_column(&r->value, t->type, &out, num)) {
             bad++;
@@ -887,7 +917,7 @@ static int store_series(pg_sink *s, int id, const vb_row *rows, size_t n, vb_buf
         if (put_be(&arr[0], 8, 4) || put_be(&arr[0], (uint64_t)r->time, 8) ||
             array_add(&arr[1], r->station, r->station_len) || add_value(&arr[2], &out))
             return vb_fail(err, "out of memory");
-        good++;
+        (*good)++;
     }
     if (bad) {
         st->skipped += bad;
@@ -897,10 +927,29 @@ static int store_series(pg_sink *s, int id, const vb_row *rows, size_t n, vb_buf
                    t->name, bad);
         t->warned = 1;
     }
+    for (int c = 0; c < 3; c++)
+        array_end(&arr[c], *good);
+    return 0;
+}
+
+/* What a transaction sends for a table, in its digest. */
+static void digest_arrays(pg_sink *s, const table *t, const vb_buf arr[3])
+{
+    s->digest = fnv(s->digest, t->key, strlen(t->key) + 1);
+    for (int c = 0; c < 3; c++)
+        s->digest = fnv(s->digest, arr[c].data, arr[c].len);
+}
+
+/* The rows of one series (a result's), queued as one INSERT of three arrays. */
+static int store_series(pg_sink *s, int id, const vb_row *rows, size_t n, vb_buf arr[3],
+                        vb_sink_stats *st, vb_err *err)
+{
+    table *t = &s->tables[id];
+    uint32_t good;
+    if (series_arrays(s, t, rows, n, LLONG_MIN, LLONG_MAX, arr, &good, st, err))
+        return -1;
     if (!good)
         return 0;
-    for (int c = 0; c < 3; c++)
-        array_end(&arr[c], good);
     if (room(s, err))
         return -1;
     if (!t->stmt) {
@@ -917,9 +966,7 @@ static int store_series(pg_sink *s, int id, const vb_row *rows, size_t n, vb_buf
     const char *vals[3] = {arr[0].data, arr[1].data, arr[2].data};
     const int lens[3] = {(int)arr[0].len, (int)arr[1].len, (int)arr[2].len};
     const int fmts[3] = {1, 1, 1};
-    s->digest = fnv(s->digest, t->key, strlen(t->key) + 1);
-    for (int c = 0; c < 3; c++)
-        s->digest = fnv(s->digest, arr[c].data, arr[c].len);
+    digest_arrays(s, t, arr);
     st->rows += good;
     return queued(s, PQsendQueryPrepared(conn(s), name, 3, vals, lens, fmts, 0), Q_INSERT, id, err);
 }
@@ -982,6 +1029,25 @@ static int store_status(pg_sink *s, const vb_status_row *row, vb_sink_stats *st,
                   Q_PLAIN, -1, err);
 }
 
+/*
+ * The table of each series of r in ids (-1: none, for a series without
+ * rows or with a NUL inside its name, which would make C see another
+ * table's name) and a value of it in samples, for probe().
+ */
+static int result_tables(pg_sink *s, const vb_result *r, int *ids, vb_value *samples, vb_err *err)
+{
+    for (size_t i = 0; i < r->nseries; i++) {
+        const vb_result_series *se = &r->series[i];
+        ids[i] = -1;
+        if (se->n == 0 || strlen(se->name) != se->name_len)
+            continue;
+        if ((ids[i] = table_of(s, se->name)) < 0)
+            return vb_fail(err, "out of memory");
+        samples[i] = r->rows[se->first].value;
+    }
+    return 0;
+}
+
 static int pg_store(vb_sink *base, const vb_result *r, vb_sink_stats *st, vb_err *err)
 {
     pg_sink *s = sink_of(base);
@@ -989,16 +1055,8 @@ static int pg_store(vb_sink *base, const vb_result *r, vb_sink_stats *st, vb_err
     vb_value *samples = calloc(r->nseries ? r->nseries : 1, sizeof *samples);
     vb_buf arr[3] = {{0}};
     int rc = !ids || !samples ? vb_fail(err, "out of memory") : open_pipe(s, err);
-    for (size_t i = 0; rc == 0 && i < r->nseries; i++) {
-        const vb_result_series *se = &r->series[i];
-        ids[i] = -1;
-        /* A NUL inside the name would make C see another table's name. */
-        if (se->n == 0 || strlen(se->name) != se->name_len)
-            continue;
-        if ((ids[i] = table_of(s, se->name)) < 0)
-            rc = vb_fail(err, "out of memory");
-        samples[i] = r->rows[se->first].value;
-    }
+    if (rc == 0)
+        rc = result_tables(s, r, ids, samples, err);
     if (rc == 0)
         rc = probe(s, ids, samples, (int)r->nseries, err);
     for (size_t i = 0; rc == 0 && i < r->nseries; i++) {
@@ -1019,6 +1077,146 @@ static int pg_store(vb_sink *base, const vb_result *r, vb_sink_stats *st, vb_err
     clear_queue(s);
     for (int c = 0; c < 3; c++)
         vb_buf_free(&arr[c]);
+    free(ids);
+    free(samples);
+    return rc;
+}
+
+/*
+ * fill (sink.h), one series: two statements, queued. For a replaced series,
+ * a DELETE of the rows of the window's stations in [a, b] beyond the number
+ * of times the result holds each (time, station, value); then an INSERT of
+ * each result row beyond the number of times the table holds it. Both
+ * compare in the column's own type, so 2 and 2.0 are one value, as on
+ * SQLite. A heap table's rows are told apart by ctid.
+ */
+static int fill_series(pg_sink *s, int id, const vb_row *rows, size_t n, int replace,
+                       const vb_fill_window *w, const char *stations, vb_buf arr[3],
+                       vb_sink_stats *st, vb_err *err)
+{
+    table *t = &s->tables[id];
+    uint32_t good;
+    if (series_arrays(s, t, rows, n, w->a, w->b, arr, &good, st, err))
+        return -1;
+    if (!good && !replace)
+        return 0;
+    const char *et = elem_type(t->type);
+    const char *result = "unnest($1::int8[], $2::text[], $3::%s[]) AS u(time, station, value)";
+    char from[128], sql[2048], a[32], b[32];
+    snprintf(from, sizeof from, result, et);
+    snprintf(a, sizeof a, "%lld", w->a);
+    snprintf(b, sizeof b, "%lld", w->b);
+    const char *vals[6] = {arr[0].data, arr[1].data, arr[2].data, a, b, stations};
+    const int lens[6] = {(int)arr[0].len, (int)arr[1].len, (int)arr[2].len, 0, 0, 0};
+    const int fmts[6] = {1, 1, 1, 0, 0, 0};
+    digest_arrays(s, t, arr);
+    if (replace) {
+        snprintf(sql, sizeof sql,
+                 "DELETE FROM ts_param_%s WHERE ctid IN (SELECT x.ctid FROM (SELECT ctid, time, "
+                 "station, value, row_number() OVER (PARTITION BY time, station, value) AS k "
+                 "FROM ts_param_%s WHERE time BETWEEN $4::int8 AND $5::int8 AND station = "
+                 "ANY($6::text[])) x WHERE x.k > (SELECT count(*) FROM %s WHERE u.time = x.time "
+                 "AND u.station = x.station AND u.value = x.value))",
+                 t->name, t->name, from);
+        digest_str(s, a);
+        digest_str(s, b);
+        digest_str(s, stations);
+        if (queued(s, PQsendQueryParams(conn(s), sql, 6, NULL, vals, lens, fmts, 0), Q_FILL_DEL, id,
+                   err))
+            return -1;
+    }
+    if (!good)
+        return 0;
+    snprintf(sql, sizeof sql,
+             "INSERT INTO ts_param_%s (time, station, value) SELECT w.time, w.station, w.value "
+             "FROM (SELECT time, station, value, row_number() OVER (PARTITION BY time, station, "
+             "value) AS k FROM %s) w WHERE w.k > (SELECT count(*) FROM ts_param_%s x WHERE "
+             "x.time = w.time AND x.station = w.station AND x.value = w.value)",
+             t->name, from, t->name);
+    return queued(s, PQsendQueryParams(conn(s), sql, 3, NULL, vals, lens, fmts, 0), Q_FILL_ADD, id,
+                  err);
+}
+
+/* Sends what fill queued and counts the rows its statements stored and deleted. */
+static int fill_drain(pg_sink *s, vb_sink_stats *st, vb_err *err)
+{
+    int rc = run_pipe(s, err);
+    for (int i = 0; rc == 0 && i < s->nq; i++) {
+        const qitem *it = &s->q[i];
+        long n = it->res ? atol(PQcmdTuples(it->res)) : 0;
+        if (it->kind == Q_FILL_ADD)
+            st->rows += n;
+        else if (it->kind == Q_FILL_DEL)
+            st->removed += n;
+    }
+    clear_queue(s);
+    return rc;
+}
+
+/* The stations' names as a PostgreSQL array literal (they are identifiers: no quoting within). */
+static int station_array(vb_buf *out, const vb_fill_window *w)
+{
+    int rc = vb_buf_puts(out, "{");
+    for (size_t i = 0; rc == 0 && i < w->nstations; i++)
+        rc = vb_buf_printf(out, "%s\"%s\"", i ? "," : "", w->stations[i]);
+    return rc || vb_buf_puts(out, "}");
+}
+
+static int among(const char *const *list, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+static int pg_fill(vb_sink *base, const vb_result *r, const vb_fill_window *w, vb_sink_stats *st,
+                   vb_err *err)
+{
+    pg_sink *s = sink_of(base);
+    size_t n = r->nseries + w->nreplace;
+    int *ids = calloc(n ? n : 1, sizeof *ids);
+    vb_value *samples = calloc(n ? n : 1, sizeof *samples);
+    vb_buf arr[3] = {{0}}, stations = {0};
+    int rc = !ids || !samples || station_array(&stations, w) ? vb_fail(err, "out of memory")
+                                                             : open_pipe(s, err);
+    if (rc == 0)
+        rc = result_tables(s, r, ids, samples, err);
+    /* A replaced series the result lacks loses its rows there; its table is never made for it. */
+    size_t m = r->nseries;
+    for (size_t k = 0; rc == 0 && k < w->nreplace; k++) {
+        int held = 0;
+        for (size_t i = 0; !held && i < r->nseries; i++)
+            held = strcmp(r->series[i].name, w->replace[k]) == 0;
+        if (!held && (ids[m++] = table_of(s, w->replace[k])) < 0)
+            rc = vb_fail(err, "out of memory");
+    }
+    if (rc == 0)
+        rc = probe(s, ids, samples, (int)r->nseries, err) ||
+             probe(s, ids + r->nseries, NULL, (int)(m - r->nseries), err);
+    for (size_t i = 0; rc == 0 && i < m; i++) {
+        const vb_result_series *se = i < r->nseries ? &r->series[i] : NULL;
+        size_t rows = se ? se->n : 0;
+        if (ids[i] < 0 || s->tables[ids[i]].state != T_READY) {
+            st->skipped += (long)rows;
+            continue;
+        }
+        const table *t = &s->tables[ids[i]];
+        int replace = among(w->replace, w->nreplace, t->name);
+        if (s->nq + 2 >= PIPE_MAX)
+            rc = fill_drain(s, st, err) || open_pipe(s, err);
+        if (rc == 0)
+            rc = fill_series(s, ids[i], se ? r->rows + se->first : NULL, rows, replace, w,
+                             stations.data, arr, st, err);
+    }
+    if (rc == 0)
+        rc = fill_drain(s, st, err);
+    else if (s->pg && PQpipelineStatus(conn(s)) != PQ_PIPELINE_OFF)
+        run_pipe(s, NULL);
+    clear_queue(s);
+    for (int c = 0; c < 3; c++)
+        vb_buf_free(&arr[c]);
+    vb_buf_free(&stations);
     free(ids);
     free(samples);
     return rc;
@@ -1502,6 +1700,7 @@ static const vb_sink_ops pg_ops = {
     .state_set = pg_state_set,
     .commit = pg_commit,
     .rollback = pg_rollback,
+    .fill = pg_fill,
     .read_status = pg_read_status,
     .close = pg_close,
     .bulk = &bulk_ops,

@@ -8,6 +8,7 @@
 #include "db/sink.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,16 +30,16 @@ static int pr_begin(vb_sink *base, vb_err *err)
     return 0;
 }
 
-static int pr_store(vb_sink *base, const vb_result *r, vb_sink_stats *st, vb_err *err)
+/* The result's series rows within [a, b]. */
+static int put_rows(vb_buf *out, const vb_result *r, long long a, long long b, vb_sink_stats *st)
 {
-    vb_buf *out = &((print_sink *)base)->out;
     int rc = 0;
     for (size_t t = 0; rc == 0 && t < r->nseries; t++) {
         const vb_result_series *sr = &r->series[t];
         for (size_t k = sr->first; rc == 0 && k < sr->first + sr->n; k++) {
             const vb_row *row = &r->rows[k];
             /* What a database would skip is skipped here too. */
-            if (row->value.type == VB_V_NULL) {
+            if (row->value.type == VB_V_NULL || row->time < a || row->time > b) {
                 st->skipped++;
                 continue;
             }
@@ -50,6 +51,13 @@ static int pr_store(vb_sink *base, const vb_result *r, vb_sink_stats *st, vb_err
             st->rows++;
         }
     }
+    return rc;
+}
+
+static int pr_store(vb_sink *base, const vb_result *r, vb_sink_stats *st, vb_err *err)
+{
+    vb_buf *out = &((print_sink *)base)->out;
+    int rc = put_rows(out, r, LLONG_MIN, LLONG_MAX, st);
     for (size_t i = 0; rc == 0 && i < r->nstatus; i++) {
         vb_value f[1 + VB_STATUS_NCOLUMNS] = {
             {.type = VB_V_TEXT, .text = {"bridge_stationStatus", strlen("bridge_stationStatus")}}};
@@ -58,6 +66,18 @@ static int pr_store(vb_sink *base, const vb_result *r, vb_sink_stats *st, vb_err
         st->status_rows++;
     }
     return rc ? vb_fail(err, "out of memory") : 0;
+}
+
+/*
+ * Stdout holds nothing to compare with or delete from: every row of the
+ * window is new to it, and status rows are left out as a database's fill
+ * leaves them.
+ */
+static int pr_fill(vb_sink *base, const vb_result *r, const vb_fill_window *w, vb_sink_stats *st,
+                   vb_err *err)
+{
+    return put_rows(&((print_sink *)base)->out, r, w->a, w->b, st) ? vb_fail(err, "out of memory")
+                                                                   : 0;
 }
 
 static state *find(print_sink *s, const char *key)
@@ -143,6 +163,7 @@ static const vb_sink_ops print_ops = {
     .state_set = pr_state_set,
     .commit = pr_commit,
     .rollback = pr_rollback,
+    .fill = pr_fill,
     .read_status = pr_read_status,
     .close = pr_close,
 };

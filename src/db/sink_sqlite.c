@@ -454,6 +454,36 @@ static int bind(sqlite3_stmt *st, int col, const vb_value *v)
     return sqlite3_bind_null(st, col);
 }
 
+/*
+ * One row into e's table; stored is what its column holds (vb_value_to_column).
+ * 1 when SQLite cannot take the value (bind refused it), -1 on error.
+ */
+static int insert_row(sqlite_sink *s, entry *e, long long time, const char *station, size_t len,
+                      const vb_value *stored, vb_err *err)
+{
+    if (bind(e->stmt, 3, stored) != SQLITE_OK)
+        return 1;
+    sqlite3_bind_int64(e->stmt, 1, time);
+    sqlite3_bind_text(e->stmt, 2, station, (int)len, SQLITE_STATIC);
+    int rc = sqlite3_step(e->stmt);
+    sqlite3_reset(e->stmt);
+    if (rc != SQLITE_DONE)
+        return vb_fail(err, "insert into ts_param_%s: %s", e->name, sqlite3_errmsg(s->db));
+    return 0;
+}
+
+/* Values of the wrong type or rows out of place: one warning per table, then debug lines. */
+static void warn_bad(sqlite_sink *s, entry *e, long bad, vb_sink_stats *st)
+{
+    if (!bad)
+        return;
+    st->skipped += bad;
+    vb_log_msg(s->log, e->warned ? VB_DEBUG : VB_WARN,
+               "ts_param_%s: %ld value(s) of the wrong type or with a bad time skipped", e->name,
+               bad);
+    e->warned = 1;
+}
+
 /* One table's rows, as the result groups them. */
 static int insert_series(sqlite_sink *s, const vb_result *r, const vb_result_series *sr,
                          vb_sink_stats *st, vb_err *err)
@@ -471,26 +501,16 @@ static int insert_series(sqlite_sink *s, const vb_result *r, const vb_result_ser
     for (size_t k = 0; k < sr->n; k++) {
         vb_value stored;
         char num[VB_NUMBER_TEXT];
-        if (vb_value_to_column(&rows[k].value, e->type, &stored, num) ||
-            bind(e->stmt, 3, &stored)) {
-            bad++;
-            continue;
-        }
-        sqlite3_bind_int64(e->stmt, 1, rows[k].time);
-        sqlite3_bind_text(e->stmt, 2, rows[k].station, (int)rows[k].station_len, SQLITE_STATIC);
-        int rc = sqlite3_step(e->stmt);
-        sqlite3_reset(e->stmt);
-        if (rc != SQLITE_DONE)
-            return vb_fail(err, "insert into ts_param_%s: %s", e->name, sqlite3_errmsg(s->db));
-        st->rows++;
+        int rc = vb_value_to_column(&rows[k].value, e->type, &stored, num)
+                     ? 1
+                     : insert_row(s, e, rows[k].time, rows[k].station, rows[k].station_len, &stored,
+                                  err);
+        if (rc < 0)
+            return -1;
+        bad += rc;
+        st->rows += !rc;
     }
-    if (bad) {
-        st->skipped += bad;
-        vb_log_msg(s->log, e->warned ? VB_DEBUG : VB_WARN,
-                   "ts_param_%s: %ld value(s) of the wrong type or with a bad time skipped",
-                   e->name, bad);
-        e->warned = 1;
-    }
+    warn_bad(s, e, bad, st);
     return 0;
 }
 
@@ -582,6 +602,274 @@ static int sk_read_status(vb_sink *base, vb_status_fn fn, void *ud, vb_err *err)
     if (rc == 0 && step != SQLITE_DONE)
         rc = vb_fail(err, "bridge_stationStatus: %s", vb_db_errmsg(s->db, msg, sizeof msg));
     sqlite3_finalize(q);
+    return rc;
+}
+
+/*
+ * fill (sink.h): a table's rows in the window, read back, and the result's,
+ * both sorted by station, time and value, then walked side by side. Rows
+ * are compared as the column holds them, so a result row and the row the
+ * bridge stored for the same point live meet, whatever path each took.
+ * Equal rows are deleted and put back by key rather than by rowid, which a
+ * table clustered on its key does not have.
+ */
+typedef struct fill_row {
+    long long time;
+    const char *station; /* into the arena, once fill_resolve ran */
+    size_t station_at, station_len;
+    vb_value v; /* a text value's .text.s, too */
+    size_t text_at;
+} fill_row;
+
+typedef struct fill_set {
+    fill_row *v;
+    size_t n, cap;
+} fill_set;
+
+/* Both sides of one table, their text copied into one arena. */
+typedef struct fill_ctx {
+    vb_buf arena;
+    fill_set have, want;
+} fill_ctx;
+
+/* Copies len bytes and a NUL into the arena; their offset in *at. */
+static int arena_put(vb_buf *a, const char *p, size_t len, size_t *at)
+{
+    *at = a->len;
+    return (len && vb_buf_append(a, p, len)) || vb_buf_append(a, "", 1);
+}
+
+static int fill_add(fill_ctx *f, fill_set *set, long long time, const char *station, size_t slen,
+                    const vb_value *v)
+{
+    if (set->n == set->cap) {
+        size_t cap = set->cap ? set->cap * 2 : 256;
+        fill_row *nv = realloc(set->v, cap * sizeof *nv);
+        if (!nv)
+            return -1;
+        set->v = nv;
+        set->cap = cap;
+    }
+    fill_row *r = &set->v[set->n];
+    *r = (fill_row){.time = time, .station_len = slen, .v = *v};
+    if (arena_put(&f->arena, station, slen, &r->station_at) ||
+        (v->type == VB_V_TEXT && arena_put(&f->arena, v->text.s, v->text.len, &r->text_at)))
+        return -1;
+    set->n++;
+    return 0;
+}
+
+static int fill_cmp(const void *pa, const void *pb)
+{
+    const fill_row *a = pa, *b = pb;
+    size_t n = a->station_len < b->station_len ? a->station_len : b->station_len;
+    int c = memcmp(a->station, b->station, n);
+    if (c || a->station_len != b->station_len)
+        return c ? c : a->station_len < b->station_len ? -1 : 1;
+    if (a->time != b->time)
+        return a->time < b->time ? -1 : 1;
+    return vb_value_cmp(&a->v, &b->v);
+}
+
+/* Points the rows at the arena, which no longer moves, and sorts them. */
+static void fill_resolve(fill_ctx *f, fill_set *set)
+{
+    for (size_t i = 0; i < set->n; i++) {
+        fill_row *r = &set->v[i];
+        r->station = f->arena.data + r->station_at;
+        if (r->v.type == VB_V_TEXT)
+            r->v.text.s = f->arena.data + r->text_at;
+    }
+    if (set->n > 1)
+        qsort(set->v, set->n, sizeof *set->v, fill_cmp);
+}
+
+/* The table's rows in [a, b]; *absent when there is no such table. */
+static int fill_read(sqlite_sink *s, const char *name, const vb_fill_window *w, fill_ctx *f,
+                     int *absent, vb_err *err)
+{
+    char sql[512], msg[1024];
+    snprintf(sql, sizeof sql,
+             "SELECT station, time, value FROM ts_param_%s WHERE time BETWEEN ?1 AND ?2", name);
+    sqlite3_stmt *q;
+    *absent = 0;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK) {
+        vb_db_errmsg(s->db, msg, sizeof msg);
+        *absent = strncmp(msg, "no such table", 13) == 0;
+        /* A table not as the contract says is skipped, as store() skips it. */
+        if (!*absent && s->skip_broken && sqlite3_errcode(s->db) == SQLITE_ERROR) {
+            vb_log_msg(s->log, VB_WARN, "ts_param_%s cannot be read (%s); not filled in", name,
+                       msg);
+            *absent = 1;
+        }
+        return *absent ? 0 : vb_fail(err, "ts_param_%s: %s", name, msg);
+    }
+    sqlite3_bind_int64(q, 1, w->a);
+    sqlite3_bind_int64(q, 2, w->b);
+    int step, rc = 0;
+    while (rc == 0 && (step = sqlite3_step(q)) == SQLITE_ROW) {
+        vb_value v = column_value(q, 2);
+        const char *st = (const char *)sqlite3_column_text(q, 0);
+        size_t slen = (size_t)sqlite3_column_bytes(q, 0);
+        if (fill_add(f, &f->have, sqlite3_column_int64(q, 1), st ? st : "", slen, &v))
+            rc = vb_fail(err, "out of memory");
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = vb_fail(err, "ts_param_%s: %s", name, vb_db_errmsg(s->db, msg, sizeof msg));
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int among(const char *const *list, size_t n, const char *s, size_t len)
+{
+    if (!list)
+        return 1;
+    for (size_t i = 0; i < n; i++)
+        if (strlen(list[i]) == len && memcmp(list[i], s, len) == 0)
+            return 1;
+    return 0;
+}
+
+/* Deletes every row of the table equal to r (its time, station and value). */
+static int fill_delete(sqlite_sink *s, const char *name, const fill_row *r, vb_err *err)
+{
+    char sql[512], msg[1024];
+    snprintf(sql, sizeof sql,
+             "DELETE FROM ts_param_%s WHERE time = ?1 AND station = ?2 AND value IS ?3", name);
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+        return vb_fail(err, "ts_param_%s: %s", name, vb_db_errmsg(s->db, msg, sizeof msg));
+    sqlite3_bind_int64(q, 1, r->time);
+    sqlite3_bind_text(q, 2, r->station, (int)r->station_len, SQLITE_STATIC);
+    bind(q, 3, &r->v);
+    int rc = sqlite3_step(q);
+    sqlite3_finalize(q);
+    return rc == SQLITE_DONE
+               ? 0
+               : vb_fail(err, "ts_param_%s: %s", name, vb_db_errmsg(s->db, msg, sizeof msg));
+}
+
+/* n copies of r into e's table; a value SQLite refuses counts as skipped. */
+static int fill_insert(sqlite_sink *s, entry *e, const fill_row *r, size_t n, vb_sink_stats *st,
+                       vb_err *err)
+{
+    for (size_t k = 0; k < n; k++) {
+        int rc = insert_row(s, e, r->time, r->station, r->station_len, &r->v, err);
+        if (rc < 0)
+            return -1;
+        st->skipped += rc;
+        st->rows += !rc;
+    }
+    return 0;
+}
+
+/* Walks both sides key by key: what the table lacks is stored, what it has too often of a replaced
+ * series goes. */
+static int fill_merge(sqlite_sink *s, const char *name, entry *e, fill_ctx *f, int replace,
+                      const vb_fill_window *w, vb_sink_stats *st, vb_err *err)
+{
+    const fill_set *have = &f->have, *want = &f->want;
+    size_t i = 0, j = 0;
+    while (i < want->n || j < have->n) {
+        int c = i == want->n ? 1 : j == have->n ? -1 : fill_cmp(&want->v[i], &have->v[j]);
+        const fill_row *key = c <= 0 ? &want->v[i] : &have->v[j];
+        size_t nw = 0, nh = 0;
+        while (i + nw < want->n && fill_cmp(&want->v[i + nw], key) == 0)
+            nw++;
+        while (j + nh < have->n && fill_cmp(&have->v[j + nh], key) == 0)
+            nh++;
+        if (nw > nh && fill_insert(s, e, key, nw - nh, st, err))
+            return -1;
+        if (nh > nw && replace &&
+            among(w->stations, w->nstations, key->station, key->station_len)) {
+            if (fill_delete(s, name, &have->v[j], err) || fill_insert(s, e, key, nw, st, err))
+                return -1;
+            st->rows -= (long)nw;
+            st->removed += (long)(nh - nw);
+        }
+        i += nw;
+        j += nh;
+    }
+    return 0;
+}
+
+/*
+ * One series: rows[0 .. n) of the result (none for a replaced series the
+ * result lacks, whose table is then only read and thinned, never made).
+ */
+static int fill_series(sqlite_sink *s, const char *name, const vb_row *rows, size_t n, int replace,
+                       const vb_fill_window *w, vb_sink_stats *st, vb_err *err)
+{
+    entry *e = NULL;
+    if (n && !(e = lookup(s, name, &rows[0].value, err)))
+        return -1;
+    if (n && !e->stmt) {
+        st->skipped += (long)n;
+        return 0;
+    }
+    if (!n && (!vb_is_identifier(name) || strlen(name) > 200))
+        return 0;
+    fill_ctx f = {0};
+    long bad = 0;
+    int rc = 0, absent;
+    for (size_t k = 0; rc == 0 && k < n; k++) {
+        vb_value stored;
+        char num[VB_NUMBER_TEXT];
+        /* A row a transformer made at another time is the live bridge's to store, not ours. */
+        if (rows[k].time < w->a || rows[k].time > w->b)
+            st->skipped++;
+        else if (vb_value_to_column(&rows[k].value, e->type, &stored, num))
+            bad++;
+        else if (fill_add(&f, &f.want, rows[k].time, rows[k].station, rows[k].station_len, &stored))
+            rc = vb_fail(err, "out of memory");
+    }
+    if (rc == 0)
+        rc = fill_read(s, name, w, &f, &absent, err);
+    /* Rows of a table that cannot be read cannot be told from those it holds. */
+    if (rc == 0 && absent) {
+        st->skipped += (long)f.want.n;
+    } else if (rc == 0) {
+        fill_resolve(&f, &f.want);
+        fill_resolve(&f, &f.have);
+        rc = fill_merge(s, name, e, &f, replace, w, st, err);
+    }
+    if (e)
+        warn_bad(s, e, bad, st);
+    free(f.want.v);
+    free(f.have.v);
+    vb_buf_free(&f.arena);
+    return rc;
+}
+
+static int named(const char *const *list, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+static int sk_fill(vb_sink *base, const vb_result *r, const vb_fill_window *w, vb_sink_stats *st,
+                   vb_err *err)
+{
+    sqlite_sink *s = (sqlite_sink *)base;
+    int rc = 0;
+    for (size_t t = 0; rc == 0 && t < r->nseries; t++) {
+        const vb_result_series *sr = &r->series[t];
+        /* A NUL inside the name would make C see another table's name. */
+        if (strlen(sr->name) != sr->name_len)
+            st->skipped += (long)sr->n;
+        else
+            rc = fill_series(s, sr->name, r->rows + sr->first, sr->n,
+                             named(w->replace, w->nreplace, sr->name), w, st, err);
+    }
+    for (size_t k = 0; rc == 0 && k < w->nreplace; k++) {
+        int held = 0;
+        for (size_t t = 0; !held && t < r->nseries; t++)
+            held = strcmp(r->series[t].name, w->replace[k]) == 0;
+        if (!held)
+            rc = fill_series(s, w->replace[k], NULL, 0, 1, w, st, err);
+    }
     return rc;
 }
 
@@ -763,6 +1051,7 @@ static const vb_sink_ops sqlite_ops = {
     .state_set = sk_state_set,
     .commit = sk_commit,
     .rollback = sk_rollback,
+    .fill = sk_fill,
     .read_status = sk_read_status,
     .close = sk_close,
     .bulk = &sqlite_bulk_ops,

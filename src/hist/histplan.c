@@ -22,6 +22,14 @@ void vb_window_init(vb_window *w, int cadence, long long start, long long end)
     w->a = w->b = 0;
 }
 
+void vb_window_span(vb_window *w, long long start, long long end)
+{
+    w->base = w->size = (double)(end - start + 1);
+    w->next = start;
+    w->end = end;
+    w->a = w->b = 0;
+}
+
 int vb_window_next(vb_window *w, long long *a, long long *b)
 {
     if (w->next > w->end)
@@ -48,6 +56,22 @@ void vb_window_done(vb_window *w, vb_window_outcome outcome)
         w->next = w->b + 1;
         w->size = outcome == VB_WINDOW_FULL ? w->base : w->size * 1.5;
     }
+}
+
+int vb_hist_shortest_cadence(const vb_param *par)
+{
+    int pub = par->cadence_public, priv = par->cadence_private;
+    if (pub > 0 && (priv <= 0 || pub <= priv))
+        return pub;
+    if (priv > 0)
+        return priv;
+    return pub == 0 || priv == 0 ? 0 : -1;
+}
+
+double vb_hist_point_rate(const vb_param *par, double window)
+{
+    int c = vb_hist_shortest_cadence(par);
+    return c > 0 ? 1.0 / c : 100.0 / window;
 }
 
 int vb_hist_plan_init(vb_hist_plan *pl, vb_err *err)
@@ -189,4 +213,24 @@ int vb_hist_plan_next(vb_hist_plan *pl, vb_hist_batch *b)
     b->points = est;
     fill_series(pl, b);
     return 1;
+}
+
+void vb_hist_plan_too_big(vb_hist_plan *pl, const vb_hist_batch *b)
+{
+    if (b->n == 1)
+        vb_window_done(&pl->s[b->series[0]].w, VB_WINDOW_TOO_BIG);
+    for (size_t k = 0; b->n > 1 && k < b->n; k++)
+        pl->s[b->series[k]].rate *= 2;
+}
+
+int vb_hist_query(vb_buf *out, const vb_hist_batch *b, const char *const *stations,
+                  const vb_masterlist *ml)
+{
+    int bad = vb_buf_puts(out, "/data/history?");
+    for (size_t st = 0; st < 64; st++)
+        if (b->stations >> st & 1)
+            bad = bad || vb_buf_printf(out, "observatory=%s&", stations[st]);
+    for (size_t k = 0; k < b->nparams; k++)
+        bad = bad || vb_buf_printf(out, "field=%s&", ml->params[b->params[k]].name);
+    return bad || vb_buf_printf(out, "startTime=%lld&endTime=%lld", b->a, b->b);
 }

@@ -16,7 +16,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/masterlist.h"
 #include "core/util.h"
+
+/* A query this long stays well inside the 8 KiB request line common web servers accept. */
+#define VB_HIST_QUERY_BYTES 4000
+/*
+ * An answer may hold this many bytes per point of its estimate, and at least
+ * VB_HIST_BODY_MIN bytes (one second of one series must fit), before it is
+ * refused as too big.
+ */
+#define VB_HIST_BYTES_PER_POINT 64
+#define VB_HIST_BODY_MIN 65536
 
 /* The window of a parameter without a cadence (static ones, e.g. observatory_name). */
 #define VB_STATIC_WINDOW_S 86400.0
@@ -44,9 +55,21 @@ typedef struct vb_window {
 } vb_window;
 
 void vb_window_init(vb_window *w, int cadence, long long start, long long end);
+/* One window over all of [start, end] (the bridge's backfill asks for a stretch whole). */
+void vb_window_span(vb_window *w, long long start, long long end);
 /* The next window to ask for in *a..*b; 0 when the range is done. */
 int vb_window_next(vb_window *w, long long *a, long long *b);
 void vb_window_done(vb_window *w, vb_window_outcome outcome);
+
+/* A parameter's shortest cadence: seconds > 0, 0 irregular, -1 none (a static one). */
+int vb_hist_shortest_cadence(const vb_param *par);
+
+/*
+ * Points per second a series of par may send: by its shortest cadence, so an
+ * answer stays inside the estimate whichever cadence the server keeps; 100
+ * per window of `window` seconds for those without one (irregular or static).
+ */
+double vb_hist_point_rate(const vb_param *par, double window);
 
 typedef struct vb_hist_series {
     unsigned station; /* the station's index in the run, < 64 */
@@ -96,5 +119,21 @@ int vb_hist_plan_next(vb_hist_plan *pl, vb_hist_batch *b);
 
 /* A batch of series i alone, over its next window; 0 when it is done. */
 int vb_hist_plan_one(vb_hist_plan *pl, size_t i, vb_hist_batch *b);
+
+/*
+ * The answer to b was too big to take: a series asked alone gets half the
+ * window, and the series of a batch of many count as twice as dense for the
+ * rest of the run, so that fewer share the next request.
+ */
+void vb_hist_plan_too_big(vb_hist_plan *pl, const vb_hist_batch *b);
+
+/*
+ * The path and query of the GET /data/history for b: an observatory per
+ * station (names by the stations' indexes in the plan), a field per
+ * parameter (by masterlist index), the window. The names are identifiers,
+ * which need no escaping.
+ */
+int vb_hist_query(vb_buf *out, const vb_hist_batch *b, const char *const *stations,
+                  const vb_masterlist *ml);
 
 #endif

@@ -305,6 +305,61 @@ int vb_pipeline_wants(vb_pipeline *p, const char *param, vb_err *err)
     return yes;
 }
 
+int vb_pipeline_produces(vb_pipeline *p, char ***names, size_t *n, vb_err *err)
+{
+    lua_State *L = vb_lua_state(p->lua);
+    *names = NULL;
+    *n = 0;
+    push_method(p, "produces");
+    if (vb_lua_pcall(p->lua, 1, 1, err))
+        return -1;
+    size_t len = lua_rawlen(L, -1);
+    char **v = calloc(len ? len : 1, sizeof *v);
+    int rc = v ? 0 : vb_fail(err, "out of memory");
+    for (size_t i = 0; rc == 0 && i < len; i++) {
+        lua_rawgeti(L, -1, (lua_Integer)i + 1);
+        if (!(v[i] = vb_strdup(lua_tostring(L, -1))))
+            rc = vb_fail(err, "out of memory");
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    if (rc) {
+        vb_pipeline_names_free(v, len);
+        return -1;
+    }
+    *names = v;
+    *n = len;
+    return 0;
+}
+
+void vb_pipeline_names_free(char **names, size_t n)
+{
+    for (size_t i = 0; names && i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+int vb_pipeline_save_state(vb_pipeline *p, char **text, vb_err *err)
+{
+    lua_State *L = vb_lua_state(p->lua);
+    push_method(p, "save_state");
+    if (vb_lua_pcall(p->lua, 1, 1, err))
+        return -1;
+    *text = vb_strdup(lua_tostring(L, -1));
+    lua_pop(L, 1);
+    return *text ? 0 : vb_fail(err, "out of memory");
+}
+
+int vb_pipeline_restore_state(vb_pipeline *p, const char *text, vb_err *err)
+{
+    lua_State *L = vb_lua_state(p->lua);
+    push_method(p, "restore_state");
+    lua_pushstring(L, text);
+    if (vb_lua_pcall(p->lua, 2, 0, err))
+        return -1;
+    return vb_pipeline_reload(p, err);
+}
+
 /*
  * After a call returning (result) or (nil, why): keeps the result table (it
  * holds the C result's text) until the next run and hands out the C result.

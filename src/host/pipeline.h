@@ -55,6 +55,28 @@ int vb_pipeline_changed(vb_pipeline *p);
 int vb_pipeline_wants(vb_pipeline *p, const char *param, vb_err *err);
 
 /*
+ * The series some transformer declares it adds rows to (produces in
+ * docs/transformers.md, "The contract"), sorted, in *names (free with
+ * vb_pipeline_names_free).
+ */
+int vb_pipeline_produces(vb_pipeline *p, char ***names, size_t *n, vb_err *err);
+void vb_pipeline_names_free(char **names, size_t n);
+
+/*
+ * Every transformer's ctx.state as text (*text, caller frees): plain data
+ * only, as lua/vlbimon/state.lua says; a state that cannot be saved is left
+ * out with a warning.
+ */
+int vb_pipeline_save_state(vb_pipeline *p, char **text, vb_err *err);
+
+/*
+ * Loads the transformers again with the states of text (from
+ * vb_pipeline_save_state) instead of their own; one that text lacks starts
+ * afresh.
+ */
+int vb_pipeline_restore_state(vb_pipeline *p, const char *text, vb_err *err);
+
+/*
  * One snapshot: JSON text -> decode -> flatten -> bridge metrics ->
  * transformers -> *out. now is the wall clock, fetch_seconds how long the
  * fetch took (bridge_bridgeLag). Returns -1 when the JSON is not a snapshot

@@ -227,6 +227,13 @@ int vb_http_request(vb_http *h, const char *method, const char *path, const char
     return 0;
 }
 
+void vb_http_set_limits(vb_http *h, long timeout_ms, size_t max_body)
+{
+    h->opts.timeout_ms = timeout_ms;
+    h->opts.max_body = max_body;
+    curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+}
+
 void vb_http_resp_free(vb_http_resp *r)
 {
     vb_buf_free(&r->body);

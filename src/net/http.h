@@ -70,6 +70,13 @@ int vb_http_request(vb_http *h, const char *method, const char *path, const char
                     vb_http_cred cred, vb_http_resp *r, vb_err *err);
 void vb_http_resp_free(vb_http_resp *r);
 
+/*
+ * Changes opts.timeout_ms and opts.max_body for the requests that follow:
+ * one handle serves requests of different sizes and deadlines (the bridge's
+ * snapshots and its backfill's history answers).
+ */
+void vb_http_set_limits(vb_http *h, long timeout_ms, size_t max_body);
+
 /* The value of a cookie the answer set, or NULL; caller frees. */
 char *vb_http_cookie(const vb_http_resp *r, const char *name);
 

@@ -168,7 +168,7 @@ track_pid $writer
 for _ in $(seq 200); do [ -e sum.flag ] && break; sleep 0.05; done
 out=$("$BRIDGE" summarize --sqlitedb sum.db 2> sum.log)
 is "$?" 0 "summarize waits out a writer's 7 s exclusive lock"
-like "$out" "series: 561, 0 with rows" "and reports"
+like "$out" "series: 563, 0 with rows" "and reports"
 like "$(cat sum.log)" "waiting for a lock: sqlite3 \(pid $writer\) is writing to it" "saying who holds it"
 wait $writer
 

@@ -52,10 +52,10 @@ is "$(printf '%s\n' "$OUT" | sed 's/^OK   \([^:]*\):.*/\1/' | tr '\n' ' ')" "$CH
     "one OK line per check, in docs/deployment.md's order"
 like "$OUT" "OK   postgres: host=$PG_main_SOCK port=$PG_main_PORT dbname=vlbimon user=vlbimon answers: PostgreSQL [0-9.]+.*, database vlbimon, role vlbimon" \
     "the server answers"
-like "$OUT" "OK   schema: version 04-series-v2, reached [0-9-]+T" "the schema version"
-like "$OUT" "OK   bridge role: vlbimon may write all 566 tables and create more in schema public" \
+like "$OUT" "OK   schema: version 05-backfill-series, reached [0-9-]+T" "the schema version"
+like "$OUT" "OK   bridge role: vlbimon may write all 568 tables and create more in schema public" \
     "the bridge's role may write"
-like "$OUT" "OK   grafana role: grafana may read all 566 tables and the ones vlbimon makes later, and change nothing" \
+like "$OUT" "OK   grafana role: grafana may read all 568 tables and the ones vlbimon makes later, and change nothing" \
     "Grafana's role may only read"
 like "$OUT" "OK   server: http://127.0.0.1:[0-9]+ accepts user 'Test User'" "and the vlbimon checks follow"
 
@@ -83,13 +83,13 @@ is "$(printf '%s\n' "$OUT" | grep '^FAIL schema')" \
     "no schema: says so, with the initdb that makes it"
 as_super "INSERT INTO bridge_schema VALUES ('99-future', 2000000000)"
 doctor
-broken schema "version 99-future is newer than this bridge's 04-series-v2; fix: install the bridge that migrated it" \
+broken schema "version 99-future is newer than this bridge's 05-backfill-series; fix: install the bridge that migrated it" \
     "a schema from a newer bridge"
 as_super "DELETE FROM bridge_schema WHERE version = '99-future'"
 as_super "UPDATE bridge_schema SET version = '03-match-initdb'"
 doctor
 is "$RC" 0 "a schema made before 04, which changed SQLite's layout only, passes"
-like "$OUT" "OK   schema: version 03-match-initdb, reached [0-9-]+T[0-9:]+Z: the same schema as 04-series-v2" \
+like "$OUT" "OK   schema: version 03-match-initdb, reached [0-9-]+T[0-9:]+Z: the same schema as 05-backfill-series" \
     "saying it is the current schema"
 as_super "UPDATE bridge_schema SET version = '04-series-v2'"
 
@@ -100,17 +100,17 @@ like "$(printf '%s\n' "$OUT" | grep '^FAIL bridge role')" \
     "connected as Grafana's role, the bridge could not write"
 as_super "REVOKE INSERT ON ts_param_weather_tau225 FROM vlbimon"
 doctor
-broken "bridge role" "vlbimon cannot write 1 of the 566 tables \(ts_param_weather_tau225, ...\); fix:" \
+broken "bridge role" "vlbimon cannot write 1 of the 568 tables \(ts_param_weather_tau225, ...\); fix:" \
     "a table the bridge's role may not insert into"
 as_super "GRANT INSERT ON ts_param_weather_tau225 TO vlbimon"
 as_super "REVOKE UPDATE ON bridge_stationStatus FROM vlbimon"
 doctor
-broken "bridge role" "vlbimon cannot write 1 of the 566 tables \(bridge_stationstatus, ...\)" \
+broken "bridge role" "vlbimon cannot write 1 of the 568 tables \(bridge_stationstatus, ...\)" \
     "the status table, which the bridge updates"
 as_super "GRANT UPDATE ON bridge_stationStatus TO vlbimon"
 as_super "REVOKE UPDATE ON bridge_inserted FROM vlbimon"
 doctor
-broken "bridge role" "vlbimon cannot write 1 of the 566 tables \(bridge_inserted, ...\)" \
+broken "bridge role" "vlbimon cannot write 1 of the 568 tables \(bridge_inserted, ...\)" \
     "the table of what insert loaded, which insert updates"
 as_super "GRANT UPDATE ON bridge_inserted TO vlbimon"
 as_super "ALTER ROLE vlbimon SET default_transaction_read_only = on"
@@ -143,7 +143,7 @@ broken "grafana role" "grafana may create tables in schema public, where it must
 as_super "REVOKE CREATE ON SCHEMA public FROM grafana"
 as_super "REVOKE SELECT ON ts_param_if_1_systemTemp FROM grafana"
 doctor
-broken "grafana role" "grafana cannot read 1 of the 566 tables \(ts_param_if_1_systemtemp, ...\); fix: GRANT SELECT ON ALL TABLES IN SCHEMA public TO grafana" \
+broken "grafana role" "grafana cannot read 1 of the 568 tables \(ts_param_if_1_systemtemp, ...\); fix: GRANT SELECT ON ALL TABLES IN SCHEMA public TO grafana" \
     "a table Grafana cannot read"
 as_super "GRANT SELECT ON ts_param_if_1_systemTemp TO grafana"
 as_super "ALTER DEFAULT PRIVILEGES FOR ROLE vlbimon IN SCHEMA public REVOKE SELECT ON TABLES FROM grafana"

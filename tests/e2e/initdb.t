@@ -6,7 +6,7 @@ cd "$TMP" || exit 1
 
 "$BRIDGE" --masterlist "$MASTERLIST" initdb --sqlitedb x.db
 ok "initdb --sqlitedb succeeds" test $? -eq 0
-is "$(sqlite3 x.db "SELECT count(*) FROM sqlite_schema WHERE type='table'")" 563 "563 tables for the fixture catalogue"
+is "$(sqlite3 x.db "SELECT count(*) FROM sqlite_schema WHERE type='table'")" 565 "565 tables for the fixture catalogue"
 is "$(sqlite3 x.db "SELECT count(*) FROM sqlite_schema WHERE type='index' AND sql IS NOT NULL")" 0 "no index: each series is clustered on its key"
 is "$(sqlite3 x.db "SELECT sql FROM sqlite_schema WHERE name='ts_param_weather_tau225'")" \
    "CREATE TABLE ts_param_weather_tau225 (time INTEGER NOT NULL, station TEXT NOT NULL, value REAL, seq INTEGER NOT NULL, PRIMARY KEY (time, station, seq)) WITHOUT ROWID" \

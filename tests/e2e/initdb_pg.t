@@ -25,14 +25,14 @@ like "$(init -h)" "--postgres CONNINFO" "initdb -h shows --postgres"
 # --- a fresh schema
 out=$(init --postgres "$(conn vb)" 2>&1)
 is "$?" 0 "initdb --postgres succeeds"
-like "$out" "created 566 tables in postgres host=$PG_main_SOCK .*dbname=vb from $MASTERLIST" \
-    "and says where: 563 tables of the contract and three for bookkeeping"
-is "$(sql vb -c "SELECT version FROM bridge_schema")" 04-series-v2 "the schema version is recorded"
+like "$out" "created 568 tables in postgres host=$PG_main_SOCK .*dbname=vb from $MASTERLIST" \
+    "and says where: 565 tables of the contract and three for bookkeeping"
+is "$(sql vb -c "SELECT version FROM bridge_schema")" 05-backfill-series "the schema version is recorded"
 applied=$(sql vb -c "SELECT applied FROM bridge_schema")
 now=$(date +%s)
 ok "with the time it was reached ($applied)" test "$applied" -le "$now" -a "$applied" -gt $((now - 600))
 is "$(sql vb -c "SELECT count(*) FROM pg_indexes WHERE schemaname = 'public' AND indexname LIKE 'idx\_%'")" \
-    1122 "1,122 indexes, two per series"
+    1126 "1,126 indexes, two per series"
 
 # The same tables and columns as SQLite's, names lower-cased, types mapped,
 # but SQLite's seq; a time and a station index on every series where SQLite
@@ -82,7 +82,7 @@ dump() { "$PG_BIN/pg_dump" "$@" | grep -Ev '^(--|\\(un)?restrict )'; }
 before=$(dump -d "$(conn vb)" | sha256sum)
 err=$(init --postgres "$(conn vb)" 2>&1)
 is "$?" 1 "a second initdb fails"
-like "$err" "error: initdb: postgres host=.*dbname=vb: schema public already holds 566 vlbimon tables \(bridge_inserted, ...\); refusing to change it" \
+like "$err" "error: initdb: postgres host=.*dbname=vb: schema public already holds 568 vlbimon tables \(bridge_inserted, ...\); refusing to change it" \
     "saying what it found"
 is "$(printf '%s\n' "$err" | wc -l)" 1 "in one line"
 is "$(dump -d "$(conn vb)" | sha256sum)" "$before" "the database is untouched"
@@ -140,7 +140,7 @@ is "$(sql noperm -c "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
 # An empty CONNINFO is libpq's defaults, from the environment.
 PGHOST=$PG_main_SOCK PGPORT=$PG_main_PORT PGUSER=postgres PGDATABASE=env init --postgres '' 2> /dev/null
 is "$?" 0 "--postgres '' connects with PGHOST, PGPORT, PGUSER, PGDATABASE"
-is "$(sql env -c "SELECT version FROM bridge_schema")" 04-series-v2 "and creates the schema there"
+is "$(sql env -c "SELECT version FROM bridge_schema")" 05-backfill-series "and creates the schema there"
 
 err=$(init --postgres "host=$PG_main_SOCK port=1 dbname=vb" 2>&1)
 like "$err" "postgres host=$PG_main_SOCK port=1 dbname=vb: connection to server on socket .* failed: No such file or directory; Is the server running locally" \
@@ -150,10 +150,10 @@ like "$err" "postgres host=$PG_main_SOCK port=1 dbname=vb: connection to server 
 mig() { "$BRIDGE" migrate "$@" 2>&1; }
 out=$(mig --postgres "$(conn vb)" status)
 is "$?" 0 "migrate --postgres status succeeds"
-like "$out" "^schema version 04-series-v2, reached [0-9-]+T[0-9:]+Z" "showing the recorded version"
-like "$out" "00-fix-bug-azelalt +n/a +SQLite history: a PostgreSQL schema starts at 04-series-v2" \
+like "$out" "^schema version 05-backfill-series, reached [0-9-]+T[0-9:]+Z" "showing the recorded version"
+like "$out" "00-fix-bug-azelalt +n/a +SQLite history: a PostgreSQL schema starts at 05-backfill-series" \
     "the SQLite history does not apply"
-is "$(printf '%s\n' "$out" | grep -c ' n/a ')" 5 "none of 00 to 04"
+is "$(printf '%s\n' "$out" | grep -c ' n/a ')" 6 "none of 00 to 05"
 like "$out" "04-series-v2 +n/a +SQLite only: the PostgreSQL schema is the same before and after" \
     "04 is SQLite's alone"
 like "$(mig --postgres "$(conn vb)" check)" "nothing to do: the database has the current schema" \
@@ -173,14 +173,14 @@ like "$(mig --postgres "$(conn vb)" fix 02)" "refusing to fix 02-fix-bridges: it
     "fix NAME refuses a history migration"
 mkdir later
 cp "$ROOT"/migrations/*.lua later/
-cp later/03-match-initdb.lua later/05-later.lua
+cp later/03-match-initdb.lua later/06-later.lua
 out=$(mig --postgres "$(conn vb)" --migrations later check)
-like "$out" "05-later: old" "a later migration is old"
+like "$out" "06-later: old" "a later migration is old"
 like "$out" "1 to apply, but migrations run on SQLite only so far" "and check says it cannot run here yet"
-sql vb -c "INSERT INTO bridge_schema VALUES ('05-later', 2000000000)"
-like "$(mig --postgres "$(conn vb)" --migrations later status)" "05-later +new$" \
+sql vb -c "INSERT INTO bridge_schema VALUES ('06-later', 2000000000)"
+like "$(mig --postgres "$(conn vb)" --migrations later status)" "06-later +new$" \
     "once the schema records it, it is new"
-sql vb -c "DELETE FROM bridge_schema WHERE version = '05-later'"
+sql vb -c "DELETE FROM bridge_schema WHERE version = '06-later'"
 err=$(mig --postgres "$(conn tx)" status)
 is "$?" 1 "a database without the schema fails"
 like "$err" "no table bridge_schema: not a database made by initdb --postgres" "saying so"

@@ -87,7 +87,7 @@ like "$out" "^host=.*dbname=h: [0-9]+ rows written \([0-9]+ straight from [0-9]+
 is "${out#*: }" "$(sed 's/^[^:]*: //; s/ in [0-9.]* s ([0-9]* records\/s)$//' h.out) in ${out##* in }" \
     "the same counts as into SQLite"
 same "history" h.db h
-is "$(sql h -c "SELECT count(*) FROM pg_indexes WHERE schemaname = 'public' AND indexname LIKE 'idx\_%'")" 1122 \
+is "$(sql h -c "SELECT count(*) FROM pg_indexes WHERE schemaname = 'public' AND indexname LIKE 'idx\_%'")" 1126 \
     "the indexes taken off for the load are all back"
 is "$(sql h -c "SELECT indexdef FROM pg_indexes WHERE indexname = 'idx_ts_param_weather_tau225_time'")" \
     "CREATE INDEX idx_ts_param_weather_tau225_time ON public.ts_param_weather_tau225 USING btree (\"time\")" \
@@ -185,7 +185,7 @@ out=$(B run pg.lua "$(conn h)" 2>&1)
 is "$?" 0 "a script opens PostgreSQL with vlbimon.open"
 like "$out" "path host=$PG_main_SOCK port=$PG_main_PORT user=postgres dbname=h" "db:path() is the connection"
 like "$out" "columns time,station,value 0" "db:columns finds a table in any case, and nothing for no table"
-like "$out" "tables 566 bridge_inserted" "db:tables lists the schema's tables"
+like "$out" "tables 568 bridge_inserted" "db:tables lists the schema's tables"
 like "$out" "insert 2" "db:exec binds ? as \$1, \$2, ... and returns the rows changed"
 like "$out" "row integer -1 float true  false -1 true" "db:rows: integers, numbers, booleans, text; columns also in order"
 like "$out" "row integer 7 float true it's \? true 7 true" "with ? inside a string kept as it is"

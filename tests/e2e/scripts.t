@@ -17,7 +17,7 @@ sqlite3 k.db "INSERT INTO ts_param_weather_tau225 VALUES ($T0+10, 'ALMA', 0.5, 0
 out=$(vb summarize --sqlitedb k.db)
 is "$?" 0 "summarize succeeds"
 is "$out" "database: k.db
-series: 561, 3 with rows; 7 rows
+series: 563, 3 with rows; 7 rows
 stations: ALMA, SMA, bridge
 other tables: bridge_stationStatus, ts_param_schedule
 
@@ -36,7 +36,7 @@ points per hour, 2023-04-10T03:00:00Z to 2023-04-11T03:00:00Z:
   bridge .......................█  1 in all, at most 1 in an hour" "summarize: every line as expected"
 out=$(vb summarize --sqlitedb k.db SMA)
 is "$out" "database: k.db (station SMA)
-series: 561, 2 with rows; 2 rows
+series: 563, 2 with rows; 2 rows
 stations: SMA
 other tables: bridge_stationStatus, ts_param_schedule
 

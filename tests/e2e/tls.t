@@ -34,11 +34,13 @@ export CURL_CA_BUNDLE=$TMP/ca.pem
 
 # bridge_tls NAME URL DB CAFILE [bridge options...] : the bridge at -v -v in the
 # background, trusting CAFILE, with its own datadir $TMP/NAME.data; sets BPID.
+# Without backfill, as bridgelib's start_bridge: the database is held to the served log.
 bridge_tls() {
     local name=$1 url=$2 db=$3 ca=$4
     shift 4
     "$BRIDGE" -v -v --server "$url" --secrets "$SECRETS" --cacert "$ca" --masterlist "$MASTERLIST" \
-        --datadir "$TMP/$name.data" bridge --sqlitedb "$db" "$@" >> "$TMP/$name.out" 2>> "$TMP/$name.log" &
+        --datadir "$TMP/$name.data" bridge --sqlitedb "$db" --no-backfill "$@" \
+        >> "$TMP/$name.out" 2>> "$TMP/$name.log" &
     BPID=$!
     track_pid "$BPID"
 }

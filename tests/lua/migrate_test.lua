@@ -9,7 +9,7 @@ local root = vlbimon.root()
 local history = dofile(root .. "/tests/fixtures/migrations/history.lua")
 
 local FILES = { "00-fix-bug-azelalt.lua", "01-create-remo.lua", "02-fix-bridges.lua", "03-match-initdb.lua",
-    "04-series-v2.lua" }
+    "04-series-v2.lua", "05-backfill-series.lua" }
 local list = migrate.load(root .. "/migrations", FILES)
 local IGNORE = { [migrate.RECORD_TABLE] = true }
 
@@ -66,13 +66,13 @@ local fresh = migrate.fresh()
 local want = migrate.describe(fresh)
 
 local EXPECT = {
-    ["before-00"] = { "old", "waiting", "waiting", "waiting", "waiting" },
-    ["before-01"] = { "new", "old", "waiting", "waiting", "waiting" },
-    ["before-02"] = { "new", "new", "old", "waiting", "waiting" },
-    ["after-02"] = { "new", "new", "new", "old", "waiting" },
-    ["after-03"] = { "new", "new", "new", "new", "old" },
+    ["before-00"] = { "old", "waiting", "waiting", "waiting", "waiting", "waiting" },
+    ["before-01"] = { "new", "old", "waiting", "waiting", "waiting", "waiting" },
+    ["before-02"] = { "new", "new", "old", "waiting", "waiting", "waiting" },
+    ["after-02"] = { "new", "new", "new", "old", "waiting", "waiting" },
+    ["after-03"] = { "new", "new", "new", "new", "old", "waiting" },
 }
-local ALL_NEW = { "new", "new", "new", "new", "new" }
+local ALL_NEW = { "new", "new", "new", "new", "new", "new" }
 
 for _, stage in ipairs(history.STAGES) do
     local db, path = fixture_db(stage)

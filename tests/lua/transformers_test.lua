@@ -260,6 +260,75 @@ do
     end, "init: .*no init", "a failing init is a load error")
 end
 
+-- produces: the series a transformer adds to, checked when it loads
+do
+    local list = new():produces()
+    local has = {}
+    for _, name in ipairs(list) do
+        has[name] = true
+    end
+    T.ok(has.bridge_events and has.telescope_azimuthElevation_az and has.telescope_raDecTargetJ2000_dec,
+        "events and split declare the series they add to")
+    T.eq(has.telescope_sourceName, nil, "and no series they only read")
+    local sorted = { table.unpack(list) }
+    table.sort(sorted)
+    T.eq(list, sorted, "sorted, each once")
+    T.raises(function()
+        new({ transformer([[return { name = "p", transform = print, produces = function() return { "no such; table" } end }]]) })
+    end, "produces: entry 1 is not a series name", "a name that is not an SQL identifier is a load error")
+    T.raises(function()
+        new({ transformer([[return { name = "p", transform = print, produces = { "x" } }]]) })
+    end, "optionally init%(ctx%), wants%(param, ctx%) and produces%(ctx%)", "produces must be a function")
+end
+
+-- save_state / restore_state: after a restart, a transformer goes on as it was
+do
+    local p = new()
+    p:run_points({ { "SMA", "telescope_sourceName", 100, "M87" }, { "SMA", "telescope_onSource", 100, true } }, NOW)
+    local text = p:save_state()
+    local again = { { "SMA", "telescope_sourceName", 110, "M87" }, { "SMA", "telescope_onSource", 110, false } }
+    local q = pipeline.new { isolate = pcall }
+    q:restore_state(text)
+    q:load(STD)
+    T.eq(events(q:run_points(again, NOW)), { "SMA is off source" }, "restored: the same source makes no event again")
+    T.eq(events(new():run_points(again, NOW)), { "SMA is off source", "SMA source name is M87" },
+        "where transformers that start afresh make one")
+    q:restore_state("{}")
+    q:load(STD)
+    T.eq(#events(q:run_points(again, NOW)), 2, "a state that lacks a transformer starts it afresh")
+    T.raises(function()
+        q:restore_state("os.exit(3)")
+    end, "", "text that is not a saved state is refused")
+    local keeper = transformer([[return { name = "keeper", init = function(ctx) ctx.state.f = print; ctx.state.n = 7 end,
+        transform = function() end }]])
+    local k = new({ keeper })
+    local kept = pipeline.new { isolate = pcall }
+    kept:restore_state(k:save_state())
+    kept:load({ keeper })
+    T.eq(kept.transformers[1].ctx.state.n, 7, "plain data is saved")
+end
+
+-- vlbimon.state: exact numbers, nested tables; functions left out, cycles refused
+do
+    local state = require "vlbimon.state"
+    local t = { a = 1, b = 0.1, c = "x\n\"y\"\0", d = { true, false, 2 ^ 63, 1 / 0 }, [3] = math.mininteger,
+        [1.5] = "k", f = print }
+    local text, left = state.encode(t)
+    T.eq(left, 1, "a function is left out, and counted")
+    local back = state.decode(text)
+    T.eq({ back.a, math.type(back.a), back.b, back.c, back[3], back[1.5], back.f },
+        { 1, "integer", 0.1, "x\n\"y\"\0", math.mininteger, "k", nil }, "scalars read back exactly")
+    T.eq(back.d, { true, false, 2 ^ 63, 1 / 0 }, "and nested tables")
+    local cycle = {}
+    cycle.me = cycle
+    T.raises(function()
+        state.encode(cycle)
+    end, "reaches one table twice", "a cycle cannot be saved")
+    T.raises(function()
+        state.decode("print")
+    end, "not a table", "text that is not a table is refused")
+end
+
 for i = 1, n do
     os.remove(string.format("%s-%02d.lua", dir, i))
 end

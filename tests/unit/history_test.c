@@ -87,6 +87,39 @@ static void test_static_and_too_big(void **state)
     expect_window(&w, 0, 0); /* never below a second */
 }
 
+/* The backfill's window: a stretch asked for whole, halved only when too big. */
+static void test_span(void **state)
+{
+    (void)state;
+    vb_window w;
+    vb_window_span(&w, 1000, 1299);
+    expect_window(&w, 1000, 1299);
+    vb_window_done(&w, VB_WINDOW_TOO_BIG);
+    expect_window(&w, 1000, 1149);
+    vb_window_done(&w, VB_WINDOW_FULL);
+    expect_window(&w, 1150, 1299);
+    vb_window_done(&w, VB_WINDOW_EMPTY);
+    long long a, b;
+    assert_int_equal(vb_window_next(&w, &a, &b), 0);
+}
+
+static void test_cadences(void **state)
+{
+    (void)state;
+    vb_param p = {.cadence_public = 60, .cadence_private = 10};
+    assert_int_equal(vb_hist_shortest_cadence(&p), 10);
+    p = (vb_param){.cadence_public = 5, .cadence_private = -1};
+    assert_int_equal(vb_hist_shortest_cadence(&p), 5);
+    assert_true(vb_hist_point_rate(&p, 100) == 0.2);
+    p = (vb_param){.cadence_public = 0, .cadence_private = 30};
+    assert_int_equal(vb_hist_shortest_cadence(&p), 30);
+    p = (vb_param){.cadence_public = -1, .cadence_private = 0};
+    assert_int_equal(vb_hist_shortest_cadence(&p), 0);
+    assert_true(vb_hist_point_rate(&p, 1000) == 0.1);
+    p = (vb_param){.cadence_public = -1, .cadence_private = -1};
+    assert_int_equal(vb_hist_shortest_cadence(&p), -1);
+}
+
 /* A plan over nst stations x npar parameters, every series from 0 to end at cadence 10. */
 typedef struct fixture {
     vb_hist_series s[64];
@@ -221,6 +254,19 @@ static void test_plan_cross_product(void **state)
     assert_int_equal(b.nparams, 2);
     assert_int_equal(b.params[0], 0);
     assert_int_equal(b.params[1], 2);
+    char n0[] = "p0", n1[] = "p1", n2[] = "p2";
+    vb_param ps[] = {{.name = n0}, {.name = n1}, {.name = n2}};
+    vb_masterlist ml = {.params = ps, .nparams = 3};
+    const char *stations[] = {"ALMA", "SMA"};
+    vb_buf q = {0};
+    assert_int_equal(vb_hist_query(&q, &b, stations, &ml), 0);
+    assert_string_equal(q.data, "/data/history?observatory=ALMA&observatory=SMA&field=p0&"
+                                "field=p2&startTime=0&endTime=999");
+    vb_buf_free(&q);
+    /* Too big for one request: its series count double from now on, alone: a shorter window. */
+    vb_hist_plan_too_big(&f.pl, &b);
+    for (size_t k = 0; k < b.n; k++)
+        assert_true(f.s[b.series[k]].rate == 0.2);
     answer(&f, &b, VB_WINDOW_FULL);
     assert_int_equal(vb_hist_plan_next(&f.pl, &b), 1);
     assert_int_equal(b.stations, 1);
@@ -312,6 +358,8 @@ int main(void)
         cmocka_unit_test(test_reset_and_irregular),
         cmocka_unit_test(test_empty_range),
         cmocka_unit_test(test_static_and_too_big),
+        cmocka_unit_test(test_span),
+        cmocka_unit_test(test_cadences),
         cmocka_unit_test(test_plan_shares_windows),
         cmocka_unit_test(test_plan_bounds),
         cmocka_unit_test(test_plan_cross_product),

@@ -105,8 +105,10 @@ static void test_every_parameter_has_its_series(void **state)
     assert_series(db, "bridge_forecastTau225", "REAL");
     assert_series(db, "bridge_avgWindSpeed", "REAL");
     assert_series(db, "bridge_windGust", "REAL");
+    assert_series(db, "bridge_backfillPoints", "INTEGER");
+    assert_series(db, "bridge_backfillRequests", "INTEGER");
     long tables = count(db, "SELECT count(*) FROM sqlite_schema WHERE type='table'", NULL);
-    assert_int_equal(tables, nseries + nsplit + 7 + 2);
+    assert_int_equal(tables, nseries + nsplit + 9 + 2);
     /* none for a series: the primary key's automatic index on the status table */
     long indexes = count(db, "SELECT count(*) FROM sqlite_schema WHERE type='index'", NULL);
     assert_int_equal(indexes, 1);

@@ -383,9 +383,30 @@ static void test_records(void **state)
     vb_buf_free(&b);
 }
 
+/* What a column holds compares as the value the bridge converted for it. */
+static void test_cmp(void **state)
+{
+    (void)state;
+    vb_value two = I(2), two_r = R(2.0), one = B(1), one_i = I(1), half = R(0.5);
+    vb_value big = I(9007199254740993LL), big_r = R(9007199254740992.0);
+    vb_value a = T("a"), ab = T("ab"), b = T("b"), empty = T(""), none = NONE;
+    assert_int_equal(vb_value_cmp(&two, &two_r), 0);
+    assert_int_equal(vb_value_cmp(&one, &one_i), 0);
+    assert_true(vb_value_cmp(&half, &one) < 0 && vb_value_cmp(&one, &half) > 0);
+    assert_true(vb_value_cmp(&big, &big_r) > 0); /* 2^53 + 1 is not 2^53 */
+    assert_true(vb_value_cmp(&none, &half) < 0 && vb_value_cmp(&two, &empty) < 0);
+    assert_true(vb_value_cmp(&a, &ab) < 0 && vb_value_cmp(&ab, &b) < 0);
+    assert_int_equal(vb_value_cmp(&empty, &empty), 0);
+    assert_int_equal(vb_value_cmp(&none, &none), 0);
+    /* Text that reads as a number is text: a TEXT column holds it as text. */
+    vb_value two_t = T("2");
+    assert_true(vb_value_cmp(&two, &two_t) != 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cmp),
         cmocka_unit_test(test_every_value_into_every_column),
         cmocka_unit_test(test_value_and_text_store_alike),
         cmocka_unit_test(test_number_text),
