@@ -106,9 +106,8 @@ static int run(const vb_pg_version *v, const migration *list, size_t n, const ch
         printf("schema version %s, reached %s\n", v->version, when);
         for (size_t i = 0; i < n; i++) {
             if (strcmp(list[i].state, "n/a") == 0 && strcmp(list[i].name, VB_PG_SCHEMA_SINCE) > 0)
-                printf("%-*s  %-7s  SQLite only: the PostgreSQL schema is the same before and "
-                       "after\n",
-                       (int)width, list[i].name, list[i].state);
+                printf("%-*s  %-7s  SQLite only: nothing to do on PostgreSQL\n", (int)width,
+                       list[i].name, list[i].state);
             else if (strcmp(list[i].state, "n/a") == 0)
                 printf("%-*s  %-7s  SQLite history: a PostgreSQL schema starts at %s\n", (int)width,
                        list[i].name, list[i].state, VB_SCHEMA_VERSION);
