@@ -344,34 +344,6 @@ static int drop_indexes(vb_bulk *b, table *t, vb_err *err)
     return 0;
 }
 
-/* The table's probe (vb_series_probe_sql): *ncols 0 when it does not exist. */
-static int probe(vb_bulk *b, table *t, int *ncols, char **decl, vb_layout *layout, vb_err *err)
-{
-    vb_buf sql = {0};
-    sqlite3_stmt *q;
-    *decl = NULL;
-    *ncols = 0;
-    *layout = VB_LAYOUT_V2;
-    if (vb_series_probe_sql(&sql, t->name, err))
-        return -1;
-    int rc = sqlite3_prepare_v2(b->db, sql.data, -1, &q, NULL);
-    vb_buf_free(&sql);
-    if (rc != SQLITE_OK)
-        return vb_fail(err, "ts_param_%s: %s", t->name, sqlite3_errmsg(b->db));
-    rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW) {
-        *ncols = sqlite3_column_int(q, 0);
-        *layout = sqlite3_column_int(q, 2) ? VB_LAYOUT_V2 : VB_LAYOUT_V1;
-        const unsigned char *d = sqlite3_column_text(q, 1);
-        if (d && !(*decl = vb_strdup((const char *)d)))
-            rc = SQLITE_NOMEM;
-    }
-    sqlite3_finalize(q);
-    if (rc != SQLITE_ROW)
-        return vb_fail(err, "ts_param_%s: %s", t->name, sqlite3_errstr(rc));
-    return 0;
-}
-
 static int prepare(vb_bulk *b, table *t, vb_insert kind, vb_layout layout, sqlite3_stmt **st,
                    vb_err *err)
 {
@@ -387,14 +359,12 @@ static int prepare(vb_bulk *b, table *t, vb_insert kind, vb_layout layout, sqlit
 
 static int setup_table(vb_bulk *b, table *t, const char *sample, vb_err *err)
 {
-    char *decl;
-    int ncols;
-    vb_layout layout;
-    if (probe(b, t, &ncols, &decl, &layout, err))
+    vb_series_shape shape;
+    if (vb_series_probe(b->db, t->name, &shape, err))
         return -1;
-    if (!decl) {
+    if (!shape.has_value) {
         /* No value column may also mean a table that lost it: that one is broken, not missing. */
-        if (ncols)
+        if (shape.ncols)
             return vb_fail(
                 err, "ts_param_%s has no value column (docs/schema.md); repair the table", t->name);
         const char *sqltype = type_for(b, t->name, sample);
@@ -412,16 +382,15 @@ static int setup_table(vb_bulk *b, table *t, const char *sample, vb_err *err)
         vb_log_msg(b->log, VB_NOTICE,
                    "created table ts_param_%s (%s) for a parameter the database lacked", t->name,
                    sqltype);
-        decl = vb_strdup(sqltype);
-        layout = VB_LAYOUT_V2;
+        shape.type = vb_coltype_of(sqltype);
+        shape.layout = VB_LAYOUT_V2;
     }
-    t->type = vb_coltype_of(decl);
-    free(decl);
+    t->type = shape.type;
     if (drop_indexes(b, t, err))
         return -1;
-    return prepare(b, t, VB_INSERT_BULK_FAST, layout, &t->insert, err) ||
-                   (layout == VB_LAYOUT_V2 &&
-                    prepare(b, t, VB_INSERT_BULK_EXACT, layout, &t->exact, err))
+    return prepare(b, t, VB_INSERT_BULK_FAST, shape.layout, &t->insert, err) ||
+                   (shape.layout == VB_LAYOUT_V2 &&
+                    prepare(b, t, VB_INSERT_BULK_EXACT, shape.layout, &t->exact, err))
                ? -1
                : 0;
 }

@@ -182,6 +182,31 @@ int vb_series_probe_sql(vb_buf *out, const char *name, vb_err *err)
     return 0;
 }
 
+int vb_series_probe(sqlite3 *db, const char *name, vb_series_shape *out, vb_err *err)
+{
+    *out = (vb_series_shape){.layout = VB_LAYOUT_V2};
+    vb_buf sql = {0};
+    if (vb_series_probe_sql(&sql, name, err))
+        return -1;
+    sqlite3_stmt *q;
+    int rc = sqlite3_prepare_v2(db, sql.data, -1, &q, NULL);
+    vb_buf_free(&sql);
+    if (rc != SQLITE_OK)
+        return vb_fail(err, "ts_param_%s: %s", name, sqlite3_errmsg(db));
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        const unsigned char *decl = sqlite3_column_text(q, 1);
+        out->ncols = sqlite3_column_int(q, 0);
+        out->has_value = decl != NULL;
+        out->type = vb_coltype_of((const char *)decl);
+        out->layout = sqlite3_column_int(q, 2) ? VB_LAYOUT_V2 : VB_LAYOUT_V1;
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_ROW)
+        return vb_fail(err, "ts_param_%s: %s", name, sqlite3_errmsg(db));
+    return 0;
+}
+
 int vb_series_insert_sql(vb_buf *out, const char *name, vb_layout layout, vb_insert kind,
                          const char *from, vb_err *err)
 {

@@ -9,6 +9,8 @@
 #ifndef VB_SCHEMA_H
 #define VB_SCHEMA_H
 
+#include <sqlite3.h>
+
 #include "core/masterlist.h"
 #include "core/util.h"
 #include "core/value.h"
@@ -59,6 +61,17 @@ typedef enum { VB_LAYOUT_V1, VB_LAYOUT_V2 } vb_layout;
  * when it has the v2 layout's seq column.
  */
 int vb_series_probe_sql(vb_buf *out, const char *name, vb_err *err);
+
+/* A SQLite series table as that query finds it. */
+typedef struct vb_series_shape {
+    int ncols;       /* 0: no such table */
+    int has_value;   /* it has a value column, of type: */
+    vb_coltype type; /* as its declared type says */
+    vb_layout layout;
+} vb_series_shape;
+
+/* Runs the query on db: one way for the live store and the bulk load to see a table. */
+int vb_series_probe(sqlite3 *db, const char *name, vb_series_shape *out, vb_err *err);
 
 /*
  * What an INSERT into a series table inserts. On v2 each row needs a seq

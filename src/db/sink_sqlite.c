@@ -335,24 +335,14 @@ static int prepare_entry(sqlite_sink *s, entry *e, const vb_value *sample, vb_er
          * column exists all the same, and must fail below as broken rather
          * than be created again.
          */
-        vb_buf probe = {0};
-        if (vb_series_probe_sql(&probe, e->name, err))
+        vb_series_shape shape;
+        if (vb_series_probe(s->db, e->name, &shape, err))
             return -1;
-        sqlite3_stmt *q;
-        int prc = sqlite3_prepare_v2(s->db, probe.data, -1, &q, NULL);
-        vb_buf_free(&probe);
-        if (prc != SQLITE_OK)
-            return vb_fail(err, "ts_param_%s: %s", e->name, sqlite3_errmsg(s->db));
-        int rc = sqlite3_step(q), exists = rc == SQLITE_ROW && sqlite3_column_int(q, 0) > 0;
-        if (exists) {
-            e->type = vb_coltype_of((const char *)sqlite3_column_text(q, 1));
-            layout = sqlite3_column_int(q, 2) ? VB_LAYOUT_V2 : VB_LAYOUT_V1;
-        }
-        sqlite3_finalize(q);
-        if (rc != SQLITE_ROW)
-            return vb_fail(err, "ts_param_%s: %s", e->name, sqlite3_errmsg(s->db));
-        if (exists)
+        if (shape.ncols > 0) {
+            e->type = shape.type;
+            layout = shape.layout;
             break;
+        }
         int made = create_table(s, e, sample, err);
         if (made <= 0) {
             e->probed = made == 0;
