@@ -707,12 +707,26 @@ static int create(pg_sink *s, table *t, const vb_value *sample, vb_err *err)
  * without samples they stay T_UNKNOWN). Runs inside the open transaction and
  * leaves the pipeline open.
  */
+/*
+ * Whether ids[i] is a table probe() asks about: not settled yet, and not
+ * met before in ids (two names that differ only in case are one table).
+ */
+static int to_probe(const pg_sink *s, const int *ids, int i)
+{
+    if (ids[i] < 0 || s->tables[ids[i]].state != T_UNKNOWN)
+        return 0;
+    for (int j = 0; j < i; j++)
+        if (ids[j] == ids[i])
+            return 0;
+    return 1;
+}
+
 static int probe(pg_sink *s, const int *ids, const vb_value *samples, int n, vb_err *err)
 {
     vb_buf names = {0};
     int asked = 0, rc = vb_buf_puts(&names, "{");
     for (int i = 0; rc == 0 && i < n; i++)
-        if (ids[i] >= 0 && s->tables[ids[i]].state == T_UNKNOWN)
+        if (to_probe(s, ids, i))
             rc = vb_buf_printf(&names, "%s\"%s\"", asked++ ? "," : "", s->tables[ids[i]].name);
     if (rc || vb_buf_puts(&names, "}")) {
         vb_buf_free(&names);
@@ -732,7 +746,7 @@ static int probe(pg_sink *s, const int *ids, const vb_value *samples, int n, vb_
         return -1;
     int row = 0;
     for (int i = 0; rc == 0 && i < n; i++) {
-        if (ids[i] < 0 || s->tables[ids[i]].state != T_UNKNOWN)
+        if (!to_probe(s, ids, i))
             continue;
         table *t = &s->tables[ids[i]];
         int missing;

@@ -138,6 +138,18 @@ is "$?" 0 "transform --postgres stores a full snapshot"
 like "$out" "dbname=t: [0-9]+ rows and 11 station status rows written, 0 skipped" "and says so"
 same "transform" t.db t
 
+# Two names that fold to one table, first met together with a table the
+# database lacks: each table is judged by its own row of the catalog.
+fresh_pg c
+sql c -c 'DROP TABLE ts_param_weather_windSpeed'
+cat > fold.json << 'JSON'
+{"ALMA":{"data":{"weather_tau225":[1712836793.975,0.1],"WEATHER_tau225":[1712836794.975,0.2],"weather_windSpeed":[1712836797.433,3.5]},"clients":{"ALMA-client":{"recvTime":1712836800,"version":"1.0"}}}}
+JSON
+out=$(B transform --now 1712836800 --postgres "$(conn c)" --snapshot fold.json 2>&1)
+is "$?" 0 "transform --postgres: two names of one table and a missing table in one snapshot"
+is "$(sql c -c 'SELECT count(*) FROM ts_param_weather_tau225')" 2 "both names' points are in their one table"
+is "$(sql c -c 'SELECT value FROM ts_param_weather_windspeed')" 3.5 "and the missing table is made and written"
+
 # --- summarize --postgres: the same report, names in PostgreSQL's case
 report() { sed '1d; /^other tables:/d' | tr 'A-Z' 'a-z' | LC_ALL=C sort; }
 lite=$(B summarize --sqlitedb h.db)
