@@ -702,12 +702,6 @@ static int create(pg_sink *s, table *t, const vb_value *sample, vb_err *err)
 }
 
 /*
- * Settles the tables of ids[0..n) that are T_UNKNOWN: one catalog query for
- * all of them, then the missing ones created (samples[i]: a value of ids[i];
- * without samples they stay T_UNKNOWN). Runs inside the open transaction and
- * leaves the pipeline open.
- */
-/*
  * Whether ids[i] is a table probe() asks about: not settled yet, and not
  * met before in ids (two names that differ only in case are one table).
  */
@@ -721,6 +715,12 @@ static int to_probe(const pg_sink *s, const int *ids, int i)
     return 1;
 }
 
+/*
+ * Settles the tables of ids[0..n) that are T_UNKNOWN: one catalog query for
+ * all of them, then the missing ones created (samples[i]: a value of ids[i];
+ * without samples they stay T_UNKNOWN). Runs inside the open transaction and
+ * leaves the pipeline open.
+ */
 static int probe(pg_sink *s, const int *ids, const vb_value *samples, int n, vb_err *err)
 {
     vb_buf names = {0};
